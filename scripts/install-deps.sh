@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the system packages Twister needs to build, run and test, on Debian/Ubuntu.
+# Each part of the project lists its packages in scripts/deps/<part>.apt (one name a line, '#' comments).
+# Missing packages only; a no-op when everything is there. Also installs a Rust toolchain if cargo is absent.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+pkgs=()
+for f in "$here"/deps/*.apt; do
+  [ -e "$f" ] || continue
+  while read -r line; do
+    line=${line%%#*}; line=$(echo "$line" | xargs)
+    [ -n "$line" ] && pkgs+=("$line")
+  done < "$f"
+done
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
+  echo "install-deps: installing the Rust toolchain with rustup"
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
+fi
