@@ -1,0 +1,72 @@
+//! `GET /api/v1/openapi.json`: the OpenAPI 3 document of every route.
+
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::app::AppState;
+use crate::auth::Caller;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Twister controller API", description = "Inventory, reservations, users and tokens of a Twister test lab."),
+    modifiers(&BearerAuth),
+    paths(
+        super::health::health,
+        super::auth::login, super::auth::logout, super::auth::whoami,
+        super::users::list_users, super::users::create_user, super::users::get_user, super::users::update_user,
+        super::users::delete_user, super::users::change_password,
+        super::tokens::list_tokens, super::tokens::create_token, super::tokens::revoke_token,
+        super::resources::get_root, super::resources::get_resource, super::resources::put_resource,
+        super::resources::delete_resource, super::resources::post_resource, super::resources::tree,
+        super::resources::export, super::resources::import,
+        super::reservations::reserve, super::reservations::get_one, super::reservations::wait,
+        super::reservations::release, super::reservations::renew, super::reservations::list,
+        super::reservations::history,
+        super::audit::query,
+        super::events::events,
+        openapi_json,
+    ),
+    components(schemas(
+        super::error::ErrorBody, super::error::ErrorDetail,
+        crate::auth::Permission, crate::auth::Role, crate::auth::TokenKind, crate::auth::TokenScope,
+        crate::events::Event,
+    )),
+    tags(
+        (name = "system", description = "Health, metrics and this document"),
+        (name = "auth", description = "Login and identity"),
+        (name = "users", description = "Users and roles"),
+        (name = "tokens", description = "API tokens"),
+        (name = "inventory", description = "The resource tree"),
+        (name = "reservations", description = "Reservations, queue and history"),
+        (name = "audit", description = "Who changed what"),
+        (name = "events", description = "Live change stream"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(openapi_json))
+}
+
+/// This document (needs any valid token).
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", security(("bearer" = [])),
+    responses((status = 200, description = "OpenAPI 3 document")))]
+pub async fn openapi_json(_caller: Caller) -> axum::Json<utoipa::openapi::OpenApi> {
+    axum::Json(ApiDoc::openapi())
+}

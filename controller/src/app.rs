@@ -1,0 +1,35 @@
+//! `AppState`: the handles every part of the controller shares.
+
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::inventory::reservations::Reservations;
+use crate::inventory::Inventory;
+use crate::metrics::Metrics;
+use crate::secrets::SecretBox;
+use crate::store::Store;
+
+/// Shared state of the running controller; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Validated configuration.
+    pub config: Arc<Config>,
+    /// Database.
+    pub store: Store,
+    /// Live event fan-out.
+    pub events: EventBus,
+    /// Secret sealing.
+    pub secrets: SecretBox,
+    /// Resource tree.
+    pub inventory: Inventory,
+    /// Reservation engine.
+    pub reservations: Reservations,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Pending background "token last used" writes (bounded).
+    pub token_touches: Arc<AtomicUsize>,
+    /// Becomes true when the controller shuts down (long-lived streams end).
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}

@@ -1,0 +1,168 @@
+//! The controller's configuration: one typed struct, loaded from TOML, overridden by flags and environment,
+//! validated at start with errors that name the key.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::inventory::reservations::ReservationConfig;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Authentication settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Lifetime of login sessions, seconds.
+    pub session_ttl_s: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { session_ttl_s: 12 * 3600 }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Directory for the SQLite database, the secret key, the generated admin password.
+    pub data_dir: PathBuf,
+    /// Database URL; empty means `sqlite://<data_dir>/twister.db`.
+    pub database_url: String,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Authentication.
+    pub auth: AuthConfig,
+    /// Reservations.
+    pub reservations: ReservationConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8000".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            log_format: LogFormat::Text,
+            auth: AuthConfig::default(),
+            reservations: ReservationConfig::default(),
+        }
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// File.
+        path: String,
+        /// Parser message (names the key and line).
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("config key {key}: {message}")]
+    Invalid {
+        /// Key.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads a TOML file.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
+    }
+
+    /// Checks values and fills derived defaults.
+    pub fn validate(mut self) -> Result<Config, ConfigError> {
+        self.listen
+            .parse::<SocketAddr>()
+            .map_err(|e| ConfigError::Invalid { key: "listen", message: format!("{:?}: {e}", self.listen) })?;
+        if self.database_url.is_empty() {
+            self.database_url = format!("sqlite://{}/twister.db?mode=rwc", self.data_dir.display());
+        }
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")) {
+            return Err(ConfigError::Invalid {
+                key: "database_url",
+                message: "must start with sqlite:// or postgres://".into(),
+            });
+        }
+        if self.auth.session_ttl_s < 60 {
+            return Err(ConfigError::Invalid { key: "auth.session_ttl_s", message: "at least 60".into() });
+        }
+        let r = &self.reservations;
+        if r.default_duration_s == 0 || r.default_duration_s > r.max_duration_s {
+            return Err(ConfigError::Invalid {
+                key: "reservations.default_duration_s",
+                message: "must be between 1 and reservations.max_duration_s".into(),
+            });
+        }
+        if r.max_wait_s == 0 {
+            return Err(ConfigError::Invalid { key: "reservations.max_wait_s", message: "must be at least 1".into() });
+        }
+        Ok(self)
+    }
+
+    /// The socket address to bind.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8000)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses() {
+        let text = include_str!("../../config/controller.toml");
+        let c: Config = toml::from_str(text).expect("example config is valid");
+        let c = c.validate().expect("valid");
+        assert_eq!(c.listen, "127.0.0.1:8000");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let c = Config { listen: "nowhere".into(), ..Default::default() };
+        let e = c.validate().expect_err("bad listen").to_string();
+        assert!(e.contains("listen"), "{e}");
+        let e = toml::from_str::<Config>("lissten = 1").expect_err("unknown key").to_string();
+        assert!(e.contains("lissten"), "{e}");
+        let mut c = Config::default();
+        c.reservations.default_duration_s = 0;
+        assert!(c.validate().expect_err("zero").to_string().contains("reservations.default_duration_s"));
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        let c = Config { data_dir: "/var/lib/tw".into(), ..Default::default() }.validate().expect("valid");
+        assert_eq!(c.database_url, "sqlite:///var/lib/tw/twister.db?mode=rwc");
+    }
+}

@@ -1,0 +1,119 @@
+//! The Twister controller: the central engine of a test lab.
+//!
+//! It owns the inventory (testbeds, devices and their properties), reservations, users, roles and tokens,
+//! and serves the REST API (`/api/v1`), live WebSocket streams, `/metrics` and the web UI from one axum server
+//! over an embedded SQLite database or PostgreSQL. Later parts (stations, runs, logs, reports) plug into the
+//! same [`app::AppState`].
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let config = twister_controller::config::Config::default().validate()?;
+//! let running = twister_controller::spawn(config, None).await?;
+//! println!("listening on {}", running.addr);
+//! running.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod events;
+pub mod inventory;
+pub mod metrics;
+pub mod secrets;
+pub mod store;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::app::AppState;
+use crate::auth::bootstrap::{ensure_admin, Bootstrap};
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::inventory::reservations::{LeaseSweeper, Reservations};
+use crate::inventory::Inventory;
+use crate::metrics::Metrics;
+use crate::secrets::SecretBox;
+use crate::store::Store;
+
+/// A controller running in the background (tests, the demo lab, embedding).
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// Shared state.
+    pub state: AppState,
+    /// What first start did about the admin user.
+    pub bootstrap: Bootstrap,
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    sweeper: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests finish, stops background tasks and closes the database.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown_tx.send(true);
+        let _ = self.server.await;
+        let _ = self.sweeper.await;
+        self.state.store.close().await;
+    }
+}
+
+/// Opens the store, bootstraps the admin, and starts the server and background tasks.
+/// `admin_password` is what `TWISTER_ADMIN_PASSWORD` says, if anything.
+pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let store = Store::open(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", store::redact_url(&config.database_url)))?;
+    let bootstrap = ensure_admin(&store, &config.data_dir, admin_password).await?;
+    let secrets = SecretBox::load_or_create(&config.data_dir)?;
+    let events = EventBus::new();
+    let metrics = Arc::new(Metrics::new());
+    let inventory = Inventory::new(store.clone(), secrets.clone(), events.clone());
+    let reservations = Reservations::new(
+        store.clone(),
+        inventory.clone(),
+        events.clone(),
+        metrics.clone(),
+        config.reservations.clone(),
+    );
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let state = AppState {
+        config: Arc::new(config),
+        store,
+        events,
+        secrets,
+        inventory,
+        reservations: reservations.clone(),
+        metrics,
+        token_touches: Arc::new(AtomicUsize::new(0)),
+        shutdown: shutdown_rx.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(state.config.listen_addr())
+        .await
+        .with_context(|| format!("cannot listen on {}", state.config.listen))?;
+    let addr = listener.local_addr()?;
+    let sweeper = LeaseSweeper::spawn(reservations, shutdown_rx.clone());
+    let router = api::router(state.clone());
+    let mut stop = shutdown_rx;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                while !*stop.borrow() {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await
+    });
+    tracing::info!(%addr, "controller listening");
+    Ok(Running { addr, state, bootstrap, shutdown_tx, server, sweeper })
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the lab: the controller with its embedded SQLite database and web UI on http://127.0.0.1:8000,
+# seeded on first start with the demo inventory. Ctrl-C stops it; data stays in ./lab-data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+[ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+cargo build --release -p twister-controller -p twister-client
+data=${TWISTER_DATA_DIR:-lab-data}
+mkdir -p "$data"
+first_start=0
+[ -f "$data/twister.db" ] || first_start=1
+if [ -z "${TWISTER_ADMIN_PASSWORD:-}" ] && [ -f "$data/admin-password" ]; then
+  TWISTER_ADMIN_PASSWORD=$(cat "$data/admin-password")
+fi
+export TWISTER_ADMIN_PASSWORD=${TWISTER_ADMIN_PASSWORD:-}
+target/release/twister-controller --config config/controller.toml --data-dir "$data" &
+controller=$!
+trap 'kill $controller 2>/dev/null; wait $controller 2>/dev/null' EXIT INT TERM
+export TWISTER_URL=http://127.0.0.1:8000
+for _ in $(seq 1 50); do curl -sf "$TWISTER_URL/api/v1/health" >/dev/null && break; sleep 0.2; done
+if [ "$first_start" = 1 ]; then
+  password=${TWISTER_ADMIN_PASSWORD:-$(cat "$data/admin-password")}
+  target/release/twister login --user admin --password-stdin <<<"$password" >/dev/null
+  target/release/twister resource import config/demo/inventory.json --format native
+  echo "Demo inventory loaded. Sign in at $TWISTER_URL as admin (password in $data/admin-password unless you set TWISTER_ADMIN_PASSWORD)."
+fi
+wait $controller
