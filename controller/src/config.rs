@@ -28,7 +28,9 @@ pub struct AuthConfig {
 
 impl Default for AuthConfig {
     fn default() -> Self {
-        AuthConfig { session_ttl_s: 12 * 3600 }
+        AuthConfig {
+            session_ttl_s: 12 * 3600,
+        }
     }
 }
 
@@ -95,27 +97,41 @@ pub enum ConfigError {
 impl Config {
     /// Loads a TOML file.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })
     }
 
     /// Checks values and fills derived defaults.
     pub fn validate(mut self) -> Result<Config, ConfigError> {
         self.listen
             .parse::<SocketAddr>()
-            .map_err(|e| ConfigError::Invalid { key: "listen", message: format!("{:?}: {e}", self.listen) })?;
+            .map_err(|e| ConfigError::Invalid {
+                key: "listen",
+                message: format!("{:?}: {e}", self.listen),
+            })?;
         if self.database_url.is_empty() {
             self.database_url = format!("sqlite://{}/twister.db?mode=rwc", self.data_dir.display());
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres:") || self.database_url.starts_with("postgresql:")) {
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres:")
+            || self.database_url.starts_with("postgresql:"))
+        {
             return Err(ConfigError::Invalid {
                 key: "database_url",
                 message: "must start with sqlite:// or postgres://".into(),
             });
         }
         if self.auth.session_ttl_s < 60 {
-            return Err(ConfigError::Invalid { key: "auth.session_ttl_s", message: "at least 60".into() });
+            return Err(ConfigError::Invalid {
+                key: "auth.session_ttl_s",
+                message: "at least 60".into(),
+            });
         }
         let r = &self.reservations;
         if r.default_duration_s == 0 || r.default_duration_s > r.max_duration_s {
@@ -125,14 +141,19 @@ impl Config {
             });
         }
         if r.max_wait_s == 0 {
-            return Err(ConfigError::Invalid { key: "reservations.max_wait_s", message: "must be at least 1".into() });
+            return Err(ConfigError::Invalid {
+                key: "reservations.max_wait_s",
+                message: "must be at least 1".into(),
+            });
         }
         Ok(self)
     }
 
     /// The socket address to bind.
     pub fn listen_addr(&self) -> SocketAddr {
-        self.listen.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8000)))
+        self.listen
+            .parse()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8000)))
     }
 }
 
@@ -150,19 +171,33 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let c = Config { listen: "nowhere".into(), ..Default::default() };
+        let c = Config {
+            listen: "nowhere".into(),
+            ..Default::default()
+        };
         let e = c.validate().expect_err("bad listen").to_string();
         assert!(e.contains("listen"), "{e}");
-        let e = toml::from_str::<Config>("lissten = 1").expect_err("unknown key").to_string();
+        let e = toml::from_str::<Config>("lissten = 1")
+            .expect_err("unknown key")
+            .to_string();
         assert!(e.contains("lissten"), "{e}");
         let mut c = Config::default();
         c.reservations.default_duration_s = 0;
-        assert!(c.validate().expect_err("zero").to_string().contains("reservations.default_duration_s"));
+        assert!(c
+            .validate()
+            .expect_err("zero")
+            .to_string()
+            .contains("reservations.default_duration_s"));
     }
 
     #[test]
     fn default_database_is_sqlite_in_data_dir() {
-        let c = Config { data_dir: "/var/lib/tw".into(), ..Default::default() }.validate().expect("valid");
+        let c = Config {
+            data_dir: "/var/lib/tw".into(),
+            ..Default::default()
+        }
+        .validate()
+        .expect("valid");
         assert_eq!(c.database_url, "sqlite:///var/lib/tw/twister.db?mode=rwc");
     }
 }

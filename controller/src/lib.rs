@@ -104,16 +104,26 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     let router = api::router(state.clone());
     let mut stop = shutdown_rx;
     let server = tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                while !*stop.borrow() {
-                    if stop.changed().await.is_err() {
-                        break;
-                    }
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            while !*stop.borrow() {
+                if stop.changed().await.is_err() {
+                    break;
                 }
-            })
-            .await
+            }
+        })
+        .await
     });
     tracing::info!(%addr, "controller listening");
-    Ok(Running { addr, state, bootstrap, shutdown_tx, server, sweeper })
+    Ok(Running {
+        addr,
+        state,
+        bootstrap,
+        shutdown_tx,
+        server,
+        sweeper,
+    })
 }

@@ -31,7 +31,9 @@ struct Flags {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TWISTER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -81,14 +83,18 @@ async fn main() -> anyhow::Result<()> {
     let config = config.validate()?;
     init_logging(config.log_format);
     let admin_password = std::env::var("TWISTER_ADMIN_PASSWORD").ok();
-    let running = twister_controller::spawn(config, admin_password).await.context("controller failed to start")?;
+    let running = twister_controller::spawn(config, admin_password)
+        .await
+        .context("controller failed to start")?;
     match &running.bootstrap {
         Bootstrap::Generated { password, file } => {
             // Printed once, on purpose, on the terminal and not in the log.
             println!("Created user 'admin' with password: {password}");
             println!("(also written to {}, readable only by you)", file.display());
         }
-        Bootstrap::FromEnvironment => println!("Created user 'admin' with the password from TWISTER_ADMIN_PASSWORD"),
+        Bootstrap::FromEnvironment => {
+            println!("Created user 'admin' with the password from TWISTER_ADMIN_PASSWORD")
+        }
         Bootstrap::Existing => {}
     }
     println!("Twister controller listening on http://{}", running.addr);

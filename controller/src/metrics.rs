@@ -37,7 +37,8 @@ impl Metrics {
     /// Counts one HTTP request by method, matched route and status, with its duration.
     pub fn http(&self, method: &str, route: &str, status: u16, seconds: f64) {
         if let Ok(mut m) = self.http.lock() {
-            *m.entry((method.to_string(), route.to_string(), status)).or_default() += 1;
+            *m.entry((method.to_string(), route.to_string(), status))
+                .or_default() += 1;
         }
         if let Ok(mut m) = self.http_seconds.lock() {
             let e = m.entry((method.to_string(), route.to_string())).or_default();
@@ -56,10 +57,20 @@ impl Metrics {
     /// Renders every metric, with the gauges given by the caller.
     pub fn render(&self, gauges: &[(&str, &str, f64)]) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP twister_uptime_seconds Seconds since the controller started.");
+        let _ = writeln!(
+            out,
+            "# HELP twister_uptime_seconds Seconds since the controller started."
+        );
         let _ = writeln!(out, "# TYPE twister_uptime_seconds gauge");
-        let _ = writeln!(out, "twister_uptime_seconds {:.3}", self.started.elapsed().as_secs_f64());
-        let _ = writeln!(out, "# HELP twister_http_requests_total HTTP requests by method, route and status.");
+        let _ = writeln!(
+            out,
+            "twister_uptime_seconds {:.3}",
+            self.started.elapsed().as_secs_f64()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP twister_http_requests_total HTTP requests by method, route and status."
+        );
         let _ = writeln!(out, "# TYPE twister_http_requests_total counter");
         if let Ok(m) = self.http.lock() {
             for ((method, route, status), n) in m.iter() {
@@ -71,20 +82,36 @@ impl Metrics {
                 );
             }
         }
-        let _ = writeln!(out, "# HELP twister_http_request_duration_seconds Time spent answering HTTP requests.");
+        let _ = writeln!(
+            out,
+            "# HELP twister_http_request_duration_seconds Time spent answering HTTP requests."
+        );
         let _ = writeln!(out, "# TYPE twister_http_request_duration_seconds summary");
         if let Ok(m) = self.http_seconds.lock() {
             for ((method, route), (sum, count)) in m.iter() {
                 let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
-                let _ = writeln!(out, "twister_http_request_duration_seconds_sum{{{labels}}} {sum:.6}");
-                let _ = writeln!(out, "twister_http_request_duration_seconds_count{{{labels}}} {count}");
+                let _ = writeln!(
+                    out,
+                    "twister_http_request_duration_seconds_sum{{{labels}}} {sum:.6}"
+                );
+                let _ = writeln!(
+                    out,
+                    "twister_http_request_duration_seconds_count{{{labels}}} {count}"
+                );
             }
         }
-        let _ = writeln!(out, "# HELP twister_reservations_total Reservation transitions by outcome.");
+        let _ = writeln!(
+            out,
+            "# HELP twister_reservations_total Reservation transitions by outcome."
+        );
         let _ = writeln!(out, "# TYPE twister_reservations_total counter");
         if let Ok(m) = self.reservations.lock() {
             for (outcome, n) in m.iter() {
-                let _ = writeln!(out, "twister_reservations_total{{outcome=\"{}\"}} {n}", escape(outcome));
+                let _ = writeln!(
+                    out,
+                    "twister_reservations_total{{outcome=\"{}\"}} {n}",
+                    escape(outcome)
+                );
             }
         }
         for (name, help, value) in gauges {
@@ -107,7 +134,9 @@ mod tests {
         m.http("GET", "/api/v1/health", 200, 0.002);
         m.reservation("granted");
         let text = m.render(&[("twister_nodes", "Inventory nodes.", 3.0)]);
-        assert!(text.contains("twister_http_requests_total{method=\"GET\",route=\"/api/v1/health\",status=\"200\"} 2"));
+        assert!(text.contains(
+            "twister_http_requests_total{method=\"GET\",route=\"/api/v1/health\",status=\"200\"} 2"
+        ));
         assert!(text.contains("twister_reservations_total{outcome=\"granted\"} 1"));
         assert!(text.contains("# TYPE twister_nodes gauge\ntwister_nodes 3"));
     }

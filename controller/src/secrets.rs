@@ -45,7 +45,9 @@ impl SecretBox {
         let shown = path.display().to_string();
         let key_bytes = match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let raw = STANDARD.decode(text.trim()).map_err(|_| SecretError::BadKey(shown.clone()))?;
+                let raw = STANDARD
+                    .decode(text.trim())
+                    .map_err(|_| SecretError::BadKey(shown.clone()))?;
                 if raw.len() != 32 {
                     return Err(SecretError::BadKey(shown));
                 }
@@ -55,7 +57,10 @@ impl SecretBox {
                 let mut raw = vec![0u8; 32];
                 rand::thread_rng().fill_bytes(&mut raw);
                 crate::auth::bootstrap::write_private(&path, &format!("{}\n", STANDARD.encode(&raw)))
-                    .map_err(|source| SecretError::KeyFile { path: shown.clone(), source })?;
+                    .map_err(|source| SecretError::KeyFile {
+                        path: shown.clone(),
+                        source,
+                    })?;
                 raw
             }
             Err(source) => return Err(SecretError::KeyFile { path: shown, source }),
@@ -65,7 +70,9 @@ impl SecretBox {
 
     /// A box over a raw 32-byte key.
     pub fn from_key(key: &[u8]) -> SecretBox {
-        SecretBox { cipher: ChaCha20Poly1305::new(Key::from_slice(key)) }
+        SecretBox {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+        }
     }
 
     /// Seals a value into printable text.
@@ -90,7 +97,10 @@ impl SecretBox {
         if raw.len() < 12 {
             return Err(SecretError::Open);
         }
-        let plain = self.cipher.decrypt(Nonce::from_slice(&raw[..12]), &raw[12..]).map_err(|_| SecretError::Open)?;
+        let plain = self
+            .cipher
+            .decrypt(Nonce::from_slice(&raw[..12]), &raw[12..])
+            .map_err(|_| SecretError::Open)?;
         String::from_utf8(plain).map_err(|_| SecretError::Open)
     }
 }
@@ -99,14 +109,28 @@ impl SecretBox {
 /// one of password, passwd, pwd, pass, secret, community, token, passphrase, psk, privkey, or the name contains
 /// `private_key` / `privatekey`.
 pub fn is_secret_name(name: &str) -> bool {
-    const WORDS: &[&str] =
-        &["password", "passwd", "pwd", "pass", "secret", "community", "token", "passphrase", "psk", "privkey"];
+    const WORDS: &[&str] = &[
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "secret",
+        "community",
+        "token",
+        "passphrase",
+        "psk",
+        "privkey",
+    ];
     let lower = name.to_ascii_lowercase();
     if lower.contains("private_key") || lower.contains("privatekey") || lower.contains("private-key") {
         return true;
     }
-    lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| WORDS.contains(&w))
-        || WORDS.iter().any(|w| lower.ends_with(w) && lower.len() > w.len() && *w != "pass")
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| WORDS.contains(&w))
+        || WORDS
+            .iter()
+            .any(|w| lower.ends_with(w) && lower.len() > w.len() && *w != "pass")
 }
 
 #[cfg(test)]
@@ -137,19 +161,39 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("secret.key")).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("secret.key"))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }
 
     #[test]
     fn secret_names() {
-        for n in ["password", "Pass", "enable_password", "snmp-community", "api_token", "ssh_private_key", "psk",
-            "adminPassword", "Secret"]
-        {
+        for n in [
+            "password",
+            "Pass",
+            "enable_password",
+            "snmp-community",
+            "api_token",
+            "ssh_private_key",
+            "psk",
+            "adminPassword",
+            "Secret",
+        ] {
             assert!(is_secret_name(n), "{n}");
         }
-        for n in ["ip", "port", "user", "hostkey_sha256", "type", "epnames", "passage_count", "compass"] {
+        for n in [
+            "ip",
+            "port",
+            "user",
+            "hostkey_sha256",
+            "type",
+            "epnames",
+            "passage_count",
+            "compass",
+        ] {
             assert!(!is_secret_name(n), "{n}");
         }
     }

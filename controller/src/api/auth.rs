@@ -59,7 +59,10 @@ impl WhoAmI {
             role: c.role,
             token_kind: c.kind,
             permissions: c.permissions.to_vec(),
-            paths: c.paths.as_ref().map(|p| p.iter().map(|p| p.to_string()).collect()),
+            paths: c
+                .paths
+                .as_ref()
+                .map(|p| p.iter().map(|p| p.to_string()).collect()),
         }
     }
 }
@@ -75,7 +78,10 @@ pub fn routes() -> Router<AppState> {
 /// Exchanges a user name and password for a session token.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = super::error::ErrorBody)))]
-pub async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>) -> ApiResult<axum::Json<LoginResponse>> {
+pub async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<axum::Json<LoginResponse>> {
     let refused = || ApiError::unauthorized("wrong user name or password");
     if req.username.len() > 64 || req.password.len() > 1024 {
         return Err(refused());
@@ -88,13 +94,18 @@ pub async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>)
     };
     let hash = user.password_hash.clone();
     let password = req.password.clone();
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false);
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
     if !ok {
         tracing::info!(user = %user.username, "login refused");
         return Err(refused());
     }
     if user.disabled {
-        return Err(ApiError::unauthorized(format!("user {} is disabled", user.username)));
+        return Err(ApiError::unauthorized(format!(
+            "user {} is disabled",
+            user.username
+        )));
     }
     let now = now_ms();
     let expires = now + state.config.auth.session_ttl_s as i64 * 1000;
@@ -125,11 +136,16 @@ pub async fn login(State(state): State<AppState>, Json(req): Json<LoginRequest>)
         permissions: user.role.permissions(),
         paths: None,
     };
-    Ok(axum::Json(LoginResponse { token: token.secret, expires_at: ms_to_rfc3339(expires), user: WhoAmI::of(&caller) }))
+    Ok(axum::Json(LoginResponse {
+        token: token.secret,
+        expires_at: ms_to_rfc3339(expires),
+        user: WhoAmI::of(&caller),
+    }))
 }
 
 /// A valid Argon2 hash of a random string, used to equalise timing for unknown users.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3N0wh7rEdrV0Ifcs1uXyZ9BSX3BMXsMk4o6VuXqkNZs";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3N0wh7rEdrV0Ifcs1uXyZ9BSX3BMXsMk4o6VuXqkNZs";
 
 /// Revokes the token used for this request.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),

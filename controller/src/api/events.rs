@@ -43,9 +43,15 @@ pub async fn events(
     ws: WebSocketUpgrade,
 ) -> ApiResult<Response> {
     caller.require(Permission::ViewInventory)?;
-    let topics: Option<Vec<String>> =
-        p.topics.map(|t| t.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
-    Ok(ws.protocols(["twister.v1"]).on_upgrade(move |socket| stream(socket, state, caller, topics)))
+    let topics: Option<Vec<String>> = p.topics.map(|t| {
+        t.split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect()
+    });
+    Ok(ws
+        .protocols(["twister.v1"])
+        .on_upgrade(move |socket| stream(socket, state, caller, topics)))
 }
 
 fn visible(caller: &Caller, topics: &Option<Vec<String>>, e: &Event) -> bool {
@@ -64,7 +70,11 @@ async fn stream(mut socket: WebSocket, state: AppState, caller: Caller, topics: 
     let mut rx = state.events.subscribe();
     let mut shutdown = state.shutdown.clone();
     let hello = serde_json::json!({"topic": "stream", "kind": "hello", "user": caller.username});
-    if socket.send(Message::Text(hello.to_string().into())).await.is_err() {
+    if socket
+        .send(Message::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
         return;
     }
     loop {

@@ -63,16 +63,25 @@ where
 
 /// The version an `If-Match` header names (`"v3"`, `"3"`, `W/"3"`), if present.
 pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else { return Ok(None) };
-    let text = v.to_str().map_err(|_| ApiError::bad_request("If-Match is not text"))?.trim();
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = v
+        .to_str()
+        .map_err(|_| ApiError::bad_request("If-Match is not text"))?
+        .trim();
     if text == "*" {
         return Ok(None);
     }
-    let inner = text.trim_start_matches("W/").trim_matches('"').trim_start_matches('v');
-    inner
-        .parse::<i64>()
-        .map(Some)
-        .map_err(|_| ApiError::bad_request(format!("If-Match {text:?} is not a version this API issued (\"v<N>\")")))
+    let inner = text
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .trim_start_matches('v');
+    inner.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::bad_request(format!(
+            "If-Match {text:?} is not a version this API issued (\"v<N>\")"
+        ))
+    })
 }
 
 /// The ETag for a version.

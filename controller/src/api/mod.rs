@@ -62,7 +62,12 @@ async fn api_not_found(req: Request) -> ApiError {
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the controller log").into_response()
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal error; see the controller log",
+    )
+    .into_response()
 }
 
 /// Counts requests, and turns bodiless or non-JSON API error responses (wrong method, framework rejections)
@@ -75,7 +80,13 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| if is_api { "unmatched".into() } else { "static".into() });
+        .unwrap_or_else(|| {
+            if is_api {
+                "unmatched".into()
+            } else {
+                "static".into()
+            }
+        });
     let mut resp = next.run(req).await;
     let status = resp.status();
     if is_api && (status.is_client_error() || status.is_server_error()) {
@@ -86,17 +97,33 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
             .is_some_and(|v| v.starts_with("application/json"));
         if !is_json {
             let (code, message) = match status {
-                StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", format!("{method} is not allowed here")),
+                StatusCode::METHOD_NOT_ALLOWED => {
+                    ("method_not_allowed", format!("{method} is not allowed here"))
+                }
                 StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "request body too large".to_string()),
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "expected application/json".into()),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                    ("unsupported_media_type", "expected application/json".into())
+                }
                 s if s.is_server_error() => ("internal", "internal error; see the controller log".into()),
-                s => ("bad_request", s.canonical_reason().unwrap_or("bad request").to_string()),
+                s => (
+                    "bad_request",
+                    s.canonical_reason().unwrap_or("bad request").to_string(),
+                ),
             };
             resp = ApiError::new(status, code, message).into_response();
         }
     }
-    let route_label = if status == StatusCode::NOT_FOUND && route == "unmatched" { "unmatched".into() } else { route };
-    state.metrics.http(method.as_str(), &route_label, status.as_u16(), start.elapsed().as_secs_f64());
+    let route_label = if status == StatusCode::NOT_FOUND && route == "unmatched" {
+        "unmatched".into()
+    } else {
+        route
+    };
+    state.metrics.http(
+        method.as_str(),
+        &route_label,
+        status.as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
     if status.is_server_error() {
         tracing::warn!(%method, route = %route_label, status = status.as_u16(), "request failed");
     } else {
@@ -108,7 +135,12 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
 /// `GET /metrics`: Prometheus text; needs a token with `view_metrics`.
 async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Permission::ViewMetrics)?;
-    let mut conn = state.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(crate::store::StoreError::from)?;
     let nodes = crate::store::nodes::count(&mut conn).await? as f64;
     let live = crate::store::reservations::live(&mut conn).await?;
     drop(conn);
@@ -116,12 +148,26 @@ async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Respon
     let waiting = live.iter().filter(|(r, _)| r.state == "waiting").count() as f64;
     let body = state.metrics.render(&[
         ("twister_inventory_nodes", "Nodes in the inventory.", nodes),
-        ("twister_reservations_active", "Reservations currently held.", active),
-        ("twister_reservations_waiting", "Reservation requests in the queue.", waiting),
-        ("twister_event_subscribers", "Live WebSocket subscribers.", state.events.subscribers() as f64),
+        (
+            "twister_reservations_active",
+            "Reservations currently held.",
+            active,
+        ),
+        (
+            "twister_reservations_waiting",
+            "Reservation requests in the queue.",
+            waiting,
+        ),
+        (
+            "twister_event_subscribers",
+            "Live WebSocket subscribers.",
+            state.events.subscribers() as f64,
+        ),
     ]);
     let mut resp = Response::new(Body::from(body));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     Ok(resp)
 }

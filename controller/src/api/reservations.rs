@@ -89,7 +89,11 @@ pub async fn reserve(
     Json(req): Json<ReserveRequest>,
 ) -> ApiResult<(StatusCode, axum::Json<ReservationView>)> {
     let v = state.reservations.reserve(&caller, req).await?;
-    let status = if v.state == "active" { StatusCode::CREATED } else { StatusCode::ACCEPTED };
+    let status = if v.state == "active" {
+        StatusCode::CREATED
+    } else {
+        StatusCode::ACCEPTED
+    };
     Ok((status, axum::Json(v)))
 }
 
@@ -114,7 +118,12 @@ pub async fn wait(
     Query(p): Query<WaitParams>,
 ) -> ApiResult<axum::Json<ReservationView>> {
     let secs = p.timeout_s.unwrap_or(30).clamp(1, 300);
-    Ok(axum::Json(state.reservations.wait_for_grant(&caller, &id, Duration::from_secs(secs)).await?))
+    Ok(axum::Json(
+        state
+            .reservations
+            .wait_for_grant(&caller, &id, Duration::from_secs(secs))
+            .await?,
+    ))
 }
 
 /// Releases a reservation, or withdraws a queued request.
@@ -127,7 +136,12 @@ pub async fn release(
     Path(id): Path<String>,
     Query(p): Query<ReleaseParams>,
 ) -> ApiResult<axum::Json<ReservationView>> {
-    Ok(axum::Json(state.reservations.release(&caller, &id, p.only_if_holder.as_deref(), p.force).await?))
+    Ok(axum::Json(
+        state
+            .reservations
+            .release(&caller, &id, p.only_if_holder.as_deref(), p.force)
+            .await?,
+    ))
 }
 
 /// Extends the lease to now + duration.
@@ -144,18 +158,32 @@ pub async fn renew(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?
     };
-    Ok(axum::Json(state.reservations.renew(&caller, &id, req.duration_s).await?))
+    Ok(axum::Json(
+        state.reservations.renew(&caller, &id, req.duration_s).await?,
+    ))
 }
 
-async fn filter_from(state: &AppState, caller: &Caller, p: ListParams, default_states: &[&str]) -> ApiResult<ReservationFilter> {
+async fn filter_from(
+    state: &AppState,
+    caller: &Caller,
+    p: ListParams,
+    default_states: &[&str],
+) -> ApiResult<ReservationFilter> {
     let states: Vec<String> = match &p.state {
         Some(s) if s == "all" => Vec::new(),
-        Some(s) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+        Some(s) => s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
         None => default_states.iter().map(|s| s.to_string()).collect(),
     };
     const KNOWN: &[&str] = &["waiting", "active", "released", "expired", "cancelled", "revoked"];
     if let Some(bad) = states.iter().find(|s| !KNOWN.contains(&s.as_str())) {
-        return Err(ApiError::bad_request(format!("unknown state {bad:?}; use {}", KNOWN.join(", "))));
+        return Err(ApiError::bad_request(format!(
+            "unknown state {bad:?}; use {}",
+            KNOWN.join(", ")
+        )));
     }
     let node_id = match &p.path {
         Some(raw) => {
@@ -176,7 +204,9 @@ async fn filter_from(state: &AppState, caller: &Caller, p: ListParams, default_s
     };
     Ok(ReservationFilter {
         states,
-        username: p.user.map(|u| if u == "me" { caller.username.clone() } else { u }),
+        username: p
+            .user
+            .map(|u| if u == "me" { caller.username.clone() } else { u }),
         node_id,
         since: time(&p.since, "since")?,
         until: time(&p.until, "until")?,

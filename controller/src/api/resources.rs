@@ -99,12 +99,21 @@ pub struct ImportParams {
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/resources", get(get_root))
-        .route("/resources/", get(get_root))
-        .route("/resources/{*path}", get(get_resource).put(put_resource).delete(delete_resource).post(post_resource))
+        .route("/resources", get(get_root).delete(delete_root))
+        .route("/resources/", get(get_root).delete(delete_root))
+        .route(
+            "/resources/{*path}",
+            get(get_resource)
+                .put(put_resource)
+                .delete(delete_resource)
+                .post(post_resource),
+        )
         .route("/inventory/tree", get(tree))
         .route("/inventory/export", get(export))
-        .route("/inventory/import", post(import).layer(DefaultBodyLimit::max(super::IMPORT_LIMIT)))
+        .route(
+            "/inventory/import",
+            post(import).layer(DefaultBodyLimit::max(super::IMPORT_LIMIT)),
+        )
 }
 
 fn parse_address(raw: &str) -> ApiResult<Address> {
@@ -114,7 +123,9 @@ fn parse_address(raw: &str) -> ApiResult<Address> {
 fn node_path(addr: &Address) -> ApiResult<NodePath> {
     match &addr.node {
         NodeRef::Path(p) => Ok(p.clone()),
-        NodeRef::Id(_) => Err(ApiError::bad_request("use a path (not ~id) to create or change nodes")),
+        NodeRef::Id(_) => Err(ApiError::bad_request(
+            "use a path (not ~id) to create or change nodes",
+        )),
     }
 }
 
@@ -122,7 +133,12 @@ async fn path_of(state: &AppState, r: &NodeRef) -> ApiResult<NodePath> {
     match r {
         NodeRef::Path(p) => Ok(p.clone()),
         NodeRef::Id(id) => {
-            let mut conn = state.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+            let mut conn = state
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
             let n = crate::store::nodes::by_id(&mut conn, id)
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("no resource with id {id}")))?;
@@ -149,7 +165,14 @@ pub async fn get_root(State(state): State<AppState>, caller: Caller) -> ApiResul
         .into_iter()
         .filter(|n| NodePath::root().child(n).is_ok_and(|p| caller.may_traverse(&p)))
         .collect();
-    Ok(axum::Json(RootView { path: "/".into(), children }))
+    Ok(axum::Json(RootView {
+        path: "/".into(),
+        children,
+    }))
+}
+
+async fn delete_root(_caller: Caller) -> ApiError {
+    ApiError::bad_request("refusing to delete '/': delete top-level nodes one by one")
 }
 
 /// Reads a node (`/tb1/dev1`, `~id`) or one property (`/tb1/dev1:ip`). Sends the node version as ETag.
@@ -165,7 +188,10 @@ pub async fn get_resource(
     let addr = parse_address(&raw)?;
     match &addr.property {
         Some(key) => {
-            let v: PropertyView = state.inventory.get_property(&caller, &addr.node, key, p.reveal).await?;
+            let v: PropertyView = state
+                .inventory
+                .get_property(&caller, &addr.node, key, p.reveal)
+                .await?;
             Ok(with_etag(StatusCode::OK, v.version, v))
         }
         None => {
@@ -194,19 +220,33 @@ pub async fn put_resource(
     let (view, created) = match &addr.property {
         Some(key) => {
             let Json(req): Json<PutProperty> = parse_json(&headers, &body)?;
-            state.inventory.set_property(&caller, &path, key, req.value, req.secret, expected).await?
+            state
+                .inventory
+                .set_property(&caller, &path, key, req.value, req.secret, expected)
+                .await?
         }
         None => {
-            let req: PutNode = if body.is_empty() { PutNode::default() } else { parse_json(&headers, &body)?.0 };
+            let req: PutNode = if body.is_empty() {
+                PutNode::default()
+            } else {
+                parse_json(&headers, &body)?.0
+            };
             state.inventory.put(&caller, &path, req, expected).await?
         }
     };
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok(with_etag(status, view.version, view))
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> ApiResult<Json<T>> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.starts_with("application/json") {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -214,7 +254,9 @@ fn parse_json<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &[u8]) 
             "expected a JSON body with Content-Type: application/json",
         ));
     }
-    serde_json::from_slice(body).map(Json).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(body)
+        .map(Json)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// Deletes a node with its whole subtree, or one property (`path:key`).
@@ -231,16 +273,25 @@ pub async fn delete_resource(
     match &addr.property {
         Some(key) => {
             let path = path_of(&state, &addr.node).await?;
-            let view = state.inventory.delete_property(&caller, &path, key, expected).await?;
+            let view = state
+                .inventory
+                .delete_property(&caller, &path, key, expected)
+                .await?;
             Ok(with_etag(StatusCode::OK, view.version, view))
         }
         None => {
             if matches!(&addr.node, NodeRef::Path(p) if p.is_root()) {
-                return Err(ApiError::bad_request("refusing to delete '/': delete top-level nodes one by one"));
+                return Err(ApiError::bad_request(
+                    "refusing to delete '/': delete top-level nodes one by one",
+                ));
             }
             let path = path_of(&state, &addr.node).await?;
             let n = state.inventory.delete(&caller, &addr.node, expected).await?;
-            Ok(axum::Json(Deleted { path: path.to_string(), nodes: n }).into_response())
+            Ok(axum::Json(Deleted {
+                path: path.to_string(),
+                nodes: n,
+            })
+            .into_response())
         }
     }
 }
@@ -261,9 +312,14 @@ pub async fn post_resource(
     let addr = parse_address(target)?;
     let expected = if_match(&headers)?;
     if let Some(key) = &addr.property {
-        let new_key = req.name.ok_or_else(|| ApiError::bad_request("renaming a property needs \"name\""))?;
+        let new_key = req
+            .name
+            .ok_or_else(|| ApiError::bad_request("renaming a property needs \"name\""))?;
         let path = path_of(&state, &addr.node).await?;
-        let view = state.inventory.rename_property(&caller, &path, key, &new_key, expected).await?;
+        let view = state
+            .inventory
+            .rename_property(&caller, &path, key, &new_key, expected)
+            .await?;
         return Ok(with_etag(StatusCode::OK, view.version, view));
     }
     let from = path_of(&state, &addr.node).await?;
@@ -290,7 +346,8 @@ pub async fn tree(
     Query(p): Query<TreeParams>,
 ) -> ApiResult<axum::Json<Vec<NodeView>>> {
     caller.require(Permission::ViewInventory)?;
-    let root = NodePath::parse(p.root.as_deref().unwrap_or("/")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let root = NodePath::parse(p.root.as_deref().unwrap_or("/"))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     Ok(axum::Json(state.inventory.list_subtree(&caller, &root).await?))
 }
 
@@ -302,7 +359,12 @@ pub async fn export(
     caller: Caller,
     Query(p): Query<ExportParams>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
-    Ok(axum::Json(state.inventory.export(&caller, p.format.unwrap_or(Format::Native), p.reveal).await?))
+    Ok(axum::Json(
+        state
+            .inventory
+            .export(&caller, p.format.unwrap_or(Format::Native), p.reveal)
+            .await?,
+    ))
 }
 
 /// Imports a document (all or nothing).
@@ -319,7 +381,11 @@ pub async fn import(
     let replace = match p.mode.as_deref() {
         None | Some("merge") => false,
         Some("replace") => true,
-        Some(other) => return Err(ApiError::bad_request(format!("mode {other:?}: use merge or replace"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "mode {other:?}: use merge or replace"
+            )))
+        }
     };
     let items = exchange::parse(p.format.unwrap_or(Format::Native), &doc)?;
     Ok(axum::Json(state.inventory.import(&caller, items, replace).await?))

@@ -82,11 +82,16 @@ pub struct ListParams {
 
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/tokens", get(list_tokens).post(create_token)).route("/tokens/{id}", delete(revoke_token))
+    Router::new()
+        .route("/tokens", get(list_tokens).post(create_token))
+        .route("/tokens/{id}", delete(revoke_token))
 }
 
 async fn view(state: &AppState, t: &TokenRow) -> ApiResult<TokenView> {
-    let user = store::users::by_id(&state.store, &t.user_id).await?.map(|u| u.username).unwrap_or_default();
+    let user = store::users::by_id(&state.store, &t.user_id)
+        .await?
+        .map(|u| u.username)
+        .unwrap_or_default();
     Ok(TokenView {
         id: t.id.clone(),
         user,
@@ -112,7 +117,12 @@ pub async fn list_tokens(
     if p.all {
         caller.require(Permission::ChangeUsers)?;
     }
-    let rows = store::tokens::list(&state.store, if p.all { None } else { Some(&caller.user_id) }, p.sessions).await?;
+    let rows = store::tokens::list(
+        &state.store,
+        if p.all { None } else { Some(&caller.user_id) },
+        p.sessions,
+    )
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         out.push(view(&state, r).await?);
@@ -129,7 +139,9 @@ pub async fn create_token(
     Json(req): Json<CreateToken>,
 ) -> ApiResult<(StatusCode, axum::Json<CreatedToken>)> {
     if caller.kind != TokenKind::Session && caller.kind != TokenKind::Api {
-        return Err(ApiError::forbidden("station and test tokens cannot create tokens"));
+        return Err(ApiError::forbidden(
+            "station and test tokens cannot create tokens",
+        ));
     }
     if req.name.trim().is_empty() || req.name.len() > 128 || req.name.chars().any(char::is_control) {
         return Err(ApiError::invalid("name: 1-128 characters, no control characters"));
@@ -137,11 +149,16 @@ pub async fn create_token(
     if let Some(list) = &req.permissions {
         let wanted = PermissionSet::of(list);
         if !wanted.is_subset_of(caller.permissions) {
-            return Err(ApiError::forbidden("a token cannot have permissions its creator lacks"));
+            return Err(ApiError::forbidden(
+                "a token cannot have permissions its creator lacks",
+            ));
         }
     }
     let paths = match &req.paths {
-        None => caller.paths.as_ref().map(|p| p.iter().map(|p| p.to_string()).collect()),
+        None => caller
+            .paths
+            .as_ref()
+            .map(|p| p.iter().map(|p| p.to_string()).collect()),
         Some(list) => {
             let mut out = Vec::new();
             for p in list {
@@ -166,7 +183,11 @@ pub async fn create_token(
         name: req.name.trim().to_string(),
         kind: TokenKind::Api,
         token_hash: token.hash,
-        scope: TokenScope { permissions: req.permissions, paths, ..Default::default() },
+        scope: TokenScope {
+            permissions: req.permissions,
+            paths,
+            ..Default::default()
+        },
         created_at: now,
         expires_at,
         last_used_at: None,
@@ -174,11 +195,24 @@ pub async fn create_token(
     };
     let mut tx = state.store.begin_write().await?;
     store::tokens::insert(tx.conn(), &row).await?;
-    audit::record(tx.conn(), &caller.username, "token.create", &row.id, None, Some(&json!({"name": row.name, "scope": row.scope})))
-        .await?;
+    audit::record(
+        tx.conn(),
+        &caller.username,
+        "token.create",
+        &row.id,
+        None,
+        Some(&json!({"name": row.name, "scope": row.scope})),
+    )
+    .await?;
     tx.commit().await?;
     let info = view(&state, &row).await?;
-    Ok((StatusCode::CREATED, axum::Json(CreatedToken { token: token.secret, info })))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(CreatedToken {
+            token: token.secret,
+            info,
+        }),
+    ))
 }
 
 /// Revokes a token (one's own, or anyone's with `change_users`).
@@ -189,9 +223,13 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let t = store::tokens::by_id(&state.store, &id).await?.ok_or_else(|| ApiError::not_found(format!("no token {id}")))?;
+    let t = store::tokens::by_id(&state.store, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no token {id}")))?;
     if t.user_id != caller.user_id {
-        caller.require(Permission::ChangeUsers).map_err(|_| ApiError::not_found(format!("no token {id}")))?;
+        caller
+            .require(Permission::ChangeUsers)
+            .map_err(|_| ApiError::not_found(format!("no token {id}")))?;
     }
     let mut tx = state.store.begin_write().await?;
     if !store::tokens::revoke(tx.conn(), &id, now_ms()).await? {

@@ -93,25 +93,35 @@ pub struct ChangePassword {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users).post(create_user))
-        .route("/users/{username}", get(get_user).patch(update_user).delete(delete_user))
+        .route(
+            "/users/{username}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
         .route("/users/{username}/password", put(change_password))
 }
 
 fn check_text(field: &str, v: &str) -> ApiResult<()> {
     if v.len() > 256 || v.chars().any(|c| c.is_control()) {
-        return Err(ApiError::invalid(format!("{field}: at most 256 characters, no control characters")));
+        return Err(ApiError::invalid(format!(
+            "{field}: at most 256 characters, no control characters"
+        )));
     }
     Ok(())
 }
 
 async fn find(state: &AppState, name: &str) -> ApiResult<UserRow> {
-    store::users::by_username(&state.store, name).await?.ok_or_else(|| ApiError::not_found(format!("no user {name:?}")))
+    store::users::by_username(&state.store, name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no user {name:?}")))
 }
 
 /// Every user.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = [UserView])))]
-pub async fn list_users(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Vec<UserView>>> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::Json<Vec<UserView>>> {
     caller.require(Permission::ViewInventory)?;
     let users = store::users::list(&state.store).await?;
     Ok(axum::Json(users.iter().map(UserView::from).collect()))
@@ -148,12 +158,25 @@ pub async fn create_user(
         updated_at: now,
     };
     let mut tx = state.store.begin_write().await?;
-    if store::users::by_username(&state.store, &user.username).await?.is_some() {
-        return Err(ApiError::conflict(format!("user {:?} already exists", user.username)));
+    if store::users::by_username(&state.store, &user.username)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::conflict(format!(
+            "user {:?} already exists",
+            user.username
+        )));
     }
     store::users::insert(tx.conn(), &user).await?;
-    audit::record(tx.conn(), &caller.username, "user.create", &user.username, None, Some(&json!({"role": user.role})))
-        .await?;
+    audit::record(
+        tx.conn(),
+        &caller.username,
+        "user.create",
+        &user.username,
+        None,
+        Some(&json!({"role": user.role})),
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, axum::Json(UserView::from(&user))))
 }
@@ -211,7 +234,15 @@ pub async fn update_user(
         return Err(ApiError::conflict("this would leave no enabled admin"));
     }
     let after = json!({"role": user.role, "disabled": user.disabled, "display_name": user.display_name, "email": user.email});
-    audit::record(tx.conn(), &caller.username, "user.update", &user.username, Some(&before), Some(&after)).await?;
+    audit::record(
+        tx.conn(),
+        &caller.username,
+        "user.update",
+        &user.username,
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(axum::Json(UserView::from(&user)))
 }
@@ -231,8 +262,15 @@ pub async fn delete_user(
     if store::users::enabled_admins(tx.conn()).await? == 0 {
         return Err(ApiError::conflict("cannot delete the last enabled admin"));
     }
-    audit::record(tx.conn(), &caller.username, "user.delete", &user.username, Some(&json!({"role": user.role})), None)
-        .await?;
+    audit::record(
+        tx.conn(),
+        &caller.username,
+        "user.delete",
+        &user.username,
+        Some(&json!({"role": user.role})),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -251,7 +289,9 @@ pub async fn change_password(
     if own && !caller.has(Permission::ChangeUsers) {
         let current = req.current_password.clone().unwrap_or_default();
         let hash = user.password_hash.clone();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&current, &hash)).await.unwrap_or(false);
+        let ok = tokio::task::spawn_blocking(move || verify_password(&current, &hash))
+            .await
+            .unwrap_or(false);
         if !ok {
             return Err(ApiError::forbidden("current password is wrong"));
         }
@@ -274,7 +314,15 @@ pub async fn change_password(
         .execute(tx.conn())
         .await
         .map_err(crate::store::StoreError::from)?;
-    audit::record(tx.conn(), &caller.username, "user.password", &user.username, None, None).await?;
+    audit::record(
+        tx.conn(),
+        &caller.username,
+        "user.password",
+        &user.username,
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -58,7 +58,11 @@ pub async fn ensure_admin(
     let mut tx = store.begin_write().await?;
     store::users::insert(tx.conn(), &user).await?;
     tx.commit().await?;
-    Ok(if generated { Bootstrap::Generated { password, file } } else { Bootstrap::FromEnvironment })
+    Ok(if generated {
+        Bootstrap::Generated { password, file }
+    } else {
+        Bootstrap::FromEnvironment
+    })
 }
 
 /// Writes `contents` to a file readable only by its owner.

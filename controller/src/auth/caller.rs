@@ -57,7 +57,9 @@ impl Caller {
         if self.may_see(path) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("this token is not allowed to access {path}")))
+            Err(ApiError::forbidden(format!(
+                "this token is not allowed to access {path}"
+            )))
         }
     }
 
@@ -73,9 +75,9 @@ impl Caller {
     pub fn may_traverse(&self, path: &NodePath) -> bool {
         match &self.paths {
             None => true,
-            Some(allowed) => {
-                allowed.iter().any(|a| a.is_ancestor_or_self_of(path) || path.is_ancestor_or_self_of(a))
-            }
+            Some(allowed) => allowed
+                .iter()
+                .any(|a| a.is_ancestor_or_self_of(path) || path.is_ancestor_or_self_of(a)),
         }
     }
 }
@@ -90,7 +92,10 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<String> {
             return Some(t.trim().to_string());
         }
     }
-    if let Some(v) = headers.get(header::SEC_WEBSOCKET_PROTOCOL).and_then(|v| v.to_str().ok()) {
+    if let Some(v) = headers
+        .get(header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok())
+    {
         for p in v.split(',') {
             if let Some(t) = p.trim().strip_prefix("bearer.") {
                 return Some(t.to_string());
@@ -106,14 +111,21 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
     if token.is_empty() || token.len() > 200 {
         return Err(invalid());
     }
-    let row = store::tokens::by_hash(&state.store, &hash_token(token)).await?.ok_or_else(invalid)?;
+    let row = store::tokens::by_hash(&state.store, &hash_token(token))
+        .await?
+        .ok_or_else(invalid)?;
     let now = now_ms();
     if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
         return Err(invalid());
     }
-    let user = store::users::by_id(&state.store, &row.user_id).await?.ok_or_else(invalid)?;
+    let user = store::users::by_id(&state.store, &row.user_id)
+        .await?
+        .ok_or_else(invalid)?;
     if user.disabled {
-        return Err(ApiError::unauthorized(format!("user {} is disabled", user.username)));
+        return Err(ApiError::unauthorized(format!(
+            "user {} is disabled",
+            user.username
+        )));
     }
     let mut permissions = match row.kind {
         TokenKind::Station => PermissionSet::of(&[Permission::StationLink]),

@@ -91,7 +91,10 @@ pub struct GeneratedToken {
 pub fn generate_token() -> GeneratedToken {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
-    let secret = format!("tw_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes));
+    let secret = format!(
+        "tw_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
     let hash = hash_token(&secret);
     GeneratedToken { secret, hash }
 }
@@ -106,7 +109,9 @@ pub fn validate_username(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if ok {
         Ok(())
     } else {
@@ -143,7 +148,10 @@ mod tests {
 
     #[test]
     fn scope_json_is_compact() {
-        let s = TokenScope { paths: Some(vec!["/tb1".into()]), ..Default::default() };
+        let s = TokenScope {
+            paths: Some(vec!["/tb1".into()]),
+            ..Default::default()
+        };
         assert_eq!(serde_json::to_string(&s).expect("json"), r#"{"paths":["/tb1"]}"#);
     }
 }

@@ -18,7 +18,9 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 /// Whether `password` matches the stored PHC string. A malformed stored hash never matches.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -26,7 +28,9 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 /// Checks a new password against the policy.
 pub fn check_policy(password: &str) -> Result<(), String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(format!("password too short: at least {MIN_PASSWORD_LEN} characters"));
+        return Err(format!(
+            "password too short: at least {MIN_PASSWORD_LEN} characters"
+        ));
     }
     if password.len() > 1024 {
         return Err("password too long: at most 1024 bytes".into());
@@ -39,7 +43,9 @@ pub fn generate_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 #[cfg(test)]

@@ -129,7 +129,11 @@ impl PermissionSet {
 
     /// The members, in stable order.
     pub fn to_vec(self) -> Vec<Permission> {
-        Permission::ALL.iter().copied().filter(|p| self.contains(*p)).collect()
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| self.contains(*p))
+            .collect()
     }
 }
 
@@ -151,7 +155,11 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => PermissionSet::of(
-                &Permission::ALL.iter().copied().filter(|p| *p != StationLink).collect::<Vec<_>>(),
+                &Permission::ALL
+                    .iter()
+                    .copied()
+                    .filter(|p| *p != StationLink)
+                    .collect::<Vec<_>>(),
             ),
             Role::Engineer => PermissionSet::of(&[
                 ViewInventory,
@@ -196,8 +204,12 @@ mod tests {
 
     #[test]
     fn roles_nest() {
-        assert!(Role::Viewer.permissions().is_subset_of(Role::Engineer.permissions()));
-        assert!(Role::Engineer.permissions().is_subset_of(Role::Admin.permissions()));
+        assert!(Role::Viewer
+            .permissions()
+            .is_subset_of(Role::Engineer.permissions()));
+        assert!(Role::Engineer
+            .permissions()
+            .is_subset_of(Role::Admin.permissions()));
         assert!(!Role::Viewer.permissions().contains(Permission::Reserve));
         assert!(!Role::Engineer.permissions().contains(Permission::ChangeUsers));
         assert!(!Role::Admin.permissions().contains(Permission::StationLink));

@@ -96,7 +96,9 @@ pub fn parse(format: Format, doc: &Value) -> Result<Vec<ImportNode>, ApiError> {
             let d: NativeDoc = serde_json::from_value(doc.clone())
                 .map_err(|e| ApiError::bad_request(format!("not a native inventory document: {e}")))?;
             if d.format != "twister-inventory" || d.version != 1 {
-                return Err(ApiError::bad_request("expected format \"twister-inventory\" version 1"));
+                return Err(ApiError::bad_request(
+                    "expected format \"twister-inventory\" version 1",
+                ));
             }
             d.nodes
                 .into_iter()
@@ -106,16 +108,20 @@ pub fn parse(format: Format, doc: &Value) -> Result<Vec<ImportNode>, ApiError> {
                         n.properties.into_iter().map(|(k, v)| (k, Some(v))).collect();
                     let secret_keys: BTreeSet<String> = n.secrets.keys().cloned().collect();
                     properties.extend(n.secrets);
-                    Ok(ImportNode { path, id: Some(n.id), properties, secret_keys })
+                    Ok(ImportNode {
+                        path,
+                        id: Some(n.id),
+                        properties,
+                        secret_keys,
+                    })
                 })
                 .collect()
         }
         Format::TwisterV3 => {
             let mut out = Vec::new();
-            let children = doc
-                .get("children")
-                .and_then(Value::as_object)
-                .ok_or_else(|| ApiError::bad_request("not a Twister v3 resources document: no \"children\" object"))?;
+            let children = doc.get("children").and_then(Value::as_object).ok_or_else(|| {
+                ApiError::bad_request("not a Twister v3 resources document: no \"children\" object")
+            })?;
             walk_v3(&NodePath::root(), children, &mut out, 0)?;
             Ok(out)
         }
@@ -123,20 +129,47 @@ pub fn parse(format: Format, doc: &Value) -> Result<Vec<ImportNode>, ApiError> {
     }
 }
 
-fn walk_v3(parent: &NodePath, children: &Map<String, Value>, out: &mut Vec<ImportNode>, depth: usize) -> Result<(), ApiError> {
+/// Our extension to the original shapes: `"secret_keys": [...]` names properties stored as secret (the original
+/// loader ignores unknown keys).
+fn secret_keys_of(obj: &Map<String, Value>) -> BTreeSet<String> {
+    obj.get("secret_keys")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+fn walk_v3(
+    parent: &NodePath,
+    children: &Map<String, Value>,
+    out: &mut Vec<ImportNode>,
+    depth: usize,
+) -> Result<(), ApiError> {
     if depth > super::path::MAX_DEPTH {
         return Err(ApiError::bad_request("resources document nests too deep"));
     }
     for (name, node) in children {
-        let path = parent.child(name).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        let obj = node.as_object().ok_or_else(|| ApiError::bad_request(format!("{path}: node is not an object")))?;
+        let path = parent
+            .child(name)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let obj = node
+            .as_object()
+            .ok_or_else(|| ApiError::bad_request(format!("{path}: node is not an object")))?;
         let properties = obj
             .get("meta")
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), Some(value_to_string(v)))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Some(value_to_string(v))))
+                    .collect()
+            })
             .unwrap_or_default();
         let id = obj.get("id").map(value_to_string).filter(|s| !s.is_empty());
-        out.push(ImportNode { path: path.clone(), id, properties, secret_keys: BTreeSet::new() });
+        out.push(ImportNode {
+            path: path.clone(),
+            id,
+            properties,
+            secret_keys: secret_keys_of(obj),
+        });
         if let Some(kids) = obj.get("children").and_then(Value::as_object) {
             walk_v3(&path, kids, out, depth + 1)?;
         }
@@ -151,27 +184,47 @@ fn parse_v2(doc: &Value) -> Result<Vec<ImportNode>, ApiError> {
         .get("resources")
         .and_then(Value::as_object)
         .or_else(|| doc.as_object())
-        .ok_or_else(|| ApiError::bad_request("not a Twister v2 resources document: expected an object of ids"))?;
+        .ok_or_else(|| {
+            ApiError::bad_request("not a Twister v2 resources document: expected an object of ids")
+        })?;
     struct Flat {
         name: String,
         parent: Option<String>,
         props: BTreeMap<String, Option<String>>,
+        secret_keys: BTreeSet<String>,
     }
     let mut flat: BTreeMap<String, Flat> = BTreeMap::new();
     for (id, v) in map {
         let Some(obj) = v.as_object() else { continue };
-        let Some(name) = obj.get("name").map(value_to_string) else { continue };
+        let Some(name) = obj.get("name").map(value_to_string) else {
+            continue;
+        };
         if name.is_empty() || name == "/" {
             continue;
         }
-        let parent = obj.get("parent").map(value_to_string).filter(|p| !p.is_empty() && p != "1" && p != "/");
+        let parent = obj
+            .get("parent")
+            .map(value_to_string)
+            .filter(|p| !p.is_empty() && p != "1" && p != "/");
         let props = obj
             .get("meta")
             .or_else(|| obj.get("properties"))
             .and_then(Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), Some(value_to_string(v)))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Some(value_to_string(v))))
+                    .collect()
+            })
             .unwrap_or_default();
-        flat.insert(id.clone(), Flat { name, parent, props });
+        flat.insert(
+            id.clone(),
+            Flat {
+                name,
+                parent,
+                props,
+                secret_keys: secret_keys_of(obj),
+            },
+        );
     }
     let mut out = Vec::new();
     for (id, f) in &flat {
@@ -181,15 +234,25 @@ fn parse_v2(doc: &Value) -> Result<Vec<ImportNode>, ApiError> {
         while let Some(pid) = cur {
             guard += 1;
             if guard > super::path::MAX_DEPTH {
-                return Err(ApiError::bad_request(format!("resource {id}: parent chain loops or is too deep")));
+                return Err(ApiError::bad_request(format!(
+                    "resource {id}: parent chain loops or is too deep"
+                )));
             }
-            let p = flat.get(&pid).ok_or_else(|| ApiError::bad_request(format!("resource {id}: unknown parent {pid}")))?;
+            let p = flat
+                .get(&pid)
+                .ok_or_else(|| ApiError::bad_request(format!("resource {id}: unknown parent {pid}")))?;
             segs.push(p.name.clone());
             cur = p.parent.clone();
         }
         segs.reverse();
-        let path = NodePath::parse(&format!("/{}", segs.join("/"))).map_err(|e| ApiError::bad_request(e.to_string()))?;
-        out.push(ImportNode { path, id: Some(id.clone()), properties: f.props.clone(), secret_keys: BTreeSet::new() });
+        let path = NodePath::parse(&format!("/{}", segs.join("/")))
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        out.push(ImportNode {
+            path,
+            id: Some(id.clone()),
+            properties: f.props.clone(),
+            secret_keys: f.secret_keys.clone(),
+        });
     }
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
@@ -203,19 +266,35 @@ impl Inventory {
             caller.require(Permission::RevealSecrets)?;
         }
         if caller.paths.is_some() {
-            return Err(ApiError::forbidden("tokens limited to some paths cannot export the whole inventory"));
+            return Err(ApiError::forbidden(
+                "tokens limited to some paths cannot export the whole inventory",
+            ));
         }
-        let mut conn = self.store().pool().acquire().await.map_err(crate::store::StoreError::from)?;
+        let mut conn = self
+            .store()
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         let rows = nodes::subtree(&mut conn, "/").await?;
         let mut props = nodes::all_properties(&mut conn).await?;
         let holds = LiveHolds::load(&mut conn).await?;
         drop(conn);
         let mut natives = Vec::with_capacity(rows.len());
         for r in &rows {
-            let mut n = NativeNode { id: r.id.clone(), path: r.path.clone(), properties: BTreeMap::new(), secrets: BTreeMap::new() };
+            let mut n = NativeNode {
+                id: r.id.clone(),
+                path: r.path.clone(),
+                properties: BTreeMap::new(),
+                secrets: BTreeMap::new(),
+            };
             for (k, p) in props.remove(&r.id).unwrap_or_default() {
                 if p.secret {
-                    let v = if reveal { Some(self.secrets().open(&p.value).map_err(ApiError::internal)?) } else { None };
+                    let v = if reveal {
+                        Some(self.secrets().open(&p.value).map_err(ApiError::internal)?)
+                    } else {
+                        None
+                    };
                     n.secrets.insert(k, v);
                 } else {
                     n.properties.insert(k, p.value);
@@ -225,19 +304,36 @@ impl Inventory {
         }
         if reveal {
             let mut tx = self.store().begin_write().await?;
-            audit::record(tx.conn(), &caller.username, "secret.reveal", "/", None, Some(&json!("export"))).await?;
+            audit::record(
+                tx.conn(),
+                &caller.username,
+                "secret.reveal",
+                "/",
+                None,
+                Some(&json!("export")),
+            )
+            .await?;
             tx.commit().await?;
         }
         Ok(match format {
-            Format::Native => serde_json::to_value(NativeDoc { format: "twister-inventory".into(), version: 1, nodes: natives })
-                .map_err(ApiError::internal)?,
+            Format::Native => serde_json::to_value(NativeDoc {
+                format: "twister-inventory".into(),
+                version: 1,
+                nodes: natives,
+            })
+            .map_err(ApiError::internal)?,
             Format::TwisterV3 => export_v3(&natives),
             Format::TwisterV2 => export_v2(&natives, &holds, &rows),
         })
     }
 
     /// Imports nodes; `replace` deletes every node the document does not name. All or nothing.
-    pub async fn import(&self, caller: &Caller, items: Vec<ImportNode>, replace: bool) -> Result<ImportReport, ApiError> {
+    pub async fn import(
+        &self,
+        caller: &Caller,
+        items: Vec<ImportNode>,
+        replace: bool,
+    ) -> Result<ImportReport, ApiError> {
         caller.require(Permission::ChangeTestbed)?;
         if caller.paths.is_some() {
             return Err(ApiError::forbidden("tokens limited to some paths cannot import"));
@@ -248,27 +344,44 @@ impl Inventory {
         let mut seen = BTreeSet::new();
         for it in &items {
             if !seen.insert(it.path.clone()) {
-                return Err(ApiError::bad_request(format!("{} appears twice in the document", it.path)));
+                return Err(ApiError::bad_request(format!(
+                    "{} appears twice in the document",
+                    it.path
+                )));
             }
             for (k, v) in &it.properties {
-                super::path::validate_property(k).map_err(|e| ApiError::bad_request(format!("{}: {e}", it.path)))?;
+                super::path::validate_property(k)
+                    .map_err(|e| ApiError::bad_request(format!("{}: {e}", it.path)))?;
                 if v.as_ref().is_some_and(|v| v.len() > super::tree::MAX_VALUE_LEN) {
-                    return Err(ApiError::invalid(format!("{}: value of {k:?} is too long", it.path)));
+                    return Err(ApiError::invalid(format!(
+                        "{}: value of {k:?} is too long",
+                        it.path
+                    )));
                 }
             }
         }
         let now = now_ms();
-        let mut report = ImportReport { created: 0, updated: 0, deleted: 0, reassigned_ids: 0 };
+        let mut report = ImportReport {
+            created: 0,
+            updated: 0,
+            deleted: 0,
+            reassigned_ids: 0,
+        };
         let mut tx = self.store().begin_write().await?;
         let holds = LiveHolds::load(tx.conn()).await?;
         if replace {
             let existing = nodes::subtree(tx.conn(), "/").await?;
-            let mut doomed: Vec<NodeRow> = existing.into_iter().filter(|n| NodePath::parse(&n.path).is_ok_and(|p| !seen.contains(&p))).collect();
+            let mut doomed: Vec<NodeRow> = existing
+                .into_iter()
+                .filter(|n| NodePath::parse(&n.path).is_ok_and(|p| !seen.contains(&p)))
+                .collect();
             for n in &doomed {
                 let p = NodePath::parse(&n.path).map_err(ApiError::internal)?;
                 let holder = holds.within(&p).next().map(|(r, _)| r.username.clone());
                 if let Some(holder) = holder {
-                    return Err(ApiError::conflict(format!("{p} would be deleted but {holder} holds a reservation on it")));
+                    return Err(ApiError::conflict(format!(
+                        "{p} would be deleted but {holder} holds a reservation on it"
+                    )));
                 }
             }
             doomed.sort_by_key(|n| std::cmp::Reverse(n.path.matches('/').count()));
@@ -283,7 +396,12 @@ impl Inventory {
                 Some(pp) if !pp.is_root() => Some(
                     nodes::by_path(tx.conn(), pp.as_str())
                         .await?
-                        .ok_or_else(|| ApiError::bad_request(format!("{}: parent {pp} is missing from the document", it.path)))?
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!(
+                                "{}: parent {pp} is missing from the document",
+                                it.path
+                            ))
+                        })?
                         .id,
                 ),
                 _ => None,
@@ -295,7 +413,12 @@ impl Inventory {
                     n
                 }
                 None => {
-                    let wanted = it.id.clone().filter(|i| !i.is_empty() && i.len() <= 64 && i.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+                    let wanted = it.id.clone().filter(|i| {
+                        !i.is_empty()
+                            && i.len() <= 64
+                            && i.chars()
+                                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    });
                     let id = match wanted {
                         Some(i) if !nodes::id_exists(tx.conn(), &i).await? => i,
                         Some(_) => {
@@ -304,7 +427,15 @@ impl Inventory {
                         }
                         None => new_id(),
                     };
-                    let row = NodeRow { id, parent_id, name: it.path.name().to_string(), path: it.path.to_string(), version: 1, created_at: now, updated_at: now };
+                    let row = NodeRow {
+                        id,
+                        parent_id,
+                        name: it.path.name().to_string(),
+                        path: it.path.to_string(),
+                        version: 1,
+                        created_at: now,
+                        updated_at: now,
+                    };
                     nodes::insert(tx.conn(), &row).await?;
                     report.created += 1;
                     row
@@ -312,7 +443,9 @@ impl Inventory {
             };
             let before = nodes::properties(tx.conn(), &node.id).await?;
             for (k, v) in &it.properties {
-                let secret = it.secret_keys.contains(k) || is_secret_name(k) || before.get(k).is_some_and(|p| p.secret);
+                let secret = it.secret_keys.contains(k)
+                    || is_secret_name(k)
+                    || before.get(k).is_some_and(|p| p.secret);
                 match v {
                     Some(v) => {
                         let stored = if secret { self.secrets().seal(v) } else { v.clone() };
@@ -321,7 +454,8 @@ impl Inventory {
                     None => {
                         if !before.contains_key(k) {
                             // A secret without a value and nothing stored: keep the name with an empty value.
-                            nodes::set_property(tx.conn(), &node.id, k, &self.secrets().seal(""), true).await?;
+                            nodes::set_property(tx.conn(), &node.id, k, &self.secrets().seal(""), true)
+                                .await?;
                         }
                     }
                 }
@@ -332,27 +466,57 @@ impl Inventory {
                 }
             }
         }
-        audit::record(tx.conn(), &caller.username, "inventory.import", "/", None, Some(&serde_json::to_value(&report).map_err(ApiError::internal)?))
-            .await?;
+        audit::record(
+            tx.conn(),
+            &caller.username,
+            "inventory.import",
+            "/",
+            None,
+            Some(&serde_json::to_value(&report).map_err(ApiError::internal)?),
+        )
+        .await?;
         tx.commit().await?;
-        self.events_bus().publish(Event::new("inventory", "inventory.imported").path("/").user(&caller.username));
+        self.events_bus().publish(
+            Event::new("inventory", "inventory.imported")
+                .path("/")
+                .user(&caller.username),
+        );
         Ok(report)
     }
 }
 
 fn export_v3(natives: &[NativeNode]) -> Value {
     fn insert(tree: &mut Map<String, Value>, segs: &[&str], node: &NativeNode) {
-        let Some((first, rest)) = segs.split_first() else { return };
-        let entry = tree.entry(first.to_string()).or_insert_with(|| json!({"children": {}}));
+        let Some((first, rest)) = segs.split_first() else {
+            return;
+        };
+        let entry = tree
+            .entry(first.to_string())
+            .or_insert_with(|| json!({"children": {}}));
         let Some(obj) = entry.as_object_mut() else { return };
         if rest.is_empty() {
-            let mut meta: Map<String, Value> = node.properties.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            let mut meta: Map<String, Value> = node
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
             for (k, v) in &node.secrets {
                 if let Some(v) = v {
                     meta.insert(k.clone(), json!(v));
                 }
             }
-            let path: Vec<Value> = node.path.trim_start_matches('/').split('/').map(|s| json!(s)).collect();
+            let path: Vec<Value> = node
+                .path
+                .trim_start_matches('/')
+                .split('/')
+                .map(|s| json!(s))
+                .collect();
+            if !node.secrets.is_empty() {
+                obj.insert(
+                    "secret_keys".into(),
+                    json!(node.secrets.keys().collect::<Vec<_>>()),
+                );
+            }
             obj.insert("meta".into(), Value::Object(meta));
             obj.insert("id".into(), json!(node.id));
             obj.insert("path".into(), Value::Array(path));
@@ -369,9 +533,15 @@ fn export_v3(natives: &[NativeNode]) -> Value {
 }
 
 fn export_v2(natives: &[NativeNode], holds: &LiveHolds, rows: &[NodeRow]) -> Value {
-    let parent_of: BTreeMap<&str, Option<&str>> = rows.iter().map(|r| (r.id.as_str(), r.parent_id.as_deref())).collect();
+    let parent_of: BTreeMap<&str, Option<&str>> = rows
+        .iter()
+        .map(|r| (r.id.as_str(), r.parent_id.as_deref()))
+        .collect();
     let mut out = Map::new();
-    out.insert("1".into(), json!({"name": "/", "parent": "", "meta": {}, "status": 1}));
+    out.insert(
+        "1".into(),
+        json!({"name": "/", "parent": "", "meta": {}, "status": 1}),
+    );
     for n in natives {
         let path = NodePath::parse(&n.path).unwrap_or_else(|_| NodePath::root());
         // Original codes: 1 free, 2 busy (locked by a run), 3 reserved.
@@ -387,7 +557,12 @@ fn export_v2(natives: &[NativeNode], holds: &LiveHolds, rows: &[NodeRow]) -> Val
             }
         }
         let parent = parent_of.get(n.id.as_str()).copied().flatten().unwrap_or("1");
-        out.insert(n.id.clone(), json!({"name": path.name(), "parent": parent, "meta": meta, "status": status, "path": n.path}));
+        let mut entry =
+            json!({"name": path.name(), "parent": parent, "meta": meta, "status": status, "path": n.path});
+        if !n.secrets.is_empty() {
+            entry["secret_keys"] = json!(n.secrets.keys().collect::<Vec<_>>());
+        }
+        out.insert(n.id.clone(), entry);
     }
     Value::Object(out)
 }

@@ -34,7 +34,12 @@ pub const MAX_PATH_LEN: usize = 2048;
 
 /// Checks a node name: 1-128 bytes, no `/`, `:` or control characters, not `.`/`..`, not starting with `~`.
 pub fn validate_name(name: &str) -> Result<(), PathError> {
-    let bad = |why| Err(PathError::BadName { name: name.to_string(), why });
+    let bad = |why| {
+        Err(PathError::BadName {
+            name: name.to_string(),
+            why,
+        })
+    };
     if name.is_empty() {
         return bad("empty");
     }
@@ -131,7 +136,11 @@ impl NodePath {
         if self.segments().len() >= MAX_DEPTH {
             return Err(PathError::TooLong);
         }
-        Ok(if self.is_root() { NodePath(format!("/{name}")) } else { NodePath(format!("{}/{name}", self.0)) })
+        Ok(if self.is_root() {
+            NodePath(format!("/{name}"))
+        } else {
+            NodePath(format!("{}/{name}", self.0))
+        })
     }
 
     /// Every ancestor from the root down, excluding self.
@@ -148,7 +157,9 @@ impl NodePath {
 
     /// Whether `self` is `other` or one of its ancestors.
     pub fn is_ancestor_or_self_of(&self, other: &NodePath) -> bool {
-        self.is_root() || self.0 == other.0 || (other.0.starts_with(&self.0) && other.0[self.0.len()..].starts_with('/'))
+        self.is_root()
+            || self.0 == other.0
+            || (other.0.starts_with(&self.0) && other.0[self.0.len()..].starts_with('/'))
     }
 
     /// Whether the two paths lie on one line from the root (one contains the other).
@@ -166,7 +177,11 @@ impl NodePath {
         if rest.is_empty() {
             return Some(new_base.clone());
         }
-        Some(if new_base.is_root() { NodePath(format!("/{rest}")) } else { NodePath(format!("{}/{rest}", new_base.0)) })
+        Some(if new_base.is_root() {
+            NodePath(format!("/{rest}"))
+        } else {
+            NodePath(format!("{}/{rest}", new_base.0))
+        })
     }
 }
 
@@ -208,8 +223,16 @@ impl Address {
             None => (body, None),
         };
         let node = if let Some(id) = node_part.strip_prefix('~') {
-            if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-                return Err(PathError::BadName { name: node_part.to_string(), why: "malformed id" });
+            if id.is_empty()
+                || id.len() > 64
+                || !id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(PathError::BadName {
+                    name: node_part.to_string(),
+                    why: "malformed id",
+                });
             }
             NodeRef::Id(id.to_string())
         } else {
@@ -250,7 +273,9 @@ mod tests {
         assert!(!tb10.is_ancestor_or_self_of(&p));
         assert!(!tb1.overlaps(&tb10));
         assert!(tb1.overlaps(&p) && p.overlaps(&tb1));
-        let moved = tb1.rebase(&p, &NodePath::parse("/lab/x").expect("ok")).expect("inside");
+        let moved = tb1
+            .rebase(&p, &NodePath::parse("/lab/x").expect("ok"))
+            .expect("inside");
         assert_eq!(moved.as_str(), "/lab/x/dev1/mod2");
         assert_eq!(tb1.rebase(&tb10, &NodePath::root()), None);
     }

@@ -41,7 +41,11 @@ pub struct ReservationConfig {
 
 impl Default for ReservationConfig {
     fn default() -> Self {
-        ReservationConfig { default_duration_s: 3600, max_duration_s: 7 * 86_400, max_wait_s: 86_400 }
+        ReservationConfig {
+            default_duration_s: 3600,
+            max_duration_s: 7 * 86_400,
+            max_wait_s: 86_400,
+        }
     }
 }
 
@@ -166,7 +170,14 @@ impl Reservations {
         metrics: Arc<Metrics>,
         config: ReservationConfig,
     ) -> Self {
-        Reservations { store, inventory, events, metrics, config, kick: Arc::new(Notify::new()) }
+        Reservations {
+            store,
+            inventory,
+            events,
+            metrics,
+            config,
+            kick: Arc::new(Notify::new()),
+        }
     }
 
     fn duration_ms(&self, requested: Option<u64>) -> Result<i64, ApiError> {
@@ -190,8 +201,13 @@ impl Reservations {
         if req.note.len() > 1024 {
             return Err(ApiError::invalid("note is longer than 1024 bytes"));
         }
-        let wait_ms = req.wait_timeout_s.unwrap_or(self.config.max_wait_s).min(self.config.max_wait_s) as i64 * 1000;
-        let addr = super::path::Address::parse(&req.path).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let wait_ms = req
+            .wait_timeout_s
+            .unwrap_or(self.config.max_wait_s)
+            .min(self.config.max_wait_s) as i64
+            * 1000;
+        let addr =
+            super::path::Address::parse(&req.path).map_err(|e| ApiError::bad_request(e.to_string()))?;
         if addr.property.is_some() {
             return Err(ApiError::bad_request("reserve a node, not a property"));
         }
@@ -205,8 +221,9 @@ impl Reservations {
         let path = NodePath::parse(&node.path).map_err(ApiError::internal)?;
         caller.require_path(&path)?;
         let live = res_store::live(tx.conn()).await?;
-        if let Some((dup, _)) =
-            live.iter().find(|(r, _)| r.username == caller.username && r.node_id == node.id)
+        if let Some((dup, _)) = live
+            .iter()
+            .find(|(r, _)| r.username == caller.username && r.node_id == node.id)
         {
             return Err(ApiError::conflict(format!(
                 "you already have a {} reservation of {path} ({})",
@@ -248,8 +265,13 @@ impl Reservations {
             row.expires_at = Some(now + duration_ms);
             position = None;
         } else if !req.wait {
-            let holder = blockers.iter().find(|(r, _)| r.state == "active").or(blockers.first());
-            let (h, hp) = holder.map(|(r, p)| (r.clone(), p.clone())).ok_or_else(|| ApiError::internal("no blocker"))?;
+            let holder = blockers
+                .iter()
+                .find(|(r, _)| r.state == "active")
+                .or(blockers.first());
+            let (h, hp) = holder
+                .map(|(r, p)| (r.clone(), p.clone()))
+                .ok_or_else(|| ApiError::internal("no blocker"))?;
             let queued = live.iter().filter(|(r, _)| r.state == "waiting").count();
             let msg = if h.state == "active" {
                 format!(
@@ -258,7 +280,10 @@ impl Reservations {
                     h.expires_at.map(ms_to_rfc3339).unwrap_or_default()
                 )
             } else {
-                format!("{path} is not available: {} is queued ahead of you for {hp}", h.username)
+                format!(
+                    "{path} is not available: {} is queued ahead of you for {hp}",
+                    h.username
+                )
             };
             self.metrics.reservation("refused");
             return Err(ApiError::conflict(msg).with_details(json!({
@@ -273,20 +298,37 @@ impl Reservations {
             position = Some(
                 live.iter()
                     .filter(|(r, p)| {
-                        r.state == "waiting" && ahead(r, &row) && NodePath::parse(p).is_ok_and(|p| p.overlaps(&path))
+                        r.state == "waiting"
+                            && ahead(r, &row)
+                            && NodePath::parse(p).is_ok_and(|p| p.overlaps(&path))
                     })
                     .count()
                     + 1,
             );
         }
         res_store::insert(tx.conn(), &row).await?;
-        let action = if row.state == "active" { "reservation.grant" } else { "reservation.queue" };
+        let action = if row.state == "active" {
+            "reservation.grant"
+        } else {
+            "reservation.queue"
+        };
         audit::record(tx.conn(), &caller.username, action, path.as_str(), None, Some(&json!({"id": row.id, "state": row.state, "priority": row.priority, "expires_at": row.expires_at.map(ms_to_rfc3339)})))
             .await?;
         tx.commit().await?;
-        let kind = if row.state == "active" { "reservation.granted" } else { "reservation.queued" };
-        self.metrics.reservation(if row.state == "active" { "granted" } else { "queued" });
-        self.events.publish(Event::new("reservations", kind).path(path.as_str()).id(&row.id).user(&caller.username));
+        let kind = if row.state == "active" {
+            "reservation.granted"
+        } else {
+            "reservation.queued"
+        };
+        self.metrics.reservation(if row.state == "active" {
+            "granted"
+        } else {
+            "queued"
+        });
+        self.publish_all(vec![Event::new("reservations", kind)
+            .path(path.as_str())
+            .id(&row.id)
+            .user(&caller.username)]);
         if row.state == "waiting" {
             self.kick.notify_one();
         }
@@ -296,7 +338,12 @@ impl Reservations {
     /// Reads one reservation (with its queue position when waiting).
     pub async fn get(&self, caller: &Caller, id: &str) -> Result<ReservationView, ApiError> {
         caller.require(Permission::ViewInventory)?;
-        let mut conn = self.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         let row = res_store::by_id(&mut conn, id)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no reservation {id}")))?;
@@ -307,7 +354,9 @@ impl Reservations {
             path.map(|path| {
                 live.iter()
                     .filter(|(r, p)| {
-                        r.state == "waiting" && ahead(r, &row) && NodePath::parse(p).is_ok_and(|p| p.overlaps(&path))
+                        r.state == "waiting"
+                            && ahead(r, &row)
+                            && NodePath::parse(p).is_ok_and(|p| p.overlaps(&path))
                     })
                     .count()
                     + 1
@@ -361,7 +410,9 @@ impl Reservations {
         only_if_holder: Option<&str>,
         force: bool,
     ) -> Result<ReservationView, ApiError> {
-        caller.require(Permission::Reserve).or_else(|e| if force { Ok(()) } else { Err(e) })?;
+        caller
+            .require(Permission::Reserve)
+            .or_else(|e| if force { Ok(()) } else { Err(e) })?;
         let now = now_ms();
         let mut tx = self.store.begin_write().await?;
         let mut row = res_store::by_id(tx.conn(), id)
@@ -372,7 +423,10 @@ impl Reservations {
                 return Err(ApiError::new(
                     axum::http::StatusCode::CONFLICT,
                     "not_holder",
-                    format!("reservation {id} is held by {}, not {expected}; left as it is", row.username),
+                    format!(
+                        "reservation {id} is held by {}, not {expected}; left as it is",
+                        row.username
+                    ),
                 ));
             }
         }
@@ -406,7 +460,11 @@ impl Reservations {
             (_, false) => "revoked".into(),
         };
         row.ended_at = Some(now);
-        row.end_reason = Some(if own { "released by holder".into() } else { format!("force-released by {}", caller.username) });
+        row.end_reason = Some(if own {
+            "released by holder".into()
+        } else {
+            format!("force-released by {}", caller.username)
+        });
         row.ended_by = Some(caller.username.clone());
         res_store::update(tx.conn(), &row).await?;
         audit::record(
@@ -421,10 +479,12 @@ impl Reservations {
         let outcome = self.grant_pass(&mut tx, now).await?;
         tx.commit().await?;
         self.metrics.reservation(&row.state);
-        self.events.publish(
-            Event::new("reservations", &format!("reservation.{}", row.state)).path(&row.path).id(&row.id).user(&row.username),
-        );
-        self.publish_all(outcome.events);
+        let mut events = vec![Event::new("reservations", &format!("reservation.{}", row.state))
+            .path(&row.path)
+            .id(&row.id)
+            .user(&row.username)];
+        events.extend(outcome.events);
+        self.publish_all(events);
         Ok(ReservationView::from_row(&row, None, None))
     }
 
@@ -442,7 +502,10 @@ impl Reservations {
             .await?
             .ok_or_else(|| ApiError::not_found(format!("no reservation {id}")))?;
         if row.username != caller.username {
-            return Err(ApiError::forbidden(format!("reservation {id} is held by {}", row.username)));
+            return Err(ApiError::forbidden(format!(
+                "reservation {id} is held by {}",
+                row.username
+            )));
         }
         let ms = match duration_s {
             Some(s) => self.duration_ms(Some(s))?,
@@ -466,18 +529,37 @@ impl Reservations {
             }
         }
         res_store::update(tx.conn(), &row).await?;
-        audit::record(tx.conn(), &caller.username, "reservation.renew", &row.path, None, Some(&json!({"id": row.id, "expires_at": row.expires_at.map(ms_to_rfc3339)})))
-            .await?;
+        audit::record(
+            tx.conn(),
+            &caller.username,
+            "reservation.renew",
+            &row.path,
+            None,
+            Some(&json!({"id": row.id, "expires_at": row.expires_at.map(ms_to_rfc3339)})),
+        )
+        .await?;
         tx.commit().await?;
-        self.events.publish(Event::new("reservations", "reservation.renewed").path(&row.path).id(&row.id).user(&row.username));
+        self.publish_all(vec![Event::new("reservations", "reservation.renewed")
+            .path(&row.path)
+            .id(&row.id)
+            .user(&row.username)]);
         Ok(ReservationView::from_row(&row, None, None))
     }
 
     /// Lists reservations (live and past).
-    pub async fn list(&self, caller: &Caller, filter: ReservationFilter) -> Result<Vec<ReservationView>, ApiError> {
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        filter: ReservationFilter,
+    ) -> Result<Vec<ReservationView>, ApiError> {
         caller.require(Permission::ViewInventory)?;
         let rows = res_store::list(&self.store, &filter).await?;
-        let mut conn = self.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         let live = res_store::live(&mut conn).await?;
         Ok(rows
             .iter()
@@ -491,7 +573,12 @@ impl Reservations {
 
     /// Resolves a node reference to its id (for filtering history by node).
     pub async fn node_id_of(&self, r: &NodeRef) -> Result<String, ApiError> {
-        let mut conn = self.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         Ok(self
             .inventory
             .resolve(&mut conn, r)
@@ -506,7 +593,10 @@ impl Reservations {
         let mut tx = self.store.begin_write().await?;
         let live = res_store::live(tx.conn()).await?;
         let mut events = Vec::new();
-        for (mut r, p) in live.into_iter().filter(|(r, _)| r.expires_at.is_some_and(|e| e <= now)) {
+        for (mut r, p) in live
+            .into_iter()
+            .filter(|(r, _)| r.expires_at.is_some_and(|e| e <= now))
+        {
             let (state, reason) = if r.state == "active" {
                 ("expired", "lease expired")
             } else {
@@ -517,10 +607,22 @@ impl Reservations {
             r.end_reason = Some(reason.into());
             r.ended_by = Some("system".into());
             res_store::update(tx.conn(), &r).await?;
-            audit::record(tx.conn(), "system", &format!("reservation.{state}"), &p, None, Some(&json!({"id": r.id, "user": r.username})))
-                .await?;
+            audit::record(
+                tx.conn(),
+                "system",
+                &format!("reservation.{state}"),
+                &p,
+                None,
+                Some(&json!({"id": r.id, "user": r.username})),
+            )
+            .await?;
             self.metrics.reservation(state);
-            events.push(Event::new("reservations", &format!("reservation.{state}")).path(p).id(&r.id).user(&r.username));
+            events.push(
+                Event::new("reservations", &format!("reservation.{state}"))
+                    .path(p)
+                    .id(&r.id)
+                    .user(&r.username),
+            );
         }
         let outcome = self.grant_pass(&mut tx, now).await?;
         tx.commit().await?;
@@ -536,13 +638,19 @@ impl Reservations {
             .into_iter()
             .filter_map(|(r, p)| NodePath::parse(&p).ok().map(|p| (r, p)))
             .collect();
-        let mut active: Vec<(String, NodePath)> =
-            parsed.iter().filter(|(r, _)| r.state == "active").map(|(r, p)| (r.username.clone(), p.clone())).collect();
+        let mut active: Vec<(String, NodePath)> = parsed
+            .iter()
+            .filter(|(r, _)| r.state == "active")
+            .map(|(r, p)| (r.username.clone(), p.clone()))
+            .collect();
         let mut still_waiting: Vec<(String, NodePath)> = Vec::new();
         let mut events = Vec::new();
         // `live` is already in queue order: priority desc, then seq asc.
         for (r, p) in parsed.iter().filter(|(r, _)| r.state == "waiting") {
-            let blocked = active.iter().chain(still_waiting.iter()).any(|(u, ap)| *u != r.username && ap.overlaps(p));
+            let blocked = active
+                .iter()
+                .chain(still_waiting.iter())
+                .any(|(u, ap)| *u != r.username && ap.overlaps(p));
             if blocked {
                 still_waiting.push((r.username.clone(), p.clone()));
                 continue;
@@ -552,22 +660,38 @@ impl Reservations {
             g.granted_at = Some(now);
             g.expires_at = Some(now + g.duration_ms);
             res_store::update(tx.conn(), &g).await?;
-            audit::record(tx.conn(), "system", "reservation.grant", p.as_str(), None, Some(&json!({"id": g.id, "user": g.username, "expires_at": g.expires_at.map(ms_to_rfc3339)})))
-                .await?;
+            audit::record(
+                tx.conn(),
+                "system",
+                "reservation.grant",
+                p.as_str(),
+                None,
+                Some(&json!({"id": g.id, "user": g.username, "expires_at": g.expires_at.map(ms_to_rfc3339)})),
+            )
+            .await?;
             self.metrics.reservation("granted");
-            events.push(Event::new("reservations", "reservation.granted").path(p.as_str()).id(&g.id).user(&g.username));
+            events.push(
+                Event::new("reservations", "reservation.granted")
+                    .path(p.as_str())
+                    .id(&g.id)
+                    .user(&g.username),
+            );
             active.push((g.username.clone(), p.clone()));
         }
         let live = res_store::live(tx.conn()).await?;
         let next_deadline = live.iter().filter_map(|(r, _)| r.expires_at).min();
-        Ok(PassOutcome { events, next_deadline })
+        Ok(PassOutcome {
+            events,
+            next_deadline,
+        })
     }
 
     fn publish_all(&self, events: Vec<Event>) {
         for e in events {
             // Inventory subscribers care about status changes too.
             if let Some(p) = &e.path {
-                self.events.publish(Event::new("inventory", "resource.status").path(p.clone()));
+                self.events
+                    .publish(Event::new("inventory", "resource.status").path(p.clone()));
             }
             self.events.publish(e);
         }

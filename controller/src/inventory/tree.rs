@@ -110,7 +110,9 @@ impl LiveHolds {
 
     /// The active reservation holding `path` (on it or an ancestor), if any.
     pub fn holder(&self, path: &NodePath) -> Option<&(ReservationRow, NodePath)> {
-        self.live.iter().find(|(r, p)| r.state == "active" && p.is_ancestor_or_self_of(path))
+        self.live
+            .iter()
+            .find(|(r, p)| r.state == "active" && p.is_ancestor_or_self_of(path))
     }
 
     /// Live reservations of users other than `username` that overlap `path`.
@@ -119,12 +121,19 @@ impl LiveHolds {
         path: &'a NodePath,
         username: &'a str,
     ) -> impl Iterator<Item = &'a (ReservationRow, NodePath)> + 'a {
-        self.live.iter().filter(move |(r, p)| r.username != username && p.overlaps(path))
+        self.live
+            .iter()
+            .filter(move |(r, p)| r.username != username && p.overlaps(path))
     }
 
     /// Live reservations of anyone within the subtree at `path`.
-    pub fn within<'a>(&'a self, path: &'a NodePath) -> impl Iterator<Item = &'a (ReservationRow, NodePath)> + 'a {
-        self.live.iter().filter(move |(_, p)| path.is_ancestor_or_self_of(p))
+    pub fn within<'a>(
+        &'a self,
+        path: &'a NodePath,
+    ) -> impl Iterator<Item = &'a (ReservationRow, NodePath)> + 'a {
+        self.live
+            .iter()
+            .filter(move |(_, p)| path.is_ancestor_or_self_of(p))
     }
 
     fn status(&self, path: &NodePath) -> (NodeStatus, Option<&(ReservationRow, NodePath)>, bool, usize) {
@@ -134,8 +143,15 @@ impl LiveHolds {
             Some(_) => NodeStatus::Reserved,
             None => NodeStatus::Free,
         };
-        let below = self.live.iter().any(|(r, p)| r.state == "active" && p != path && path.is_ancestor_or_self_of(p));
-        let waiting = self.live.iter().filter(|(r, p)| r.state == "waiting" && p.overlaps(path)).count();
+        let below = self
+            .live
+            .iter()
+            .any(|(r, p)| r.state == "active" && p != path && path.is_ancestor_or_self_of(p));
+        let waiting = self
+            .live
+            .iter()
+            .filter(|(r, p)| r.state == "waiting" && p.overlaps(path))
+            .count();
         (status, holder, below, waiting)
     }
 }
@@ -152,7 +168,16 @@ pub struct Inventory {
 fn masked(props: &BTreeMap<String, PropertyRow>) -> serde_json::Value {
     let map: serde_json::Map<String, serde_json::Value> = props
         .iter()
-        .map(|(k, v)| (k.clone(), if v.secret { json!("(secret)") } else { json!(v.value) }))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                if v.secret {
+                    json!("(secret)")
+                } else {
+                    json!(v.value)
+                },
+            )
+        })
         .collect();
     serde_json::Value::Object(map)
 }
@@ -160,7 +185,11 @@ fn masked(props: &BTreeMap<String, PropertyRow>) -> serde_json::Value {
 impl Inventory {
     /// A service over the store.
     pub fn new(store: Store, secrets: SecretBox, events: EventBus) -> Self {
-        Inventory { store, secrets, events }
+        Inventory {
+            store,
+            secrets,
+            events,
+        }
     }
 
     /// The secret box (for exports and imports).
@@ -215,7 +244,10 @@ impl Inventory {
             if v.secret {
                 secrets.push(k.clone());
                 if reveal {
-                    properties.insert(k.clone(), self.secrets.open(&v.value).map_err(ApiError::internal)?);
+                    properties.insert(
+                        k.clone(),
+                        self.secrets.open(&v.value).map_err(ApiError::internal)?,
+                    );
                 }
             } else {
                 properties.insert(k.clone(), v.value.clone());
@@ -244,7 +276,12 @@ impl Inventory {
 
     /// Every node below `root` (inclusive), as views, ordered by path; nodes the caller may not see are left out.
     pub async fn list_subtree(&self, caller: &Caller, root: &NodePath) -> Result<Vec<NodeView>, ApiError> {
-        let mut conn = self.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         let rows = nodes::subtree(&mut conn, root.as_str()).await?;
         let mut props = nodes::all_properties(&mut conn).await?;
         let holds = LiveHolds::load(&mut conn).await?;
@@ -270,7 +307,12 @@ impl Inventory {
 
     /// Names of top-level nodes.
     pub async fn top_level(&self) -> Result<Vec<String>, ApiError> {
-        let mut conn = self.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         Ok(nodes::child_names(&mut conn, None).await?)
     }
 
@@ -280,7 +322,12 @@ impl Inventory {
         if reveal {
             caller.require(Permission::RevealSecrets)?;
         }
-        let mut conn = self.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         let node = self.resolve(&mut conn, r).await?.ok_or_else(|| not_found(r))?;
         let path = NodePath::parse(&node.path).map_err(ApiError::internal)?;
         caller.require_path(&path)?;
@@ -289,8 +336,15 @@ impl Inventory {
         drop(conn);
         if reveal && !view.secrets.is_empty() {
             let mut tx = self.store.begin_write().await?;
-            audit::record(tx.conn(), &caller.username, "secret.reveal", &node.path, None, Some(&json!(view.secrets)))
-                .await?;
+            audit::record(
+                tx.conn(),
+                &caller.username,
+                "secret.reveal",
+                &node.path,
+                None,
+                Some(&json!(view.secrets)),
+            )
+            .await?;
             tx.commit().await?;
         }
         Ok(view)
@@ -355,7 +409,15 @@ impl Inventory {
                         updated_at: now,
                     };
                     nodes::insert(conn, &row).await?;
-                    audit::record(conn, actor, "resource.create", anc.as_str(), None, Some(&json!({}))).await?;
+                    audit::record(
+                        conn,
+                        actor,
+                        "resource.create",
+                        anc.as_str(),
+                        None,
+                        Some(&json!({})),
+                    )
+                    .await?;
                     created.push(anc.to_string());
                     parent_id = Some(id);
                 }
@@ -375,7 +437,9 @@ impl Inventory {
         caller.require(Permission::ChangeTestbed)?;
         caller.require_path(path)?;
         if path.is_root() {
-            return Err(ApiError::bad_request("the root '/' has no properties; create nodes below it"));
+            return Err(ApiError::bad_request(
+                "the root '/' has no properties; create nodes below it",
+            ));
         }
         validate_props(&req)?;
         let expected = match (if_match, req.version) {
@@ -441,7 +505,11 @@ impl Inventory {
                     let secret = is_secret_name(k)
                         || extra_secret.contains(k.as_str())
                         || before.get(k).is_some_and(|p| p.secret);
-                    let stored = if secret { self.secrets.seal(value) } else { value.clone() };
+                    let stored = if secret {
+                        self.secrets.seal(value)
+                    } else {
+                        value.clone()
+                    };
                     nodes::set_property(tx.conn(), &node.id, k, &stored, secret).await?;
                 }
             }
@@ -456,20 +524,48 @@ impl Inventory {
         let after = nodes::properties(tx.conn(), &node.id).await?;
         let too_many = after.len() > MAX_PROPERTIES;
         if too_many {
-            return Err(ApiError::invalid(format!("a node holds at most {MAX_PROPERTIES} properties")));
+            return Err(ApiError::invalid(format!(
+                "a node holds at most {MAX_PROPERTIES} properties"
+            )));
         }
-        let action = if created { "resource.create" } else { "resource.update" };
+        let action = if created {
+            "resource.create"
+        } else {
+            "resource.update"
+        };
         let before_json = if created { None } else { Some(masked(&before)) };
-        audit::record(tx.conn(), &caller.username, action, path.as_str(), before_json.as_ref(), Some(&masked(&after)))
-            .await?;
-        let fresh = nodes::by_id(tx.conn(), &node.id).await?.ok_or_else(|| ApiError::internal("node vanished"))?;
+        audit::record(
+            tx.conn(),
+            &caller.username,
+            action,
+            path.as_str(),
+            before_json.as_ref(),
+            Some(&masked(&after)),
+        )
+        .await?;
+        let fresh = nodes::by_id(tx.conn(), &node.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("node vanished"))?;
         let view = self.view(tx.conn(), &fresh, false, &holds).await?;
         tx.commit().await?;
         for p in created_paths {
-            self.events.publish(Event::new("inventory", "resource.created").path(p).user(&caller.username));
+            self.events.publish(
+                Event::new("inventory", "resource.created")
+                    .path(p)
+                    .user(&caller.username),
+            );
         }
-        let kind = if created { "resource.created" } else { "resource.updated" };
-        self.events.publish(Event::new("inventory", kind).path(path.as_str()).id(&view.id).user(&caller.username));
+        let kind = if created {
+            "resource.created"
+        } else {
+            "resource.updated"
+        };
+        self.events.publish(
+            Event::new("inventory", kind)
+                .path(path.as_str())
+                .id(&view.id)
+                .user(&caller.username),
+        );
         Ok((view, created))
     }
 
@@ -500,7 +596,9 @@ impl Inventory {
             return Err(ApiError::bad_request(format!("{from} already has that name")));
         }
         if from.is_ancestor_or_self_of(to) {
-            return Err(ApiError::bad_request(format!("cannot move {from} into its own subtree ({to})")));
+            return Err(ApiError::bad_request(format!(
+                "cannot move {from} into its own subtree ({to})"
+            )));
         }
         if nodes::by_path(tx.conn(), to.as_str()).await?.is_some() {
             return Err(ApiError::conflict(format!("{to} already exists")));
@@ -509,7 +607,8 @@ impl Inventory {
         Self::check_not_held(caller, &holds, &from, true)?;
         Self::check_not_held(caller, &holds, to, false)?;
         let mut created_paths = Vec::new();
-        let parent_id = Self::ensure_parents(tx.conn(), &caller.username, to, now, &mut created_paths).await?;
+        let parent_id =
+            Self::ensure_parents(tx.conn(), &caller.username, to, now, &mut created_paths).await?;
         let subtree = nodes::subtree(tx.conn(), from.as_str()).await?;
         // Move the subtree out of the way first so that unique paths never collide mid-way.
         for n in subtree.iter().filter(|n| n.id != node.id) {
@@ -518,7 +617,9 @@ impl Inventory {
         nodes::relocate(tx.conn(), &node.id, parent_id.as_deref(), to.name(), to.as_str()).await?;
         for n in subtree.iter().filter(|n| n.id != node.id) {
             let old = NodePath::parse(&n.path).map_err(ApiError::internal)?;
-            let new = from.rebase(&old, to).ok_or_else(|| ApiError::internal("subtree path outside its root"))?;
+            let new = from
+                .rebase(&old, to)
+                .ok_or_else(|| ApiError::internal("subtree path outside its root"))?;
             nodes::rewrite_path(tx.conn(), &n.id, new.as_str()).await?;
         }
         if !nodes::bump_version(tx.conn(), &node.id, node.version, now).await? {
@@ -533,20 +634,34 @@ impl Inventory {
             Some(&json!({"path": to.as_str()})),
         )
         .await?;
-        let fresh = nodes::by_id(tx.conn(), &node.id).await?.ok_or_else(|| ApiError::internal("node vanished"))?;
+        let fresh = nodes::by_id(tx.conn(), &node.id)
+            .await?
+            .ok_or_else(|| ApiError::internal("node vanished"))?;
         let view = self.view(tx.conn(), &fresh, false, &holds).await?;
         tx.commit().await?;
         for p in created_paths {
-            self.events.publish(Event::new("inventory", "resource.created").path(p).user(&caller.username));
+            self.events.publish(
+                Event::new("inventory", "resource.created")
+                    .path(p)
+                    .user(&caller.username),
+            );
         }
         self.events.publish(
-            Event::new("inventory", "resource.renamed").path(to.as_str()).id(&view.id).user(&caller.username),
+            Event::new("inventory", "resource.renamed")
+                .path(to.as_str())
+                .id(&view.id)
+                .user(&caller.username),
         );
         Ok(view)
     }
 
     /// Deletes a node and its whole subtree; the caller's own reservations inside it end.
-    pub async fn delete(&self, caller: &Caller, r: &NodeRef, if_match: Option<i64>) -> Result<usize, ApiError> {
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        r: &NodeRef,
+        if_match: Option<i64>,
+    ) -> Result<usize, ApiError> {
         caller.require(Permission::ChangeTestbed)?;
         let now = now_ms();
         let mut tx = self.store.begin_write().await?;
@@ -561,13 +676,24 @@ impl Inventory {
         let holds = LiveHolds::load(tx.conn()).await?;
         let ending = Self::check_not_held(caller, &holds, &path, true)?;
         for mut res in ending {
-            res.state = if res.state == "waiting" { "cancelled".into() } else { "released".into() };
+            res.state = if res.state == "waiting" {
+                "cancelled".into()
+            } else {
+                "released".into()
+            };
             res.ended_at = Some(now);
             res.end_reason = Some("node deleted".into());
             res.ended_by = Some(caller.username.clone());
             res_store::update(tx.conn(), &res).await?;
-            audit::record(tx.conn(), &caller.username, "reservation.end", &res.id, None, Some(&json!({"reason": "node deleted"})))
-                .await?;
+            audit::record(
+                tx.conn(),
+                &caller.username,
+                "reservation.end",
+                &res.id,
+                None,
+                Some(&json!({"reason": "node deleted"})),
+            )
+            .await?;
         }
         let mut subtree = nodes::subtree(tx.conn(), path.as_str()).await?;
         let mut summary = serde_json::Map::new();
@@ -588,7 +714,11 @@ impl Inventory {
         )
         .await?;
         tx.commit().await?;
-        self.events.publish(Event::new("inventory", "resource.deleted").path(path.as_str()).user(&caller.username));
+        self.events.publish(
+            Event::new("inventory", "resource.deleted")
+                .path(path.as_str())
+                .user(&caller.username),
+        );
         Ok(ids.len())
     }
 
@@ -601,18 +731,32 @@ impl Inventory {
         reveal: bool,
     ) -> Result<PropertyView, ApiError> {
         caller.require(Permission::ViewInventory)?;
-        let mut conn = self.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+        let mut conn = self
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(crate::store::StoreError::from)?;
         let node = self.resolve(&mut conn, r).await?.ok_or_else(|| not_found(r))?;
         caller.require_path(&NodePath::parse(&node.path).map_err(ApiError::internal)?)?;
         let props = nodes::properties(&mut conn, &node.id).await?;
         drop(conn);
-        let p = props.get(key).ok_or_else(|| ApiError::not_found(format!("{} has no property {key:?}", node.path)))?;
+        let p = props
+            .get(key)
+            .ok_or_else(|| ApiError::not_found(format!("{} has no property {key:?}", node.path)))?;
         let value = if p.secret {
             if reveal {
                 caller.require(Permission::RevealSecrets)?;
                 let mut tx = self.store.begin_write().await?;
-                audit::record(tx.conn(), &caller.username, "secret.reveal", &node.path, None, Some(&json!([key])))
-                    .await?;
+                audit::record(
+                    tx.conn(),
+                    &caller.username,
+                    "secret.reveal",
+                    &node.path,
+                    None,
+                    Some(&json!([key])),
+                )
+                .await?;
                 tx.commit().await?;
                 Some(self.secrets.open(&p.value).map_err(ApiError::internal)?)
             } else {
@@ -621,7 +765,13 @@ impl Inventory {
         } else {
             Some(p.value.clone())
         };
-        Ok(PropertyView { path: node.path, key: key.to_string(), value, secret: p.secret, version: node.version })
+        Ok(PropertyView {
+            path: node.path,
+            key: key.to_string(),
+            value,
+            secret: p.secret,
+            version: node.version,
+        })
     }
 
     /// Sets one property (merge of a single key).
@@ -651,7 +801,12 @@ impl Inventory {
         if_match: Option<i64>,
     ) -> Result<NodeView, ApiError> {
         {
-            let mut conn = self.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+            let mut conn = self
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
             let node = nodes::by_path(&mut conn, path.as_str())
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("no resource at {path}")))?;
@@ -676,16 +831,29 @@ impl Inventory {
         validate_property(new_key).map_err(|e| ApiError::bad_request(e.to_string()))?;
         caller.require(Permission::ChangeTestbed)?;
         let (value, secret) = {
-            let mut conn = self.store.pool().acquire().await.map_err(crate::store::StoreError::from)?;
+            let mut conn = self
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(crate::store::StoreError::from)?;
             let node = nodes::by_path(&mut conn, path.as_str())
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("no resource at {path}")))?;
             let props = nodes::properties(&mut conn, &node.id).await?;
-            let p = props.get(key).ok_or_else(|| ApiError::not_found(format!("{path} has no property {key:?}")))?;
+            let p = props
+                .get(key)
+                .ok_or_else(|| ApiError::not_found(format!("{path} has no property {key:?}")))?;
             if props.contains_key(new_key) {
-                return Err(ApiError::conflict(format!("{path} already has a property {new_key:?}")));
+                return Err(ApiError::conflict(format!(
+                    "{path} already has a property {new_key:?}"
+                )));
             }
-            let value = if p.secret { self.secrets.open(&p.value).map_err(ApiError::internal)? } else { p.value.clone() };
+            let value = if p.secret {
+                self.secrets.open(&p.value).map_err(ApiError::internal)?
+            } else {
+                p.value.clone()
+            };
             (value, p.secret)
         };
         let mut req = PutNode::default();
@@ -715,13 +883,17 @@ pub struct PropertyView {
 
 fn validate_props(req: &PutNode) -> Result<(), ApiError> {
     if req.properties.len() > MAX_PROPERTIES {
-        return Err(ApiError::invalid(format!("at most {MAX_PROPERTIES} properties per request")));
+        return Err(ApiError::invalid(format!(
+            "at most {MAX_PROPERTIES} properties per request"
+        )));
     }
     for (k, v) in &req.properties {
         validate_property(k).map_err(|e| ApiError::invalid(e.to_string()))?;
         if let Some(v) = v {
             if v.len() > MAX_VALUE_LEN {
-                return Err(ApiError::invalid(format!("value of {k:?} exceeds {MAX_VALUE_LEN} bytes")));
+                return Err(ApiError::invalid(format!(
+                    "value of {k:?} exceeds {MAX_VALUE_LEN} bytes"
+                )));
             }
         }
     }

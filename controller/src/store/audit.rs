@@ -34,15 +34,17 @@ pub async fn record(
     before: Option<&serde_json::Value>,
     after: Option<&serde_json::Value>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit (at, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(now_ms())
-        .bind(actor)
-        .bind(action)
-        .bind(target)
-        .bind(before.map(|v| v.to_string()))
-        .bind(after.map(|v| v.to_string()))
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit (at, actor, action, target, before, after) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(now_ms())
+    .bind(actor)
+    .bind(action)
+    .bind(target)
+    .bind(before.map(|v| v.to_string()))
+    .bind(after.map(|v| v.to_string()))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -80,10 +82,20 @@ pub async fn query(store: &Store, f: &AuditFilter) -> Result<Vec<AuditEntry>, St
     )
     .bind(f.actor.as_deref())
     .bind(f.action_prefix.as_deref())
-    .bind(f.action_prefix.as_ref().map(|a| a.chars().count() as i64).unwrap_or(0))
+    .bind(
+        f.action_prefix
+            .as_ref()
+            .map(|a| a.chars().count() as i64)
+            .unwrap_or(0),
+    )
     .bind(f.target.as_deref())
     .bind(f.recursive as i64)
-    .bind(target_prefix.as_ref().map(|t| t.chars().count() as i64).unwrap_or(0))
+    .bind(
+        target_prefix
+            .as_ref()
+            .map(|t| t.chars().count() as i64)
+            .unwrap_or(0),
+    )
     .bind(target_prefix.as_deref().unwrap_or(""))
     .bind(f.since)
     .bind(f.until)

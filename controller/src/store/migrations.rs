@@ -44,7 +44,11 @@ pub async fn apply(store: &Store) -> Result<(), StoreError> {
         sqlx::raw_sql(sql)
             .execute(tx.conn())
             .await
-            .map_err(|source| StoreError::Migration { version: m.version, name: m.name, source })?;
+            .map_err(|source| StoreError::Migration {
+                version: m.version,
+                name: m.name,
+                source,
+            })?;
         sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
             .bind(m.version)
             .bind(m.name)
@@ -59,7 +63,8 @@ pub async fn apply(store: &Store) -> Result<(), StoreError> {
 
 /// The highest applied migration number.
 pub async fn current_version(store: &Store) -> Result<i64, StoreError> {
-    let row: (Option<i64>,) =
-        sqlx::query_as("SELECT MAX(version) FROM schema_migrations").fetch_one(store.pool()).await?;
+    let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(store.pool())
+        .await?;
     Ok(row.0.unwrap_or(0))
 }

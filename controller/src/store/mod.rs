@@ -121,7 +121,11 @@ impl Store {
                     .await?
             }
         };
-        let store = Store { pool, backend, write_lock: Arc::new(Mutex::new(())) };
+        let store = Store {
+            pool,
+            backend,
+            write_lock: Arc::new(Mutex::new(())),
+        };
         migrations::apply(&store).await?;
         Ok(store)
     }
@@ -155,7 +159,12 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
                 None => url.to_string(),
             }
         }
@@ -188,7 +197,10 @@ mod tests {
 
     #[test]
     fn redacts_password_in_url() {
-        assert_eq!(redact_url("postgres://bob:hunter2@db:5432/tw"), "postgres://bob:***@db:5432/tw");
+        assert_eq!(
+            redact_url("postgres://bob:hunter2@db:5432/tw"),
+            "postgres://bob:***@db:5432/tw"
+        );
         assert_eq!(redact_url("postgres://bob@db/tw"), "postgres://bob@db/tw");
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
     }

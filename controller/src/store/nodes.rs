@@ -59,15 +59,19 @@ pub async fn by_path(conn: &mut AnyConnection, path: &str) -> Result<Option<Node
 
 /// Finds a node by id.
 pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<NodeRow>, StoreError> {
-    let row =
-        sqlx::query(&format!("SELECT {COLUMNS} FROM nodes WHERE id = $1")).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM nodes WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Whether an id is taken.
 pub async fn id_exists(conn: &mut AnyConnection, id: &str) -> Result<bool, StoreError> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM nodes WHERE id = $1").bind(id).fetch_optional(conn).await?;
+    let row: Option<(String,)> = sqlx::query_as("SELECT id FROM nodes WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     Ok(row.is_some())
 }
 
@@ -75,9 +79,16 @@ pub async fn id_exists(conn: &mut AnyConnection, id: &str) -> Result<bool, Store
 pub async fn child_names(conn: &mut AnyConnection, parent: Option<&str>) -> Result<Vec<String>, StoreError> {
     let rows: Vec<(String,)> = match parent {
         Some(p) => {
-            sqlx::query_as("SELECT name FROM nodes WHERE parent_id = $1 ORDER BY name").bind(p).fetch_all(conn).await?
+            sqlx::query_as("SELECT name FROM nodes WHERE parent_id = $1 ORDER BY name")
+                .bind(p)
+                .fetch_all(conn)
+                .await?
         }
-        None => sqlx::query_as("SELECT name FROM nodes WHERE parent_id IS NULL ORDER BY name").fetch_all(conn).await?,
+        None => {
+            sqlx::query_as("SELECT name FROM nodes WHERE parent_id IS NULL ORDER BY name")
+                .fetch_all(conn)
+                .await?
+        }
     };
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
@@ -85,7 +96,9 @@ pub async fn child_names(conn: &mut AnyConnection, parent: Option<&str>) -> Resu
 /// The node at `path` and every node below it, ordered by path.
 pub async fn subtree(conn: &mut AnyConnection, path: &str) -> Result<Vec<NodeRow>, StoreError> {
     let rows = if path == "/" {
-        sqlx::query(&format!("SELECT {COLUMNS} FROM nodes ORDER BY path")).fetch_all(conn).await?
+        sqlx::query(&format!("SELECT {COLUMNS} FROM nodes ORDER BY path"))
+            .fetch_all(conn)
+            .await?
     } else {
         let prefix = format!("{path}/");
         sqlx::query(&format!(
@@ -101,7 +114,10 @@ pub async fn subtree(conn: &mut AnyConnection, path: &str) -> Result<Vec<NodeRow
 }
 
 /// Properties of a node.
-pub async fn properties(conn: &mut AnyConnection, node_id: &str) -> Result<BTreeMap<String, PropertyRow>, StoreError> {
+pub async fn properties(
+    conn: &mut AnyConnection,
+    node_id: &str,
+) -> Result<BTreeMap<String, PropertyRow>, StoreError> {
     let rows = sqlx::query("SELECT key, value, secret FROM node_properties WHERE node_id = $1")
         .bind(node_id)
         .fetch_all(conn)
@@ -110,7 +126,10 @@ pub async fn properties(conn: &mut AnyConnection, node_id: &str) -> Result<BTree
     for r in rows {
         out.insert(
             r.try_get::<String, _>("key")?,
-            PropertyRow { value: r.try_get("value")?, secret: r.try_get::<i64, _>("secret")? != 0 },
+            PropertyRow {
+                value: r.try_get("value")?,
+                secret: r.try_get::<i64, _>("secret")? != 0,
+            },
         );
     }
     Ok(out)
@@ -120,12 +139,17 @@ pub async fn properties(conn: &mut AnyConnection, node_id: &str) -> Result<BTree
 pub async fn all_properties(
     conn: &mut AnyConnection,
 ) -> Result<BTreeMap<String, BTreeMap<String, PropertyRow>>, StoreError> {
-    let rows = sqlx::query("SELECT node_id, key, value, secret FROM node_properties").fetch_all(conn).await?;
+    let rows = sqlx::query("SELECT node_id, key, value, secret FROM node_properties")
+        .fetch_all(conn)
+        .await?;
     let mut out: BTreeMap<String, BTreeMap<String, PropertyRow>> = BTreeMap::new();
     for r in rows {
         out.entry(r.try_get("node_id")?).or_default().insert(
             r.try_get("key")?,
-            PropertyRow { value: r.try_get("value")?, secret: r.try_get::<i64, _>("secret")? != 0 },
+            PropertyRow {
+                value: r.try_get("value")?,
+                secret: r.try_get::<i64, _>("secret")? != 0,
+            },
         );
     }
     Ok(out)
@@ -133,27 +157,35 @@ pub async fn all_properties(
 
 /// Inserts a node.
 pub async fn insert(conn: &mut AnyConnection, n: &NodeRow) -> Result<(), StoreError> {
-    sqlx::query(&format!("INSERT INTO nodes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-        .bind(&n.id)
-        .bind(&n.parent_id)
-        .bind(&n.name)
-        .bind(&n.path)
-        .bind(n.version)
-        .bind(n.created_at)
-        .bind(n.updated_at)
-        .execute(conn)
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO nodes ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    ))
+    .bind(&n.id)
+    .bind(&n.parent_id)
+    .bind(&n.name)
+    .bind(&n.path)
+    .bind(n.version)
+    .bind(n.created_at)
+    .bind(n.updated_at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Bumps a node's version if it still has `expected`; returns whether it did.
-pub async fn bump_version(conn: &mut AnyConnection, id: &str, expected: i64, now: i64) -> Result<bool, StoreError> {
-    let done = sqlx::query("UPDATE nodes SET version = version + 1, updated_at = $3 WHERE id = $1 AND version = $2")
-        .bind(id)
-        .bind(expected)
-        .bind(now)
-        .execute(conn)
-        .await?;
+pub async fn bump_version(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("UPDATE nodes SET version = version + 1, updated_at = $3 WHERE id = $1 AND version = $2")
+            .bind(id)
+            .bind(expected)
+            .bind(now)
+            .execute(conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -177,7 +209,11 @@ pub async fn relocate(
 
 /// Sets the stored path of one node.
 pub async fn rewrite_path(conn: &mut AnyConnection, id: &str, path: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE nodes SET path = $2 WHERE id = $1").bind(id).bind(path).execute(conn).await?;
+    sqlx::query("UPDATE nodes SET path = $2 WHERE id = $1")
+        .bind(id)
+        .bind(path)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -215,14 +251,22 @@ pub async fn delete_property(conn: &mut AnyConnection, node_id: &str, key: &str)
 /// Deletes nodes (children before parents) and their properties.
 pub async fn delete_nodes(conn: &mut AnyConnection, ids_deepest_first: &[String]) -> Result<(), StoreError> {
     for id in ids_deepest_first {
-        sqlx::query("DELETE FROM node_properties WHERE node_id = $1").bind(id).execute(&mut *conn).await?;
-        sqlx::query("DELETE FROM nodes WHERE id = $1").bind(id).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM node_properties WHERE node_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM nodes WHERE id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
 
 /// Number of nodes.
 pub async fn count(conn: &mut AnyConnection) -> Result<i64, StoreError> {
-    let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM nodes").fetch_one(conn).await?;
+    let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM nodes")
+        .fetch_one(conn)
+        .await?;
     Ok(row.0)
 }

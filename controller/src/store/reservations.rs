@@ -43,7 +43,8 @@ pub struct ReservationRow {
     pub ended_by: Option<String>,
 }
 
-const COLUMNS: &str = "id, seq, node_id, path, user_id, username, state, priority, duration_ms, note, locked_by, \
+const COLUMNS: &str =
+    "id, seq, node_id, path, user_id, username, state, priority, duration_ms, note, locked_by, \
                        created_at, granted_at, expires_at, ended_at, end_reason, ended_by";
 
 fn from_row(r: &sqlx::any::AnyRow) -> Result<ReservationRow, StoreError> {
@@ -73,11 +74,17 @@ pub async fn live(conn: &mut AnyConnection) -> Result<Vec<(ReservationRow, Strin
     let rows = sqlx::query(&format!(
         "SELECT {}, n.path AS node_path FROM reservations r JOIN nodes n ON n.id = r.node_id \
          WHERE r.state IN ('waiting', 'active') ORDER BY r.priority DESC, r.seq",
-        COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ")
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("r.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ))
     .fetch_all(conn)
     .await?;
-    rows.iter().map(|r| Ok((from_row(r)?, r.try_get("node_path")?))).collect()
+    rows.iter()
+        .map(|r| Ok((from_row(r)?, r.try_get("node_path")?)))
+        .collect()
 }
 
 /// One reservation by id.
@@ -91,7 +98,9 @@ pub async fn by_id(conn: &mut AnyConnection, id: &str) -> Result<Option<Reservat
 
 /// The next request number.
 pub async fn next_seq(conn: &mut AnyConnection) -> Result<i64, StoreError> {
-    let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM reservations").fetch_one(conn).await?;
+    let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(seq) FROM reservations")
+        .fetch_one(conn)
+        .await?;
     Ok(row.0.unwrap_or(0) + 1)
 }
 

@@ -53,19 +53,21 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<TokenRow, StoreError> {
 /// Inserts a token.
 pub async fn insert(conn: &mut AnyConnection, t: &TokenRow) -> Result<(), StoreError> {
     let scope = serde_json::to_string(&t.scope).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    sqlx::query(&format!("INSERT INTO tokens ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
-        .bind(&t.id)
-        .bind(&t.user_id)
-        .bind(&t.name)
-        .bind(t.kind.as_str())
-        .bind(&t.token_hash)
-        .bind(scope)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .bind(t.last_used_at)
-        .bind(t.revoked_at)
-        .execute(conn)
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO tokens ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    ))
+    .bind(&t.id)
+    .bind(&t.user_id)
+    .bind(&t.name)
+    .bind(t.kind.as_str())
+    .bind(&t.token_hash)
+    .bind(scope)
+    .bind(t.created_at)
+    .bind(t.expires_at)
+    .bind(t.last_used_at)
+    .bind(t.revoked_at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -117,7 +119,11 @@ pub async fn revoke(conn: &mut AnyConnection, id: &str, at: i64) -> Result<bool,
 /// Records a use of the token (callers throttle this).
 pub async fn touch(store: &Store, id: &str, at: i64) -> Result<(), StoreError> {
     let mut tx = store.begin_write().await?;
-    sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1").bind(id).bind(at).execute(tx.conn()).await?;
+    sqlx::query("UPDATE tokens SET last_used_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(tx.conn())
+        .await?;
     tx.commit().await
 }
 

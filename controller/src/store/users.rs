@@ -48,7 +48,9 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<UserRow, StoreError> {
 
 /// Number of users.
 pub async fn count(store: &Store) -> Result<i64, StoreError> {
-    let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(store.pool()).await?;
+    let row: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+        .fetch_one(store.pool())
+        .await?;
     Ok(row.0)
 }
 
@@ -80,18 +82,20 @@ pub async fn list(store: &Store) -> Result<Vec<UserRow>, StoreError> {
 
 /// Inserts a user; fails with a unique violation if the name is taken.
 pub async fn insert(conn: &mut AnyConnection, user: &UserRow) -> Result<(), StoreError> {
-    sqlx::query(&format!("INSERT INTO users ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
-        .bind(&user.id)
-        .bind(&user.username)
-        .bind(&user.display_name)
-        .bind(&user.email)
-        .bind(user.role.as_str())
-        .bind(&user.password_hash)
-        .bind(user.disabled as i64)
-        .bind(user.created_at)
-        .bind(user.updated_at)
-        .execute(conn)
-        .await?;
+    sqlx::query(&format!(
+        "INSERT INTO users ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    ))
+    .bind(&user.id)
+    .bind(&user.username)
+    .bind(&user.display_name)
+    .bind(&user.email)
+    .bind(user.role.as_str())
+    .bind(&user.password_hash)
+    .bind(user.disabled as i64)
+    .bind(user.created_at)
+    .bind(user.updated_at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -115,8 +119,14 @@ pub async fn update(conn: &mut AnyConnection, user: &UserRow) -> Result<(), Stor
 
 /// Deletes a user and (by cascade) their tokens.
 pub async fn delete(conn: &mut AnyConnection, id: &str) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM tokens WHERE user_id = $1").bind(id).execute(&mut *conn).await?;
-    sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
+    sqlx::query("DELETE FROM tokens WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM users WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

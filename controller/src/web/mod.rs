@@ -16,18 +16,41 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
-    Asset { path: "app.js", mime: "text/javascript; charset=utf-8", body: include_str!("assets/app.js") },
-    Asset { path: "api.js", mime: "text/javascript; charset=utf-8", body: include_str!("assets/api.js") },
-    Asset { path: "inventory.js", mime: "text/javascript; charset=utf-8", body: include_str!("assets/inventory.js") },
-    Asset { path: "settings.js", mime: "text/javascript; charset=utf-8", body: include_str!("assets/settings.js") },
-    Asset { path: "style.css", mime: "text/css; charset=utf-8", body: include_str!("assets/style.css") },
+    Asset {
+        path: "app.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/app.js"),
+    },
+    Asset {
+        path: "api.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/api.js"),
+    },
+    Asset {
+        path: "inventory.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/inventory.js"),
+    },
+    Asset {
+        path: "settings.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/settings.js"),
+    },
+    Asset {
+        path: "style.css",
+        mime: "text/css; charset=utf-8",
+        body: include_str!("assets/style.css"),
+    },
 ];
 
 const INDEX: &str = include_str!("assets/index.html");
 
 /// Routes of the UI.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/", get(index)).route("/ui/{*rest}", get(index)).route("/assets/{name}", get(asset))
+    Router::new()
+        .route("/", get(index))
+        .route("/ui/{*rest}", get(index))
+        .route("/assets/{name}", get(asset))
 }
 
 fn secure(mut resp: Response) -> Response {
@@ -38,14 +61,18 @@ fn secure(mut resp: Response) -> Response {
             "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     resp
 }
 
 async fn index() -> Response {
     let mut resp = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], INDEX).into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     secure(resp)
 }
 
@@ -53,7 +80,8 @@ async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Respon
     match ASSETS.iter().find(|a| a.path == name) {
         Some(a) => {
             let mut resp = ([(header::CONTENT_TYPE, a.mime)], a.body).into_response();
-            resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             secure(resp)
         }
         None => (StatusCode::NOT_FOUND, "no such asset").into_response(),

@@ -1,0 +1,111 @@
+//! A small JSON API client for tests: every call returns the status and the parsed body.
+
+use serde_json::Value;
+
+/// A client bound to a controller URL and a token.
+#[derive(Clone)]
+pub struct Api {
+    /// Base URL.
+    pub url: String,
+    /// Bearer token.
+    pub token: Option<String>,
+    client: reqwest::Client,
+}
+
+impl Api {
+    /// A client without a token.
+    pub fn anonymous(url: &str) -> Api {
+        Api {
+            url: url.to_string(),
+            token: None,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// A client with a token.
+    pub fn with_token(url: &str, token: &str) -> Api {
+        Api {
+            url: url.to_string(),
+            token: Some(token.to_string()),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Logs in and returns a client with the session token; panics on failure.
+    pub async fn login(url: &str, user: &str, password: &str) -> Api {
+        let anon = Api::anonymous(url);
+        let (status, body) = anon
+            .post(
+                "/auth/login",
+                serde_json::json!({"username": user, "password": password}),
+            )
+            .await;
+        assert_eq!(status, 200, "login {user}: {body}");
+        Api::with_token(url, body["token"].as_str().expect("token"))
+    }
+
+    /// Sends a request with optional JSON body and extra headers; returns status, headers and body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = self.client.request(method, format!("{}/api/v1{path}", self.url));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, headers, value)
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let (s, _, b) = self.send(reqwest::Method::GET, path, None, &[]).await;
+        (s, b)
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let (s, _, b) = self.send(reqwest::Method::POST, path, Some(body), &[]).await;
+        (s, b)
+    }
+
+    /// PUT with a JSON body.
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        let (s, _, b) = self.send(reqwest::Method::PUT, path, Some(body), &[]).await;
+        (s, b)
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        let (s, _, b) = self.send(reqwest::Method::DELETE, path, None, &[]).await;
+        (s, b)
+    }
+
+    /// PATCH with a JSON body.
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        let (s, _, b) = self.send(reqwest::Method::PATCH, path, Some(body), &[]).await;
+        (s, b)
+    }
+
+    /// Reserves `path` for `seconds`; returns status and body.
+    pub async fn reserve(&self, path: &str, seconds: u64, wait: bool) -> (u16, Value) {
+        self.post(
+            "/reservations",
+            serde_json::json!({"path": path, "duration_s": seconds, "wait": wait}),
+        )
+        .await
+    }
+}
