@@ -45,6 +45,7 @@ impl Api {
     }
 
     /// Sends a request with optional JSON body and extra headers; returns status, headers and body.
+    /// Panics when the controller cannot be reached (see [`Api::try_send`]).
     pub async fn send(
         &self,
         method: reqwest::Method,
@@ -52,6 +53,19 @@ impl Api {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.try_send(method, path, body, headers)
+            .await
+            .expect("request sent")
+    }
+
+    /// Like [`Api::send`], but a transport failure (controller gone) is an `Err`.
+    pub async fn try_send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, reqwest::header::HeaderMap, Value), reqwest::Error> {
         let mut req = self.client.request(method, format!("{}/api/v1{path}", self.url));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
@@ -62,12 +76,12 @@ impl Api {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.expect("request sent");
+        let resp = req.send().await?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let text = resp.text().await.unwrap_or_default();
+        let text = resp.text().await?;
         let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, headers, value)
+        Ok((status, headers, value))
     }
 
     /// GET.
