@@ -63,6 +63,7 @@ export function inventoryPage(main) {
 
   async function select(path) {
     state.selected = path;
+    state.open.add(path);
     let p = parentOf(path);
     while (p !== '/') { state.open.add(p); p = parentOf(p); }
     renderTree();
