@@ -42,7 +42,12 @@ async fn run(backend: Backend, seconds: f64, n_clients: usize) {
     let c = TestController::start(&backend).await;
     let admin = c.admin().await;
     for i in 0..n_clients {
-        admin.put(&format!("/resources/bench/node{i}/port1"), json!({"properties": {"ip": "192.0.2.1", "port": "22", "model": "x"}})).await;
+        admin
+            .put(
+                &format!("/resources/bench/node{i}/port1"),
+                json!({"properties": {"ip": "192.0.2.1", "port": "22", "model": "x"}}),
+            )
+            .await;
     }
     let mut clients = Vec::new();
     for i in 0..n_clients {
@@ -59,7 +64,9 @@ async fn run(backend: Backend, seconds: f64, n_clients: usize) {
     let cycles = measure(&clients, seconds, |api: Api, i| async move {
         let (s, r) = api.reserve(&format!("/bench/node{i}"), 600, false).await;
         assert_eq!(s, 201, "{r}");
-        let (s, _) = api.delete(&format!("/reservations/{}", r["id"].as_str().unwrap())).await;
+        let (s, _) = api
+            .delete(&format!("/reservations/{}", r["id"].as_str().unwrap()))
+            .await;
         assert_eq!(s, 200);
     })
     .await;
@@ -74,13 +81,40 @@ async fn run(backend: Backend, seconds: f64, n_clients: usize) {
 }
 
 fn main() {
-    let seconds: f64 = std::env::var("BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
-    let clients: usize = std::env::var("BENCH_CLIENTS").ok().and_then(|s| s.parse().ok()).unwrap_or(16);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let seconds: f64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
+    let clients: usize = std::env::var("BENCH_CLIENTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(16);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
-        run(Backend { name: "sqlite", url: String::new() }, seconds, clients).await;
+        run(
+            Backend {
+                name: "sqlite",
+                url: String::new(),
+            },
+            seconds,
+            clients,
+        )
+        .await;
         match twister_tests::pg::database().await {
-            Some(url) => run(Backend { name: "postgres", url }, seconds, clients).await,
+            Some(url) => {
+                run(
+                    Backend {
+                        name: "postgres",
+                        url,
+                    },
+                    seconds,
+                    clients,
+                )
+                .await
+            }
             None => println!("postgres  (no PostgreSQL server available: skipped)"),
         }
     });

@@ -6,6 +6,7 @@
 
 pub mod exchange;
 pub mod path;
+pub mod queue;
 pub mod reservations;
 pub mod tree;
 

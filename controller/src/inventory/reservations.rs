@@ -19,6 +19,7 @@ use tokio::sync::Notify;
 use utoipa::ToSchema;
 
 use super::path::{NodePath, NodeRef};
+use super::queue;
 use super::tree::Inventory;
 use crate::api::error::ApiError;
 use crate::auth::{Caller, Permission};
@@ -139,9 +140,20 @@ impl ReservationView {
     }
 }
 
-/// Whether `a` is served before `b` in the queue.
-fn ahead(a: &ReservationRow, b: &ReservationRow) -> bool {
-    (a.priority, -a.seq) > (b.priority, -b.seq)
+/// The queue rule's view of a live reservation.
+fn entry(r: &ReservationRow, path: &str) -> Option<queue::Entry> {
+    Some(queue::Entry {
+        id: r.id.clone(),
+        user: r.username.clone(),
+        path: NodePath::parse(path).ok()?,
+        active: r.state == "active",
+        priority: r.priority,
+        seq: r.seq,
+    })
+}
+
+fn entries(live: &[(ReservationRow, String)]) -> Vec<queue::Entry> {
+    live.iter().filter_map(|(r, p)| entry(r, p)).collect()
 }
 
 /// The reservation engine.
@@ -250,14 +262,13 @@ impl Reservations {
             end_reason: None,
             ended_by: None,
         };
-        let blockers: Vec<&(ReservationRow, String)> = live
-            .iter()
-            .filter(|(r, p)| {
-                r.username != caller.username
-                    && NodePath::parse(p).is_ok_and(|p| p.overlaps(&path))
-                    && (r.state == "active" || ahead(r, &row))
-            })
+        let live_entries = entries(&live);
+        let me = entry(&row, path.as_str()).ok_or_else(|| ApiError::internal("invalid path"))?;
+        let blocking: Vec<String> = queue::blockers(&live_entries, &me)
+            .map(|e| e.id.clone())
             .collect();
+        let blockers: Vec<&(ReservationRow, String)> =
+            live.iter().filter(|(r, _)| blocking.contains(&r.id)).collect();
         let position;
         if blockers.is_empty() {
             row.state = "active".into();
@@ -295,16 +306,7 @@ impl Reservations {
                 "queued": queued,
             })));
         } else {
-            position = Some(
-                live.iter()
-                    .filter(|(r, p)| {
-                        r.state == "waiting"
-                            && ahead(r, &row)
-                            && NodePath::parse(p).is_ok_and(|p| p.overlaps(&path))
-                    })
-                    .count()
-                    + 1,
-            );
+            position = Some(queue::position(&live_entries, &me));
         }
         res_store::insert(tx.conn(), &row).await?;
         let action = if row.state == "active" {
@@ -349,20 +351,9 @@ impl Reservations {
             .ok_or_else(|| ApiError::not_found(format!("no reservation {id}")))?;
         let live = res_store::live(&mut conn).await?;
         let current = live.iter().find(|(r, _)| r.id == row.id).map(|(_, p)| p.clone());
-        let position = if row.state == "waiting" {
-            let path = current.as_deref().and_then(|p| NodePath::parse(p).ok());
-            path.map(|path| {
-                live.iter()
-                    .filter(|(r, p)| {
-                        r.state == "waiting"
-                            && ahead(r, &row)
-                            && NodePath::parse(p).is_ok_and(|p| p.overlaps(&path))
-                    })
-                    .count()
-                    + 1
-            })
-        } else {
-            None
+        let position = match (&current, row.state.as_str()) {
+            (Some(p), "waiting") => entry(&row, p).map(|me| queue::position(&entries(&live), &me)),
+            _ => None,
         };
         Ok(ReservationView::from_row(&row, current.as_deref(), position))
     }
@@ -634,41 +625,20 @@ impl Reservations {
     /// Grants every waiting request that the queue rule allows, inside the caller's transaction.
     async fn grant_pass(&self, tx: &mut crate::store::WriteTx, now: i64) -> Result<PassOutcome, ApiError> {
         let live = res_store::live(tx.conn()).await?;
-        let parsed: Vec<(ReservationRow, NodePath)> = live
-            .into_iter()
-            .filter_map(|(r, p)| NodePath::parse(&p).ok().map(|p| (r, p)))
-            .collect();
-        let mut active: Vec<(String, NodePath)> = parsed
-            .iter()
-            .filter(|(r, _)| r.state == "active")
-            .map(|(r, p)| (r.username.clone(), p.clone()))
-            .collect();
-        let mut still_waiting: Vec<(String, NodePath)> = Vec::new();
+        let to_grant = queue::grants(&entries(&live));
         let mut events = Vec::new();
-        // `live` is already in queue order: priority desc, then seq asc.
-        for (r, p) in parsed.iter().filter(|(r, _)| r.state == "waiting") {
-            let blocked = active
-                .iter()
-                .chain(still_waiting.iter())
-                .any(|(u, ap)| *u != r.username && ap.overlaps(p));
-            if blocked {
-                still_waiting.push((r.username.clone(), p.clone()));
+        for id in &to_grant {
+            let Some((r, p)) = live.iter().find(|(r, _)| &r.id == id) else {
                 continue;
-            }
+            };
             let mut g = r.clone();
             g.state = "active".into();
             g.granted_at = Some(now);
             g.expires_at = Some(now + g.duration_ms);
             res_store::update(tx.conn(), &g).await?;
-            audit::record(
-                tx.conn(),
-                "system",
-                "reservation.grant",
-                p.as_str(),
-                None,
-                Some(&json!({"id": g.id, "user": g.username, "expires_at": g.expires_at.map(ms_to_rfc3339)})),
-            )
-            .await?;
+            let after =
+                json!({"id": g.id, "user": g.username, "expires_at": g.expires_at.map(ms_to_rfc3339)});
+            audit::record(tx.conn(), "system", "reservation.grant", p, None, Some(&after)).await?;
             self.metrics.reservation("granted");
             events.push(
                 Event::new("reservations", "reservation.granted")
@@ -676,10 +646,17 @@ impl Reservations {
                     .id(&g.id)
                     .user(&g.username),
             );
-            active.push((g.username.clone(), p.clone()));
         }
-        let live = res_store::live(tx.conn()).await?;
-        let next_deadline = live.iter().filter_map(|(r, _)| r.expires_at).min();
+        let next_deadline = live
+            .iter()
+            .filter_map(|(r, _)| {
+                if to_grant.contains(&r.id) {
+                    Some(now + r.duration_ms)
+                } else {
+                    r.expires_at
+                }
+            })
+            .min();
         Ok(PassOutcome {
             events,
             next_deadline,
