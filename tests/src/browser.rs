@@ -1,5 +1,6 @@
 //! Headless Chromium driven over WebDriver (Debian's chromium and chromium-driver).
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -34,7 +35,9 @@ impl Browser {
             .local_addr()
             .ok()?
             .port();
+        // Its own process group, so that the browsers it starts die with it even if the test panics.
         let driver = Command::new(driver_bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -112,16 +115,21 @@ impl Browser {
     }
 
     /// Ends the session and chromedriver.
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
+    }
+
+    fn kill_group(&mut self) {
+        // The group id is chromedriver's pid (process_group(0) above).
+        unsafe {
+            libc::kill(-(self.driver.id() as i32), libc::SIGKILL);
+        }
         let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        self.kill_group();
     }
 }
