@@ -2,10 +2,17 @@
 # Installs the system packages Twister needs to build, run and test, on Debian/Ubuntu.
 # Each part of the project lists its packages in scripts/deps/<part>.apt (one name a line, '#' comments).
 # Missing packages only; a no-op when everything is there. Also installs a Rust toolchain if cargo is absent.
+# Usage: install-deps.sh [PART...]   (no part: every part, as the tests need; `build`: only what building needs)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pkgs=()
-for f in "$here"/deps/*.apt; do
+files=()
+if [ $# -gt 0 ]; then
+  for part in "$@"; do files+=("$here/deps/$part.apt"); done
+else
+  files=("$here"/deps/*.apt)
+fi
+for f in "${files[@]}"; do
   [ -e "$f" ] || continue
   while read -r line; do
     line=${line%%#*}; line=$(echo "$line" | xargs)

@@ -3,7 +3,7 @@
 # seeded on first start with the demo inventory. Ctrl-C stops it; data stays in ./lab-data.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh build
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
 cargo build --release -p twister-controller -p twister-client
 data=${TWISTER_DATA_DIR:-lab-data}
@@ -21,8 +21,13 @@ export TWISTER_URL=http://127.0.0.1:8000
 for _ in $(seq 1 50); do curl -sf "$TWISTER_URL/api/v1/health" >/dev/null && break; sleep 0.2; done
 if [ "$first_start" = 1 ]; then
   password=${TWISTER_ADMIN_PASSWORD:-$(cat "$data/admin-password")}
-  target/release/twister login --user admin --password-stdin <<<"$password" >/dev/null
-  target/release/twister resource import config/demo/inventory.json --format native
-  echo "Demo inventory loaded. Sign in at $TWISTER_URL as admin (password in $data/admin-password unless you set TWISTER_ADMIN_PASSWORD)."
+  # Seed through the public API with a throw-away CLI config, leaving the user's own untouched.
+  seed_config=$(mktemp)
+  TWISTER_CONFIG=$seed_config target/release/twister login --user admin --password-stdin <<<"$password" >/dev/null
+  TWISTER_CONFIG=$seed_config target/release/twister resource import config/demo/inventory.json --format native
+  TWISTER_CONFIG=$seed_config target/release/twister logout >/dev/null
+  rm -f "$seed_config"
+  echo "Demo inventory loaded. Sign in at $TWISTER_URL as admin (password in $data/admin-password unless you set TWISTER_ADMIN_PASSWORD),"
+  echo "or from a shell: target/release/twister login --user admin"
 fi
 wait $controller

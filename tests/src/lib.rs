@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod cli;
 pub mod controller;
 pub mod pg;
 

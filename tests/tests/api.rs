@@ -532,9 +532,12 @@ async fn import_and_export_round_trip() {
         let (_, second) = api.get("/inventory/export?format=native&reveal=true").await;
         assert_eq!(first, second);
 
-        // The flat v2 shape round-trips its tree and properties too.
+        // The 2013 v2 tree (numeric status per node) round-trips its tree and properties too.
         let (_, v2) = api.get("/inventory/export?format=twister-v2&reveal=true").await;
-        assert_eq!(v2["020a090a58"]["status"], 1);
+        assert_eq!(v2["name"], "/");
+        assert_eq!(v2["children"]["tb1"]["children"]["dev_2"]["id"], "020a090a58");
+        assert_eq!(v2["children"]["tb1"]["children"]["dev_2"]["status"], 1);
+        assert!(v2["children"]["tb1"].get("path").is_none());
         api.post(
             "/inventory/import?format=native&mode=replace",
             json!({"format": "twister-inventory", "version": 1, "nodes": []}),
@@ -544,6 +547,22 @@ async fn import_and_export_round_trip() {
         assert_eq!(s, 200, "{r}");
         let (_, third) = api.get("/inventory/export?format=native&reveal=true").await;
         assert_eq!(first, third);
+
+        // A flat id map (each node naming its parent) is read as v2 too.
+        let flat = json!({
+            "1": {"name": "/", "parent": "", "meta": {}, "status": 1},
+            "aa01": {"name": "flatbed", "parent": "1", "meta": {"site": "B"}, "status": 3},
+            "aa02": {"name": "box", "parent": "aa01", "meta": {"ip": "10.1.1.1"}, "status": 1}
+        });
+        let (s, r) = api.post("/inventory/import?format=twister-v2", flat).await;
+        assert_eq!(s, 200, "{r}");
+        let (s, n) = api.get("/resources/flatbed/box").await;
+        assert_eq!(s, 200, "{n}");
+        assert_eq!(n["id"], "aa02");
+        assert_eq!(n["properties"]["ip"], "10.1.1.1");
+        // Status codes are history, not live state: an imported "reserved" node is free.
+        assert_eq!(api.get("/resources/flatbed").await.1["status"], "free");
+        api.delete("/resources/flatbed").await;
 
         // Bad documents are 400s and change nothing.
         let (s, e) = api

@@ -177,9 +177,17 @@ fn walk_v3(
     Ok(())
 }
 
-/// The flat v2 shape: a map from id to `{"name", "parent" (id or "1"/"" for the root), "meta", "status"}`;
-/// also accepted: a `"resources"` wrapper and `"properties"` instead of `"meta"`.
+/// The v2 shapes: the 2013 Resource Allocator's tree (`{"name":"/","meta","children":{name:{"id","meta",
+/// "children","status"}}}`, status 1 free / 2 busy / 3 reserved), or a flat map from id to
+/// `{"name", "parent" (id, or "1"/"" for the root), "meta", "status"}` (a `"resources"` wrapper and
+/// `"properties"` instead of `"meta"` are accepted too). Statuses are not imported: reservations are live state.
 fn parse_v2(doc: &Value) -> Result<Vec<ImportNode>, ApiError> {
+    // The file the 2013 Resource Allocator wrote: the same nesting as v3 without path arrays.
+    if let Some(children) = doc.get("children").and_then(Value::as_object) {
+        let mut out = Vec::new();
+        walk_v3(&NodePath::root(), children, &mut out, 0)?;
+        return Ok(out);
+    }
     let map = doc
         .get("resources")
         .and_then(Value::as_object)
@@ -323,7 +331,7 @@ impl Inventory {
             })
             .map_err(ApiError::internal)?,
             Format::TwisterV3 => export_v3(&natives),
-            Format::TwisterV2 => export_v2(&natives, &holds, &rows),
+            Format::TwisterV2 => export_v2(&natives, &holds),
         })
     }
 
@@ -532,19 +540,29 @@ fn export_v3(natives: &[NativeNode]) -> Value {
     json!({"name": "/", "path": [], "meta": {}, "id": "1", "version": 3, "children": children})
 }
 
-fn export_v2(natives: &[NativeNode], holds: &LiveHolds, rows: &[NodeRow]) -> Value {
-    let parent_of: BTreeMap<&str, Option<&str>> = rows
-        .iter()
-        .map(|r| (r.id.as_str(), r.parent_id.as_deref()))
-        .collect();
-    let mut out = Map::new();
-    out.insert(
-        "1".into(),
-        json!({"name": "/", "parent": "", "meta": {}, "status": 1}),
-    );
+fn export_v2(natives: &[NativeNode], holds: &LiveHolds) -> Value {
+    // The 2013 Resource Allocator's file: a tree keyed by name, each node `{"id","meta","children","status"}`
+    // with the original status codes 1 free, 2 busy (locked by a run), 3 reserved.
+    fn insert(tree: &mut Map<String, Value>, segs: &[&str], entry: Value) {
+        let Some((first, rest)) = segs.split_first() else {
+            return;
+        };
+        let slot = tree
+            .entry(first.to_string())
+            .or_insert_with(|| json!({"children": {}}));
+        if rest.is_empty() {
+            let kids = slot.get("children").cloned().unwrap_or_else(|| json!({}));
+            *slot = entry;
+            slot["children"] = kids;
+            return;
+        }
+        if let Some(kids) = slot.get_mut("children").and_then(Value::as_object_mut) {
+            insert(kids, rest, entry);
+        }
+    }
+    let mut children = Map::new();
     for n in natives {
         let path = NodePath::parse(&n.path).unwrap_or_else(|_| NodePath::root());
-        // Original codes: 1 free, 2 busy (locked by a run), 3 reserved.
         let status = match holds.holder(&path) {
             Some((r, _)) if r.locked_by.is_some() => 2,
             Some(_) => 3,
@@ -556,13 +574,12 @@ fn export_v2(natives: &[NativeNode], holds: &LiveHolds, rows: &[NodeRow]) -> Val
                 meta.insert(k.clone(), json!(v));
             }
         }
-        let parent = parent_of.get(n.id.as_str()).copied().flatten().unwrap_or("1");
-        let mut entry =
-            json!({"name": path.name(), "parent": parent, "meta": meta, "status": status, "path": n.path});
+        let mut entry = json!({"id": n.id, "meta": meta, "status": status, "children": {}});
         if !n.secrets.is_empty() {
             entry["secret_keys"] = json!(n.secrets.keys().collect::<Vec<_>>());
         }
-        out.insert(n.id.clone(), entry);
+        let segs: Vec<&str> = n.path.trim_start_matches('/').split('/').collect();
+        insert(&mut children, &segs, entry);
     }
-    Value::Object(out)
+    json!({"name": "/", "meta": {}, "children": children})
 }

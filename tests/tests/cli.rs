@@ -1,0 +1,483 @@
+//! The `twister` command-line tool end to end: the real binary against a real controller, checking output,
+//! JSON mode, exit codes, the config file and the environment variables.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use serde_json::Value;
+use twister_tests::cli::Cli;
+use twister_tests::controller::ADMIN_PASSWORD;
+use twister_tests::{Backend, TestController};
+
+fn sqlite() -> Backend {
+    Backend {
+        name: "sqlite",
+        url: String::new(),
+    }
+}
+
+fn demo_inventory() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo/inventory.json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_saves_a_private_config_and_whoami_reads_it() {
+    let c = TestController::start(&sqlite()).await;
+    let admin = Cli::new(&c.url);
+    // Nothing saved yet: not logged in (5).
+    let out = admin.run(&["whoami"]).await;
+    assert_eq!(out.code, 5, "{out:?}");
+    assert!(out.stderr.contains("twister login"), "{out:?}");
+    // Wrong password: 5, and nothing written.
+    let out = admin
+        .run_with_stdin(&["login", "--user", "admin", "--password-stdin"], Some("wrong\n"))
+        .await;
+    assert_eq!(out.code, 5, "{out:?}");
+    assert!(!admin.config.exists());
+
+    admin.login("admin", ADMIN_PASSWORD).await;
+    let text = std::fs::read_to_string(&admin.config).unwrap();
+    assert!(text.contains("token = ") && text.contains(&c.url), "{text}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&admin.config).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    // The config alone (no TWISTER_URL) is enough from now on.
+    let from_file = Cli {
+        url: None,
+        ..Cli::new("http://unused")
+    };
+    std::fs::create_dir_all(from_file.config.parent().unwrap()).unwrap();
+    std::fs::copy(&admin.config, &from_file.config).unwrap();
+    let out = from_file.run(&["whoami", "--json"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let me = out.json();
+    assert_eq!(me["username"], "admin");
+    assert_eq!(me["role"], "admin");
+    assert_eq!(me["token_kind"], "session");
+    let out = admin.run(&["whoami"]).await;
+    assert!(out.stdout.contains("user:        admin"), "{out:?}");
+
+    // Logout revokes the session on the server and forgets it locally.
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("token = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
+    let out = admin.run(&["logout"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!std::fs::read_to_string(&admin.config).unwrap().contains("token"));
+    let stale = Cli {
+        token: Some(token),
+        ..Cli::new(&c.url)
+    };
+    assert_eq!(stale.run(&["whoami"]).await.code, 5);
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_tell_what_went_wrong() {
+    let c = TestController::start(&sqlite()).await;
+    let admin = Cli::new(&c.url);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    // Usage: 2.
+    assert_eq!(admin.run(&["resource", "frobnicate"]).await.code, 2);
+    assert_eq!(admin.run(&["reserve", "/x", "--for", "10 parsecs"]).await.code, 2);
+    let out = admin.run(&["resource", "set", "/tb1", "noequals"]).await;
+    assert_eq!(out.code, 2, "{out:?}");
+    // Invalid input rejected by the server: 2 with its message.
+    let out = admin.run(&["resource", "set", "/bad name?/x"]).await;
+    assert!(out.code == 2 || out.code == 0, "{out:?}");
+    // Not found: 3.
+    let out = admin.run(&["resource", "get", "/nope"]).await;
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains("nope"), "{out:?}");
+    // Unreachable: 6.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = Cli {
+        url: Some(format!("http://127.0.0.1:{port}")),
+        token: Some("x".into()),
+        ..Cli::new("http://unused")
+    };
+    let out = gone.run(&["whoami"]).await;
+    assert_eq!(out.code, 6, "{out:?}");
+    assert!(out.stderr.contains("cannot reach"), "{out:?}");
+    // Not allowed: 5. A viewer cannot change the inventory.
+    admin
+        .run_with_stdin(
+            &["users", "add", "vera", "--role", "viewer", "--password-stdin"],
+            Some("vera-password\n"),
+        )
+        .await;
+    let vera = Cli::new(&c.url);
+    vera.login("vera", "vera-password").await;
+    let out = vera.run(&["resource", "set", "/tb1", "a=b"]).await;
+    assert_eq!(out.code, 5, "{out:?}");
+    // Conflict: 4. A stale version.
+    assert_eq!(admin.run(&["resource", "set", "/tb1", "a=1"]).await.code, 0);
+    let v = admin.run(&["--json", "resource", "get", "/tb1"]).await.json()["version"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        admin
+            .run(&["resource", "set", "/tb1", "a=2", "--if-version", &v.to_string()])
+            .await
+            .code,
+        0
+    );
+    let out = admin
+        .run(&["resource", "set", "/tb1", "a=3", "--if-version", &v.to_string()])
+        .await;
+    assert_eq!(out.code, 4, "{out:?}");
+    let a = admin.run(&["resource", "get", "/tb1:a"]).await;
+    assert_eq!(a.stdout.trim(), "2", "the stale write changed nothing: {a:?}");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_from_the_command_line() {
+    let c = TestController::start(&sqlite()).await;
+    let admin = Cli::new(&c.url);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    // Import the demo lab (format guessed), then look around.
+    let file = demo_inventory();
+    let out = admin.run(&["resource", "import", file.to_str().unwrap()]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains("(native)") && out.stdout.contains("12 created"),
+        "{out:?}"
+    );
+    let out = admin.run(&["resource", "ls"]).await;
+    assert_eq!(out.code, 0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("PATH"), "{out:?}");
+    assert_eq!(lines.len(), 4, "three testbeds: {out:?}");
+    let out = admin.run(&["--json", "resource", "ls", "/tb-core", "-r"]).await;
+    let nodes = out.json();
+    let paths: Vec<&str> = nodes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        paths.contains(&"/tb-core/sw1/port2") && !paths.contains(&"/tb-voice"),
+        "{paths:?}"
+    );
+
+    // Properties: set, read one, secrets hidden unless revealed.
+    let out = admin
+        .run(&[
+            "resource",
+            "set",
+            "/lab2/dev1",
+            "ip=10.9.0.1",
+            "url=http://x/?a=b",
+            "--secret",
+            "password=s3cret",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains("s3cret"), "{out:?}");
+    assert_eq!(
+        admin.run(&["resource", "get", "/lab2/dev1:ip"]).await.stdout,
+        "10.9.0.1\n"
+    );
+    assert_eq!(
+        admin.run(&["resource", "get", "/lab2/dev1:url"]).await.stdout,
+        "http://x/?a=b\n"
+    );
+    let hidden = admin.run(&["resource", "get", "/lab2/dev1:password"]).await;
+    assert_eq!(hidden.code, 5, "{hidden:?}");
+    assert!(!hidden.stdout.contains("s3cret"));
+    let shown = admin
+        .run(&["resource", "get", "/lab2/dev1:password", "--reveal"])
+        .await;
+    assert_eq!(shown.stdout, "s3cret\n");
+    let node = admin
+        .run(&["--json", "resource", "get", "/lab2/dev1"])
+        .await
+        .json();
+    assert_eq!(node["secrets"], serde_json::json!(["password"]));
+    assert!(node["properties"].get("password").is_none());
+    let out = admin
+        .run(&["resource", "set", "/lab2/dev1", "--unset", "url"])
+        .await;
+    assert_eq!(out.code, 0);
+    assert_eq!(admin.run(&["resource", "get", "/lab2/dev1:url"]).await.code, 3);
+
+    // By id, rename, move, delete.
+    let id = node["id"].as_str().unwrap().to_string();
+    let out = admin.run(&["resource", "get", &format!("~{id}")]).await;
+    assert!(out.stdout.contains("/lab2/dev1"), "{out:?}");
+    assert_eq!(admin.run(&["resource", "mv", "/lab2/dev1", "dev9"]).await.code, 0);
+    assert_eq!(
+        admin
+            .run(&["resource", "mv", "/lab2/dev9", "/tb-core/dev9"])
+            .await
+            .code,
+        0
+    );
+    let moved = admin
+        .run(&["--json", "resource", "get", &format!("~{id}")])
+        .await
+        .json();
+    assert_eq!(moved["path"], "/tb-core/dev9");
+    let out = admin.run(&["resource", "rm", "/tb-core"]).await;
+    assert!(out.stdout.contains("(7 nodes)"), "{out:?}");
+    assert_eq!(admin.run(&["resource", "get", "/tb-core/dev9"]).await.code, 3);
+
+    // Export native to a file and import it elsewhere: the same inventory.
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("inv.json");
+    let out = admin
+        .run(&["resource", "export", "--reveal", "-o", export.to_str().unwrap()])
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let exported: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let c2 = TestController::start(&sqlite()).await;
+    let admin2 = Cli::new(&c2.url);
+    admin2.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        admin2
+            .run(&["resource", "import", export.to_str().unwrap()])
+            .await
+            .code,
+        0
+    );
+    let again = admin2
+        .run(&["--json", "resource", "export", "--reveal"])
+        .await
+        .json();
+    assert_eq!(again, exported);
+    // The original Twister shapes go out and come back too.
+    for fmt in ["twister-v3", "twister-v2"] {
+        let out = admin.run(&["resource", "export", "--format", fmt]).await;
+        assert_eq!(out.code, 0, "{out:?}");
+        let f = dir.path().join(format!("{fmt}.json"));
+        std::fs::write(&f, &out.stdout).unwrap();
+        let out = admin2
+            .run(&["resource", "import", f.to_str().unwrap(), "--replace"])
+            .await;
+        assert!(out.code == 0 && out.stdout.contains(fmt), "{fmt}: {out:?}");
+        let ls = admin2.run(&["--json", "resource", "ls", "-r"]).await.json();
+        assert_eq!(ls.as_array().unwrap().len(), 7, "{fmt}: {ls}");
+    }
+    c2.stop().await;
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reservations_from_the_command_line() {
+    let c = TestController::start(&sqlite()).await;
+    let admin = Cli::new(&c.url);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        admin
+            .run(&["resource", "import", demo_inventory().to_str().unwrap()])
+            .await
+            .code,
+        0
+    );
+    for u in ["alice", "bob"] {
+        let out = admin
+            .run_with_stdin(
+                &["users", "add", u, "--role", "engineer", "--password-stdin"],
+                Some(&format!("{u}-password\n")),
+            )
+            .await;
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let alice = Cli::new(&c.url);
+    alice.login("alice", "alice-password").await;
+    let bob = Cli::new(&c.url);
+    bob.login("bob", "bob-password").await;
+
+    let out = alice
+        .run(&[
+            "--json", "reserve", "/tb-core", "--for", "30m", "--note", "nightly",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let r = out.json();
+    assert_eq!(r["state"], "active");
+    assert_eq!(r["duration_s"], 1800);
+    let rid = r["id"].as_str().unwrap().to_string();
+    // Bob bumps into it on a device below: 4, naming Alice.
+    let out = bob.run(&["reserve", "/tb-core/sw1"]).await;
+    assert_eq!(out.code, 4, "{out:?}");
+    assert!(out.stderr.contains("alice"), "{out:?}");
+    // The tree shows who holds what.
+    let ls = bob.run(&["resource", "ls"]).await;
+    let line = ls.stdout.lines().find(|l| l.starts_with("/tb-core")).unwrap();
+    assert!(line.contains("reserved") && line.contains("alice"), "{ls:?}");
+
+    // Bob queues and waits; Alice renews, then releases by path; Bob gets it.
+    let waiting = bob.spawn(&["reserve", "/tb-core/sw1", "--wait", "--for", "5m"], false);
+    let mut queued = false;
+    for _ in 0..100 {
+        let l = alice.run(&["--json", "reservations"]).await.json();
+        if l.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["state"] == "waiting" && r["user"] == "bob")
+        {
+            queued = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(queued, "bob's request joins the queue");
+    let out = alice.run(&["renew", &rid, "--for", "1h"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = alice.run(&["release", "/tb-core"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let done = tokio::time::timeout(Duration::from_secs(30), waiting.wait_with_output())
+        .await
+        .expect("bob's wait ends")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(
+        done.status.code(),
+        Some(0),
+        "{stdout} {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(stdout.contains("Reserved /tb-core/sw1"), "{stdout}");
+
+    // Release only if held by someone else: refused, nothing changes; Bob's own release works.
+    let out = admin
+        .run(&["release", "/tb-core/sw1", "--only-if-holder", "alice"])
+        .await;
+    assert_eq!(out.code, 4, "{out:?}");
+    let mine = bob.run(&["--json", "reservations", "--mine"]).await.json();
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    assert_eq!(mine[0]["state"], "active");
+    assert_eq!(bob.run(&["release", "/tb-core/sw1"]).await.code, 0);
+    assert_eq!(bob.run(&["release", "/tb-core/sw1"]).await.code, 3);
+
+    // History names both holdings, with start and end.
+    let h = admin
+        .run(&["--json", "history", "--path", "/tb-core"])
+        .await
+        .json();
+    let h = h.as_array().unwrap();
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0]["user"], "alice");
+    assert_eq!(h[0]["state"], "released");
+    let table = admin.run(&["history"]).await;
+    assert!(
+        table.stdout.contains("alice") && table.stdout.contains("bob"),
+        "{table:?}"
+    );
+    // And the audit log has the grants.
+    let audit = admin
+        .run(&["--json", "audit", "--action", "reservation."])
+        .await
+        .json();
+    assert!(audit.as_array().unwrap().len() >= 4, "{audit}");
+    c.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_tokens_for_automation() {
+    let c = TestController::start(&sqlite()).await;
+    let admin = Cli::new(&c.url);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    let out = admin
+        .run_with_stdin(
+            &[
+                "users",
+                "add",
+                "ci-bot",
+                "--role",
+                "engineer",
+                "--email",
+                "ci@lab.example",
+                "--password-stdin",
+            ],
+            Some("ci-bot-password\n"),
+        )
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = admin.run(&["users", "ls"]).await;
+    assert!(
+        out.stdout.contains("ci-bot") && out.stdout.contains("ci@lab.example"),
+        "{out:?}"
+    );
+    let out = admin
+        .run(&["--json", "users", "set", "ci-bot", "--role", "viewer"])
+        .await;
+    assert_eq!(out.json()["role"], "viewer");
+    assert_eq!(admin.run(&["users", "set", "ci-bot"]).await.code, 2);
+    assert_eq!(
+        admin
+            .run(&["users", "set", "ci-bot", "--role", "engineer"])
+            .await
+            .code,
+        0
+    );
+
+    // The bot gets a token limited to reserving; scripts use it through TWISTER_TOKEN.
+    let bot = Cli::new(&c.url);
+    bot.login("ci-bot", "ci-bot-password").await;
+    let out = bot
+        .run(&[
+            "--json",
+            "tokens",
+            "create",
+            "nightly",
+            "--perm",
+            "reserve",
+            "--perm",
+            "view_inventory",
+            "--expires",
+            "7d",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let created = out.json();
+    let secret = created["token"].as_str().unwrap().to_string();
+    let token_id = created["id"].as_str().unwrap().to_string();
+    let scripted = Cli {
+        token: Some(secret.clone()),
+        ..Cli::new(&c.url)
+    };
+    let me = scripted.run(&["--json", "whoami"]).await.json();
+    assert_eq!(me["username"], "ci-bot");
+    assert_eq!(me["token_kind"], "api");
+    assert_eq!(admin.run(&["resource", "set", "/tb9"]).await.code, 0);
+    assert_eq!(scripted.run(&["reserve", "/tb9"]).await.code, 0);
+    // Outside its scope: 5.
+    assert_eq!(scripted.run(&["resource", "set", "/tb9", "a=b"]).await.code, 5);
+    let listed = bot.run(&["tokens", "ls"]).await;
+    assert!(
+        listed.stdout.contains("nightly") && !listed.stdout.contains(&secret),
+        "{listed:?}"
+    );
+    // Revoked: 5 from then on.
+    assert_eq!(bot.run(&["tokens", "revoke", &token_id]).await.code, 0);
+    assert_eq!(scripted.run(&["whoami"]).await.code, 5);
+
+    // Password change through stdin: old then new.
+    let out = bot
+        .run_with_stdin(
+            &["users", "passwd", "--password-stdin"],
+            Some("ci-bot-password\nnew-bot-password\n"),
+        )
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let again = Cli::new(&c.url);
+    again.login("ci-bot", "new-bot-password").await;
+    assert_eq!(admin.run(&["users", "rm", "ci-bot"]).await.code, 0);
+    assert_eq!(admin.run(&["users", "show", "ci-bot"]).await.code, 3);
+    c.stop().await;
+}
