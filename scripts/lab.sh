@@ -23,9 +23,9 @@ if [ "$first_start" = 1 ]; then
   password=${TWISTER_ADMIN_PASSWORD:-$(cat "$data/admin-password")}
   # Seed through the public API with a throw-away CLI config, leaving the user's own untouched.
   seed_config=$(mktemp)
-  TWISTER_CONFIG=$seed_config target/release/twister login --user admin --password-stdin <<<"$password" >/dev/null
-  TWISTER_CONFIG=$seed_config target/release/twister resource import config/demo/inventory.json --format native
-  TWISTER_CONFIG=$seed_config target/release/twister logout >/dev/null
+  TWISTER_CLI_CONFIG=$seed_config target/release/twister login --user admin --password-stdin <<<"$password" >/dev/null
+  TWISTER_CLI_CONFIG=$seed_config target/release/twister resource import config/demo/inventory.json --format native
+  TWISTER_CLI_CONFIG=$seed_config target/release/twister logout >/dev/null
   rm -f "$seed_config"
   echo "Demo inventory loaded. Sign in at $TWISTER_URL as admin (password in $data/admin-password unless you set TWISTER_ADMIN_PASSWORD),"
   echo "or from a shell: target/release/twister login --user admin"

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::events::EventBus;
+use crate::execution::Engine;
 use crate::inventory::reservations::Reservations;
 use crate::inventory::Inventory;
 use crate::metrics::Metrics;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub inventory: Inventory,
     /// Reservation engine.
     pub reservations: Reservations,
+    /// The run engine (with the station hub and the test sources).
+    pub engine: Engine,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// Pending background "token last used" writes (bounded).

@@ -50,6 +50,29 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Reservations.
     pub reservations: ReservationConfig,
+    /// Test-source directory: test files, libraries and scripts that projects name (default `<data_dir>/tests`).
+    pub tests_dir: Option<PathBuf>,
+    /// Station links.
+    pub stations: StationConfig,
+}
+
+/// Station link settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StationConfig {
+    /// Heartbeat period stations are asked for, seconds.
+    pub heartbeat_s: u32,
+    /// A station silent (or away) this long is lost: its running test ends in error, seconds.
+    pub lost_after_s: u64,
+}
+
+impl Default for StationConfig {
+    fn default() -> Self {
+        StationConfig {
+            heartbeat_s: 5,
+            lost_after_s: 30,
+        }
+    }
 }
 
 impl Default for Config {
@@ -61,6 +84,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             auth: AuthConfig::default(),
             reservations: ReservationConfig::default(),
+            tests_dir: None,
+            stations: StationConfig::default(),
         }
     }
 }
@@ -146,7 +171,26 @@ impl Config {
                 message: "must be at least 1".into(),
             });
         }
+        if self.stations.heartbeat_s == 0 || self.stations.heartbeat_s > 300 {
+            return Err(ConfigError::Invalid {
+                key: "stations.heartbeat_s",
+                message: "between 1 and 300".into(),
+            });
+        }
+        if self.stations.lost_after_s < 2 * self.stations.heartbeat_s as u64 {
+            return Err(ConfigError::Invalid {
+                key: "stations.lost_after_s",
+                message: "at least twice stations.heartbeat_s".into(),
+            });
+        }
         Ok(self)
+    }
+
+    /// The test-source directory.
+    pub fn tests_dir(&self) -> PathBuf {
+        self.tests_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("tests"))
     }
 
     /// The socket address to bind.

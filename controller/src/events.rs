@@ -25,6 +25,10 @@ pub struct Event {
     pub user: Option<String>,
     /// When (RFC 3339).
     pub at: String,
+    /// Details (run item status, log lines, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<serde_json::Value>,
 }
 
 impl Event {
@@ -37,6 +41,7 @@ impl Event {
             id: None,
             user: None,
             at: ms_to_rfc3339(now_ms()),
+            data: None,
         }
     }
 
@@ -49,6 +54,12 @@ impl Event {
     /// Sets the id.
     pub fn id(mut self, id: impl Into<String>) -> Self {
         self.id = Some(id.into());
+        self
+    }
+
+    /// Sets the details.
+    pub fn data(mut self, d: serde_json::Value) -> Self {
+        self.data = Some(d);
         self
     }
 

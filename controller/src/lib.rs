@@ -19,6 +19,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod events;
+pub mod execution;
 pub mod inventory;
 pub mod metrics;
 pub mod secrets;
@@ -84,14 +85,32 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         metrics.clone(),
         config.reservations.clone(),
     );
+    let hub = execution::Hub::new(store.clone()).await?;
+    let sources =
+        execution::Sources::new(&config.tests_dir(), &config.data_dir.join("files")).with_context(|| {
+            format!(
+                "cannot open the test-source directory {}",
+                config.tests_dir().display()
+            )
+        })?;
+    let config = Arc::new(config);
+    let engine = execution::Engine::new(
+        store.clone(),
+        events.clone(),
+        reservations.clone(),
+        hub,
+        sources,
+        config.clone(),
+    );
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let state = AppState {
-        config: Arc::new(config),
+        config,
         store,
         events,
         secrets,
         inventory,
         reservations: reservations.clone(),
+        engine: engine.clone(),
         metrics,
         token_touches: Arc::new(AtomicUsize::new(0)),
         shutdown: shutdown_rx.clone(),
@@ -117,6 +136,14 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         })
         .await
     });
+    engine.set_public_url(format!("http://{addr}"));
+    let resumed = engine
+        .resume_unfinished()
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    if resumed > 0 {
+        tracing::info!(runs = resumed, "resumed unfinished runs");
+    }
     tracing::info!(%addr, "controller listening");
     Ok(Running {
         addr,

@@ -26,6 +26,9 @@ struct Flags {
     /// Log format.
     #[arg(long, env = "TWISTER_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    /// Test-source directory.
+    #[arg(long, env = "TWISTER_TESTS_DIR")]
+    tests_dir: Option<std::path::PathBuf>,
 }
 
 fn init_logging(format: LogFormat) {
@@ -80,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(v) = flags.log_format {
         config.log_format = v;
+    }
+    if let Some(v) = flags.tests_dir {
+        config.tests_dir = Some(v);
     }
     let config = config.validate()?;
     init_logging(config.log_format);

@@ -75,7 +75,7 @@ impl Cli {
         cmd.args(args)
             .env_remove("TWISTER_URL")
             .env_remove("TWISTER_TOKEN")
-            .env("TWISTER_CONFIG", &self.config)
+            .env("TWISTER_CLI_CONFIG", &self.config)
             .stdin(if piped_stdin {
                 Stdio::piped()
             } else {

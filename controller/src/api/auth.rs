@@ -135,6 +135,8 @@ pub async fn login(
         kind: TokenKind::Session,
         permissions: user.role.permissions(),
         paths: None,
+        station: None,
+        run: None,
     };
     Ok(axum::Json(LoginResponse {
         token: token.secret,

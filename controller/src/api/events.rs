@@ -60,6 +60,9 @@ fn visible(caller: &Caller, topics: &Option<Vec<String>>, e: &Event) -> bool {
             return false;
         }
     }
+    if (e.topic == "runs" || e.topic == "logs") && !caller.has(Permission::ViewReports) {
+        return false;
+    }
     match &e.path {
         Some(p) => NodePath::parse(p).is_ok_and(|p| caller.may_traverse(&p)),
         None => true,

@@ -8,8 +8,11 @@ pub mod events;
 pub mod extract;
 pub mod health;
 pub mod openapi;
+pub mod projects;
 pub mod reservations;
 pub mod resources;
+pub mod runs;
+pub mod stations;
 pub mod tokens;
 pub mod users;
 
@@ -43,6 +46,9 @@ pub fn router(state: AppState) -> Router {
         .merge(resources::routes())
         .merge(reservations::routes())
         .merge(audit::routes())
+        .merge(stations::routes())
+        .merge(projects::routes())
+        .merge(runs::routes())
         .merge(events::routes())
         .merge(openapi::routes())
         .fallback(api_not_found)

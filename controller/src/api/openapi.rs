@@ -23,7 +23,7 @@ impl Modify for BearerAuth {
 /// The document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Twister controller API", description = "Inventory, reservations, users and tokens of a Twister test lab."),
+    info(title = "Twister controller API", description = "Inventory, reservations, users, tokens, stations, projects and runs of a Twister test lab."),
     modifiers(&BearerAuth),
     paths(
         super::health::health,
@@ -39,12 +39,20 @@ impl Modify for BearerAuth {
         super::reservations::history,
         super::audit::query,
         super::events::events,
+        super::stations::list, super::stations::get_one, super::stations::eps, super::stations::create,
+        super::stations::rotate, super::stations::remove, super::stations::file, super::stations::link,
+        super::projects::list, super::projects::get_one, super::projects::put, super::projects::remove,
+        super::projects::sources, super::projects::source_file,
+        super::runs::start, super::runs::list, super::runs::get_one, super::runs::control, super::runs::logs,
         openapi_json,
     ),
     components(schemas(
         super::error::ErrorBody, super::error::ErrorDetail,
         crate::auth::Permission, crate::auth::Role, crate::auth::TokenKind, crate::auth::TokenScope,
         crate::events::Event,
+        crate::execution::project::ProjectSettings, crate::execution::project::Suite,
+        crate::execution::project::TestCase,
+        crate::execution::engine::ItemView,
     )),
     tags(
         (name = "system", description = "Health, metrics and this document"),
@@ -55,6 +63,9 @@ impl Modify for BearerAuth {
         (name = "reservations", description = "Reservations, queue and history"),
         (name = "audit", description = "Who changed what"),
         (name = "events", description = "Live change stream"),
+        (name = "stations", description = "Stations, their EPs and their link"),
+        (name = "projects", description = "Projects of suites and tests, and the test sources"),
+        (name = "runs", description = "Runs: start, watch, pause, stop, logs"),
     )
 )]
 pub struct ApiDoc;

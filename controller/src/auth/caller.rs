@@ -29,9 +29,29 @@ pub struct Caller {
     pub permissions: PermissionSet,
     /// If set, inventory access is limited to these subtrees.
     pub paths: Option<Vec<NodePath>>,
+    /// The station of a station token.
+    pub station: Option<String>,
+    /// The run (and test) of a test token.
+    pub run: Option<(String, String)>,
 }
 
 impl Caller {
+    /// The controller acting on behalf of a user (for work it does for them, such as reserving a run's
+    /// testbeds): the user's own role and rights.
+    pub fn on_behalf_of(user: &crate::store::users::UserRow) -> Caller {
+        Caller {
+            user_id: user.id.clone(),
+            username: user.username.clone(),
+            role: user.role,
+            token_id: String::new(),
+            kind: TokenKind::Session,
+            permissions: user.role.permissions(),
+            paths: None,
+            station: None,
+            run: None,
+        }
+    }
+
     /// Fails with 403 unless the caller holds `p`.
     pub fn require(&self, p: Permission) -> Result<(), ApiError> {
         if self.permissions.contains(p) {
@@ -164,6 +184,8 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Caller, ApiEr
         kind: row.kind,
         permissions,
         paths,
+        station: row.scope.station.clone(),
+        run: row.scope.run.clone().zip(row.scope.test.clone()),
     })
 }
 

@@ -578,6 +578,32 @@ impl Reservations {
             .id)
     }
 
+    /// Locks an active reservation for a test run (node status `locked`), or unlocks it with `None`.
+    pub async fn set_lock(&self, id: &str, run: Option<&str>) -> Result<(), ApiError> {
+        let mut tx = self.store.begin_write().await?;
+        let mut row = res_store::by_id(tx.conn(), id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no reservation {id}")))?;
+        if row.state != "active" {
+            return Err(ApiError::conflict(format!("reservation {id} is {}", row.state)));
+        }
+        row.locked_by = run.map(str::to_string);
+        res_store::update(tx.conn(), &row).await?;
+        let path = row.path.clone();
+        tx.commit().await?;
+        let kind = if run.is_some() {
+            "reservation.locked"
+        } else {
+            "reservation.unlocked"
+        };
+        self.publish_all(vec![Event::new("reservations", kind)
+            .path(path)
+            .id(id)
+            .user(&row.username)]);
+        self.kick();
+        Ok(())
+    }
+
     /// Expires due leases and queue deadlines, then serves the queue. Returns the next deadline (Unix ms).
     pub async fn sweep(&self) -> Result<Option<i64>, ApiError> {
         let now = now_ms();
@@ -586,7 +612,10 @@ impl Reservations {
         let mut events = Vec::new();
         for (mut r, p) in live
             .into_iter()
-            .filter(|(r, _)| r.expires_at.is_some_and(|e| e <= now))
+            // A lease locked by a running test run does not run out under it.
+            .filter(|(r, _)| {
+                r.expires_at.is_some_and(|e| e <= now) && !(r.state == "active" && r.locked_by.is_some())
+            })
         {
             let (state, reason) = if r.state == "active" {
                 ("expired", "lease expired")

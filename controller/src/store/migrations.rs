@@ -13,12 +13,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "execution",
+        sqlite: include_str!("../../migrations/sqlite/0002_execution.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_execution.sql"),
+    },
+];
 
 /// Applies every migration the database has not seen yet.
 pub async fn apply(store: &Store) -> Result<(), StoreError> {

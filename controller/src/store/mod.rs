@@ -10,7 +10,10 @@
 pub mod audit;
 pub mod migrations;
 pub mod nodes;
+pub mod projects;
 pub mod reservations;
+pub mod runs;
+pub mod stations;
 pub mod tokens;
 pub mod users;
 

@@ -1,4 +1,4 @@
-//! The CLI's configuration file (`~/.config/twister/config.toml`, or `$TWISTER_CONFIG`): the controller URL and
+//! The CLI's configuration file (`~/.config/twister/config.toml`, or `$TWISTER_CLI_CONFIG`): the controller URL and
 //! the session token saved by `twister login`. Written readable by the owner only, since it holds a secret.
 
 use std::io::Write;
@@ -46,10 +46,10 @@ pub enum ConfigError {
     },
 }
 
-/// Where the configuration file lives: `$TWISTER_CONFIG`, else `$XDG_CONFIG_HOME/twister/config.toml`, else
+/// Where the configuration file lives: `$TWISTER_CLI_CONFIG`, else `$XDG_CONFIG_HOME/twister/config.toml`, else
 /// `~/.config/twister/config.toml`.
 pub fn default_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("TWISTER_CONFIG").filter(|p| !p.is_empty()) {
+    if let Some(p) = std::env::var_os("TWISTER_CLI_CONFIG").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(p));
     }
     let base = std::env::var_os("XDG_CONFIG_HOME")

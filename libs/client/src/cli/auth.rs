@@ -34,7 +34,7 @@ pub async fn login(ctx: &mut Ctx, a: LoginArgs) -> CmdResult {
     let login = ctx.client.login(&user, &password).await?;
     let Some(path) = ctx.config_path.clone() else {
         return Err(Failure::other(
-            "logged in, but there is no place for the config file (set HOME or TWISTER_CONFIG); \
+            "logged in, but there is no place for the config file (set HOME or TWISTER_CLI_CONFIG); \
              use the token through TWISTER_TOKEN instead",
         ));
     };

@@ -28,7 +28,7 @@ pub struct Args {
     #[arg(long, global = true, env = "TWISTER_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// Configuration file (default: ~/.config/twister/config.toml).
-    #[arg(long, global = true, env = "TWISTER_CONFIG")]
+    #[arg(long, global = true, env = "TWISTER_CLI_CONFIG")]
     config: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]

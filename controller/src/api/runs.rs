@@ -1,0 +1,149 @@
+//! Runs (`/runs`): start a project, watch it, pause / resume / stop it, read its logs.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::Query;
+use crate::app::AppState;
+use crate::auth::{Caller, Permission};
+use crate::execution::RunView;
+use crate::store::runs::{LogFilter, LogLine};
+
+/// Body of `POST /runs`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRun {
+    /// Project name.
+    pub project: String,
+}
+
+/// Listing options.
+#[derive(Debug, Deserialize, Default)]
+pub struct ListParams {
+    /// Only this user's runs (`me` for the caller).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// Only unfinished runs.
+    #[serde(default)]
+    pub live: bool,
+    /// At most this many (default 50).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// Log query options.
+#[derive(Debug, Deserialize, Default)]
+pub struct LogParams {
+    /// Only lines after this id (for following).
+    #[serde(default)]
+    pub after: Option<i64>,
+    /// Only this test instance.
+    #[serde(default)]
+    pub item: Option<String>,
+    /// Only this EP.
+    #[serde(default)]
+    pub ep: Option<String>,
+    /// Only lines containing this text.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// At most this many (default 1000).
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
+
+/// Routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/runs", get(list).post(start))
+        .route("/runs/{id}", get(get_one))
+        .route("/runs/{id}/logs", get(logs))
+        .route("/runs/{id}/{action}", post(control))
+}
+
+/// Starts a run of a project.
+#[utoipa::path(post, path = "/api/v1/runs", tag = "runs", security(("bearer" = [])),
+    request_body = StartRun, responses((status = 201, body = RunView)))]
+pub async fn start(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(req): Json<StartRun>,
+) -> ApiResult<(StatusCode, Json<RunView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.engine.start(&caller, &req.project).await?),
+    ))
+}
+
+/// Runs, newest first.
+#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", security(("bearer" = [])),
+    params(("user" = Option<String>, Query), ("live" = Option<bool>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = [RunView])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Vec<RunView>>> {
+    caller.require(Permission::ViewReports)?;
+    let user = p
+        .user
+        .map(|u| if u == "me" { caller.username.clone() } else { u });
+    Ok(Json(
+        state
+            .engine
+            .list(user.as_deref(), p.live, p.limit.unwrap_or(50))
+            .await?,
+    ))
+}
+
+/// One run with every suite and test instance.
+#[utoipa::path(get, path = "/api/v1/runs/{id}", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path)), responses((status = 200, body = RunView)))]
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<RunView>> {
+    caller.require(Permission::ViewReports)?;
+    Ok(Json(state.engine.view(&id, true).await?))
+}
+
+/// `pause` (after the running tests), `resume` or `stop` (kill running tests; the rest not executed).
+#[utoipa::path(post, path = "/api/v1/runs/{id}/{action}", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path), ("action" = String, Path)), responses((status = 200, body = RunView)))]
+pub async fn control(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, action)): Path<(String, String)>,
+) -> ApiResult<Json<RunView>> {
+    Ok(Json(state.engine.control(&caller, &id, &action).await?))
+}
+
+/// Log lines of a run, in order; follow with `after` = the last id seen.
+#[utoipa::path(get, path = "/api/v1/runs/{id}/logs", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path), ("after" = Option<i64>, Query), ("item" = Option<String>, Query),
+        ("ep" = Option<String>, Query), ("q" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = [LogLine])))]
+pub async fn logs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(p): Query<LogParams>,
+) -> ApiResult<Json<Vec<LogLine>>> {
+    caller.require(Permission::ViewReports)?;
+    if crate::store::runs::get(&state.store, &id).await?.is_none() {
+        return Err(ApiError::not_found(format!("no run {id}")));
+    }
+    let f = LogFilter {
+        after: p.after.unwrap_or(0),
+        item: p.item,
+        ep: p.ep,
+        contains: p.q.filter(|q| !q.is_empty()),
+        limit: p.limit.unwrap_or(1000),
+    };
+    Ok(Json(crate::store::runs::logs(&state.store, &id, &f).await?))
+}

@@ -1,0 +1,1512 @@
+//! The run engine: the one writer of run state. It expands a project into a plan, runs one task per EP lane,
+//! dispatches tests to stations as numbered commands, applies the events stations send back, and persists every
+//! transition before acknowledging it, so a restarted controller resumes each unfinished run from the store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::json;
+use tokio::sync::{watch, Notify};
+use twister_proto::link::{Command, Down, StationEvent, TestJob};
+use twister_proto::TestStatus;
+use utoipa::ToSchema;
+
+use super::hub::{EpLocation, Hub};
+use super::plan::{Plan, SuiteInstance, TestInstance};
+use super::project::Project;
+use super::sources::Sources;
+use crate::api::error::ApiError;
+use crate::auth::{generate_token, Caller, Permission, TokenKind, TokenScope};
+use crate::config::Config;
+use crate::events::{Event, EventBus};
+use crate::inventory::reservations::{Reservations, ReserveRequest};
+use crate::inventory::NodePath;
+use crate::store::reservations::ReservationFilter;
+use crate::store::runs::{ItemRow, RunRow};
+use crate::store::{self, audit, ms_to_rfc3339, new_id, now_ms, Store, StoreError};
+
+/// What a user asked a run to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    /// Go on.
+    Run,
+    /// Finish the current tests, start no new one.
+    Pause,
+    /// Kill running tests (aborted); the rest are not executed.
+    Stop,
+}
+
+/// A live run's shared state.
+pub struct RunCtl {
+    /// Run id.
+    pub id: String,
+    /// Who started it.
+    pub username: String,
+    /// The plan.
+    pub plan: Plan,
+    control: watch::Sender<Control>,
+    changed: Notify,
+    halt: Mutex<Option<String>>,
+    stopped_by: Mutex<Option<String>>,
+}
+
+impl RunCtl {
+    fn halt_reason(&self) -> Option<String> {
+        self.halt.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    fn set_halt(&self, why: String) {
+        let mut h = self.halt.lock().unwrap_or_else(|p| p.into_inner());
+        if h.is_none() {
+            *h = Some(why);
+        }
+    }
+    fn stop_reason(&self) -> String {
+        match self.stopped_by.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            Some(u) => format!("run stopped by {u}"),
+            None => "run stopped".into(),
+        }
+    }
+}
+
+/// A run as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunView {
+    /// Id.
+    pub id: String,
+    /// Project.
+    pub project: String,
+    /// Who started it.
+    pub user: String,
+    /// `pending`, `running`, `paused`, `stopping`, `finished`.
+    pub state: String,
+    /// Rolled-up status.
+    pub status: String,
+    /// Counts per test status, plus `planned` and `executed`.
+    pub counts: BTreeMap<String, usize>,
+    /// Created.
+    pub created_at: String,
+    /// Started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// Why it ended so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Suite and test instances (only in single-run answers).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ItemView>,
+}
+
+/// A suite or test instance as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ItemView {
+    /// Id within the run.
+    pub id: String,
+    /// Parent suite instance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// `suite` or `test`.
+    pub kind: String,
+    /// Name or title.
+    pub name: String,
+    /// EP.
+    pub ep: String,
+    /// Test file.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub file: String,
+    /// Status.
+    pub status: String,
+    /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Exit code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i64>,
+    /// Started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// Ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<String>,
+    /// Elapsed ms (so far, while running).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<i64>,
+}
+
+fn item_view(i: &ItemRow, now: i64) -> ItemView {
+    ItemView {
+        id: i.id.clone(),
+        parent: i.parent.clone(),
+        kind: i.kind.clone(),
+        name: i.name.clone(),
+        ep: i.ep.clone(),
+        file: i.file.clone(),
+        status: i.status.clone(),
+        reason: i.reason.clone(),
+        exit_code: i.exit_code,
+        started_at: i.started_at.map(ms_to_rfc3339),
+        ended_at: i.ended_at.map(ms_to_rfc3339),
+        elapsed_ms: i.started_at.map(|s| i.ended_at.unwrap_or(now) - s),
+    }
+}
+
+fn status_of(s: &str) -> TestStatus {
+    s.parse().unwrap_or(TestStatus::Error)
+}
+
+/// The engine (cheap to clone).
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    events: EventBus,
+    reservations: Reservations,
+    hub: Hub,
+    sources: Sources,
+    config: Arc<Config>,
+    public_url: OnceLock<String>,
+    runs: Mutex<HashMap<String, Arc<RunCtl>>>,
+}
+
+/// Permissions a test's own token may carry (further narrowed by its user's role).
+const TEST_TOKEN_PERMISSIONS: [Permission; 6] = [
+    Permission::ViewInventory,
+    Permission::ChangeTestbed,
+    Permission::Reserve,
+    Permission::ChangeGlobals,
+    Permission::ViewReports,
+    Permission::RunTests,
+];
+
+impl Engine {
+    /// An engine over the controller's parts.
+    pub fn new(
+        store: Store,
+        events: EventBus,
+        reservations: Reservations,
+        hub: Hub,
+        sources: Sources,
+        config: Arc<Config>,
+    ) -> Engine {
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                events,
+                reservations,
+                hub,
+                sources,
+                config,
+                public_url: OnceLock::new(),
+                runs: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The station hub.
+    pub fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    /// The test sources.
+    pub fn sources(&self) -> &Sources {
+        &self.inner.sources
+    }
+
+    /// Sets the URL tests use to reach the controller (known once the listener is bound).
+    pub fn set_public_url(&self, url: String) {
+        let _ = self.inner.public_url.set(url);
+    }
+
+    fn ctl(&self, id: &str) -> Option<Arc<RunCtl>> {
+        self.inner
+            .runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Starts a run of `project` for `caller`.
+    pub async fn start(&self, caller: &Caller, project: &str) -> Result<RunView, ApiError> {
+        caller.require(Permission::RunTests)?;
+        let mut conn = self
+            .inner
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        let row = store::projects::by_name(&mut conn, project)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no project {project}")))?;
+        drop(conn);
+        let project: Project =
+            serde_json::from_str(&row.doc).map_err(|e| ApiError::internal(e.to_string()))?;
+        project.validate()?;
+        let plan = Plan::expand(&project)?;
+        // Every file must exist now: a typo should fail the start, not the tenth test an hour later.
+        for lane in &plan.lanes {
+            for s in &lane.suites {
+                for t in &s.tests {
+                    self.inner.sources.resolve(&t.case.file).map_err(|_| {
+                        ApiError::invalid(format!(
+                            "suite {:?}: test file {} does not exist",
+                            s.name, t.case.file
+                        ))
+                    })?;
+                }
+            }
+        }
+        let now = now_ms();
+        let id = new_id();
+        let run = RunRow {
+            id: id.clone(),
+            project: project.name.clone(),
+            username: caller.username.clone(),
+            state: "pending".into(),
+            status: "pending".into(),
+            plan: serde_json::to_string(&plan).map_err(|e| ApiError::internal(e.to_string()))?,
+            created_at: now,
+            started_at: None,
+            ended_at: None,
+            reason: None,
+        };
+        let mut tx = self.inner.store.begin_write().await?;
+        store::runs::insert(tx.conn(), &run).await?;
+        for (ord, it) in plan.items().into_iter().enumerate() {
+            store::runs::insert_item(
+                tx.conn(),
+                &ItemRow {
+                    run_id: id.clone(),
+                    id: it.id,
+                    parent: it.parent,
+                    kind: it.kind.into(),
+                    ord: ord as i64,
+                    name: it.name,
+                    ep: it.ep,
+                    file: it.file,
+                    status: "pending".into(),
+                    reason: None,
+                    exit_code: None,
+                    started_at: None,
+                    ended_at: None,
+                },
+            )
+            .await?;
+        }
+        audit::record(
+            tx.conn(),
+            &caller.username,
+            "run.start",
+            &id,
+            None,
+            Some(&json!({"project": project.name})),
+        )
+        .await?;
+        tx.commit().await?;
+        self.launch(run.id.clone(), caller.username.clone(), plan, Control::Run);
+        self.publish_run(&id, "run.started", &caller.username);
+        self.view(&id, true).await
+    }
+
+    fn launch(&self, id: String, username: String, plan: Plan, control: Control) {
+        let (tx, _) = watch::channel(control);
+        let ctl = Arc::new(RunCtl {
+            id: id.clone(),
+            username,
+            plan,
+            control: tx,
+            changed: Notify::new(),
+            halt: Mutex::new(None),
+            stopped_by: Mutex::new(None),
+        });
+        self.inner
+            .runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, ctl.clone());
+        let engine = self.clone();
+        tokio::spawn(async move { engine.drive(ctl).await });
+    }
+
+    /// Resumes every unfinished run after a restart.
+    pub async fn resume_unfinished(&self) -> Result<usize, ApiError> {
+        let runs = store::runs::unfinished(&self.inner.store).await?;
+        let n = runs.len();
+        for r in runs {
+            let plan: Plan = match serde_json::from_str(&r.plan) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(run = %r.id, error = %e, "cannot read a run's plan; ending it");
+                    let mut tx = self.inner.store.begin_write().await?;
+                    store::runs::set_state(
+                        tx.conn(),
+                        &r.id,
+                        "finished",
+                        "error",
+                        None,
+                        Some(now_ms()),
+                        Some("plan unreadable"),
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    continue;
+                }
+            };
+            let control = match r.state.as_str() {
+                "paused" => Control::Pause,
+                "stopping" => Control::Stop,
+                _ => Control::Run,
+            };
+            tracing::info!(run = %r.id, state = %r.state, "resuming run");
+            self.launch(r.id.clone(), r.username.clone(), plan, control);
+        }
+        Ok(n)
+    }
+
+    /// Pauses, resumes or stops a run.
+    pub async fn control(&self, caller: &Caller, id: &str, action: &str) -> Result<RunView, ApiError> {
+        caller.require(Permission::RunTests)?;
+        let run = store::runs::get(&self.inner.store, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no run {id}")))?;
+        if run.username != caller.username && !caller.has(Permission::ChangeUsers) {
+            return Err(ApiError::forbidden(format!(
+                "run {id} belongs to {}",
+                run.username
+            )));
+        }
+        let ctl = self
+            .ctl(id)
+            .ok_or_else(|| ApiError::conflict(format!("run {id} has finished")))?;
+        let (control, state) = match action {
+            "pause" => (Control::Pause, "paused"),
+            "resume" => (Control::Run, "running"),
+            "stop" => (Control::Stop, "stopping"),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown action {other:?}: pause, resume or stop"
+                )))
+            }
+        };
+        if *ctl.control.borrow() == Control::Stop {
+            return Err(ApiError::conflict(format!("run {id} is stopping")));
+        }
+        if control == Control::Stop {
+            *ctl.stopped_by.lock().unwrap_or_else(|p| p.into_inner()) = Some(caller.username.clone());
+        }
+        let mut tx = self.inner.store.begin_write().await?;
+        store::runs::set_state(tx.conn(), id, state, &run.status, None, None, None).await?;
+        audit::record(
+            tx.conn(),
+            &caller.username,
+            &format!("run.{action}"),
+            id,
+            None,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        ctl.control.send_replace(control);
+        ctl.changed.notify_waiters();
+        if control == Control::Stop {
+            self.kill_running(&ctl, TestStatus::Aborted, &ctl.stop_reason())
+                .await?;
+        }
+        self.publish_run(id, &format!("run.{state}"), &caller.username);
+        self.view(id, false).await
+    }
+
+    async fn kill_running(&self, ctl: &RunCtl, status: TestStatus, reason: &str) -> Result<(), ApiError> {
+        for it in store::runs::items(&self.inner.store, &ctl.id).await? {
+            if it.kind != "test" || it.status != "running" {
+                continue;
+            }
+            match self.inner.hub.locate(&it.ep) {
+                EpLocation::Online { station_id } => {
+                    self.inner
+                        .hub
+                        .send(
+                            &station_id,
+                            Command::StopTest {
+                                run: ctl.id.clone(),
+                                test: it.id.clone(),
+                                status,
+                                reason: reason.to_string(),
+                            },
+                        )
+                        .await?;
+                }
+                _ => {
+                    self.finish_item(&ctl.id, &it.id, status, Some(reason), None)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A run with counts (and its items with `items`).
+    pub async fn view(&self, id: &str, with_items: bool) -> Result<RunView, ApiError> {
+        let run = store::runs::get(&self.inner.store, id)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no run {id}")))?;
+        let items = store::runs::items(&self.inner.store, id).await?;
+        Ok(run_view(&run, &items, with_items))
+    }
+
+    /// Recent runs with counts.
+    pub async fn list(
+        &self,
+        user: Option<&str>,
+        live_only: bool,
+        limit: i64,
+    ) -> Result<Vec<RunView>, ApiError> {
+        let runs = store::runs::list(&self.inner.store, user, live_only, limit).await?;
+        let mut out = Vec::with_capacity(runs.len());
+        for r in runs {
+            let items = store::runs::items(&self.inner.store, &r.id).await?;
+            out.push(run_view(&r, &items, false));
+        }
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- station events
+
+    /// Applies numbered events from a station in one transaction; returns the highest number now stored.
+    pub async fn apply_events(
+        &self,
+        station_id: &str,
+        station_name: &str,
+        events: Vec<(u64, StationEvent)>,
+    ) -> Result<u64, ApiError> {
+        let mut tx = self.inner.store.begin_write().await?;
+        let st = store::stations::by_id(tx.conn(), station_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("station deleted"))?;
+        let mut last = st.last_event_seq.max(0) as u64;
+        let now = now_ms();
+        let mut touched: Vec<String> = Vec::new();
+        let mut published: Vec<Event> = Vec::new();
+        let mut finished_tokens: Vec<(String, String)> = Vec::new();
+        for (seq, ev) in events {
+            if seq <= last {
+                continue; // already stored: a resend after a reconnect
+            }
+            last = seq;
+            match ev {
+                StationEvent::TestStarted {
+                    run,
+                    test,
+                    pid,
+                    at_ms,
+                } => {
+                    if store::runs::set_item_status(
+                        tx.conn(),
+                        &run,
+                        &test,
+                        "running",
+                        None,
+                        None,
+                        Some(at_ms),
+                        None,
+                    )
+                    .await?
+                    {
+                        let ep = item_ep(tx.conn(), &run, &test).await?;
+                        store::runs::insert_log(
+                            tx.conn(),
+                            &run,
+                            &test,
+                            &ep,
+                            "station",
+                            at_ms,
+                            &format!("started on {station_name} (pid {pid})"),
+                        )
+                        .await?;
+                        published.push(
+                            Event::new("runs", "item.running")
+                                .id(&run)
+                                .data(json!({"item": test})),
+                        );
+                    }
+                    touched.push(run);
+                }
+                StationEvent::Output {
+                    run,
+                    test,
+                    stream,
+                    at_ms,
+                    text,
+                } => {
+                    let ep = item_ep(tx.conn(), &run, &test).await?;
+                    let stream = serde_json::to_value(stream)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "stdout".into());
+                    let mut lines = Vec::new();
+                    for line in text.lines() {
+                        store::runs::insert_log(tx.conn(), &run, &test, &ep, &stream, at_ms, line).await?;
+                        lines.push(line.to_string());
+                    }
+                    published.push(
+                        Event::new("logs", "log.lines")
+                            .id(&run)
+                            .data(json!({"item": test, "ep": ep, "stream": stream, "lines": lines})),
+                    );
+                }
+                StationEvent::PanicDetected {
+                    run,
+                    test,
+                    pattern,
+                    line,
+                } => {
+                    let ep = item_ep(tx.conn(), &run, &test).await?;
+                    store::runs::insert_log(
+                        tx.conn(),
+                        &run,
+                        &test,
+                        &ep,
+                        "controller",
+                        now,
+                        &format!("PANIC DETECT: {line:?} matched {pattern:?}; stopping this EP"),
+                    )
+                    .await?;
+                    touched.push(run);
+                }
+                StationEvent::TestFinished {
+                    run,
+                    test,
+                    status,
+                    reason,
+                    exit_code,
+                    at_ms,
+                    duration_ms,
+                } => {
+                    let status = if status.is_final() {
+                        status
+                    } else {
+                        TestStatus::Error
+                    };
+                    if store::runs::set_item_status(
+                        tx.conn(),
+                        &run,
+                        &test,
+                        status.as_str(),
+                        reason.as_deref(),
+                        exit_code.map(i64::from),
+                        Some(at_ms - duration_ms as i64),
+                        Some(at_ms),
+                    )
+                    .await?
+                    {
+                        let ep = item_ep(tx.conn(), &run, &test).await?;
+                        store::runs::insert_log(
+                            tx.conn(),
+                            &run,
+                            &test,
+                            &ep,
+                            "station",
+                            at_ms,
+                            &format!(
+                                "finished: {}{}",
+                                status.as_str(),
+                                reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                            ),
+                        )
+                        .await?;
+                        published.push(
+                            Event::new("runs", "item.finished")
+                                .id(&run)
+                                .data(json!({"item": test, "status": status.as_str(), "reason": reason})),
+                        );
+                    }
+                    finished_tokens.push((run.clone(), test));
+                    touched.push(run);
+                }
+            }
+        }
+        store::stations::set_last_event_seq(tx.conn(), station_id, last as i64, now).await?;
+        tx.commit().await?;
+        for (run, test) in finished_tokens {
+            self.revoke_test_token(&run, &test).await;
+        }
+        for e in published {
+            self.inner.events.publish(e);
+        }
+        touched.sort();
+        touched.dedup();
+        for run in touched {
+            if let Some(ctl) = self.ctl(&run) {
+                ctl.changed.notify_waiters();
+            }
+        }
+        Ok(last)
+    }
+
+    async fn revoke_test_token(&self, run: &str, test: &str) {
+        let name = format!("test {run}/{test}");
+        let result: Result<(), StoreError> = async {
+            let mut tx = self.inner.store.begin_write().await?;
+            sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE kind = 'test' AND name = $2 AND revoked_at IS NULL",
+            )
+            .bind(now_ms())
+            .bind(&name)
+            .execute(tx.conn())
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, run, test, "cannot revoke a test token");
+        }
+    }
+
+    // ---------------------------------------------------------------- driving a run
+
+    async fn drive(self, ctl: Arc<RunCtl>) {
+        if let Err(e) = self.drive_inner(&ctl).await {
+            tracing::error!(run = %ctl.id, error = %e.message, "run failed");
+            let mut tx = match self.inner.store.begin_write().await {
+                Ok(tx) => tx,
+                Err(e) => {
+                    tracing::error!(run = %ctl.id, error = %e, "cannot record the failure");
+                    return;
+                }
+            };
+            let _ = store::runs::set_state(
+                tx.conn(),
+                &ctl.id,
+                "finished",
+                "error",
+                None,
+                Some(now_ms()),
+                Some(&format!("engine error: {}", e.message)),
+            )
+            .await;
+            let _ = tx.commit().await;
+        }
+        self.inner
+            .runs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&ctl.id);
+        self.publish_run(&ctl.id, "run.finished", &ctl.username);
+    }
+
+    async fn drive_inner(&self, ctl: &Arc<RunCtl>) -> Result<(), ApiError> {
+        {
+            let state = match *ctl.control.borrow() {
+                Control::Run => "running",
+                Control::Pause => "paused",
+                Control::Stop => "stopping",
+            };
+            let mut tx = self.inner.store.begin_write().await?;
+            store::runs::set_state(tx.conn(), &ctl.id, state, "running", Some(now_ms()), None, None).await?;
+            tx.commit().await?;
+        }
+        let lanes = (0..ctl.plan.lanes.len()).map(|i| {
+            let engine = self.clone();
+            let ctl = ctl.clone();
+            tokio::spawn(async move { engine.run_lane(&ctl, i).await })
+        });
+        let results = futures::future::join_all(lanes).await;
+        for r in results {
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(run = %ctl.id, error = %e.message, "lane failed"),
+                Err(e) => tracing::error!(run = %ctl.id, error = %e, "lane task died"),
+            }
+        }
+        // Whatever a failed lane left behind is not executed.
+        let items = store::runs::items(&self.inner.store, &ctl.id).await?;
+        for it in items.iter().filter(|i| !status_of(&i.status).is_final()) {
+            self.finish_item(
+                &ctl.id,
+                &it.id,
+                TestStatus::NotExecuted,
+                Some("the run ended before it"),
+                None,
+            )
+            .await?;
+        }
+        let items = store::runs::items(&self.inner.store, &ctl.id).await?;
+        let status = TestStatus::roll_up(
+            items
+                .iter()
+                .filter(|i| i.kind == "test")
+                .map(|i| status_of(&i.status)),
+        );
+        let reason = if *ctl.control.borrow() == Control::Stop {
+            Some(ctl.stop_reason())
+        } else {
+            ctl.halt_reason()
+        };
+        let mut tx = self.inner.store.begin_write().await?;
+        store::runs::set_state(
+            tx.conn(),
+            &ctl.id,
+            "finished",
+            status.as_str(),
+            None,
+            Some(now_ms()),
+            reason.as_deref(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn items_map(&self, run: &str) -> Result<HashMap<String, ItemRow>, ApiError> {
+        Ok(store::runs::items(&self.inner.store, run)
+            .await?
+            .into_iter()
+            .map(|i| (i.id.clone(), i))
+            .collect())
+    }
+
+    async fn run_lane(&self, ctl: &Arc<RunCtl>, lane_idx: usize) -> Result<(), ApiError> {
+        let lane = &ctl.plan.lanes[lane_idx];
+        let settings = &ctl.plan.project.settings;
+        let mut lane_lost: Option<String> = None;
+        let mut ran_one = false;
+        for suite in &lane.suites {
+            let items = self.items_map(&ctl.id).await?;
+            if items
+                .get(&suite.id)
+                .is_some_and(|i| status_of(&i.status).is_final())
+            {
+                continue;
+            }
+            let mut block: Option<String> = lane_lost.clone();
+            if block.is_none() {
+                block = self.suite_dependency(ctl, &lane.ep, suite).await?;
+            }
+            let mut lock: Option<(String, bool)> = None;
+            if block.is_none() {
+                if let Some(tb) = &suite.testbed {
+                    match self.acquire_testbed(ctl, suite, tb).await {
+                        Ok(l) => lock = Some(l),
+                        Err(why) => block = Some(why),
+                    }
+                }
+            }
+            self.set_item(&ctl.id, &suite.id, TestStatus::Running, None)
+                .await?;
+            let mut setup_failed: Option<String> = None;
+            for test in &suite.tests {
+                let cur = self.item(&ctl.id, &test.id).await?;
+                let mut status = status_of(&cur.status);
+                if status == TestStatus::Running {
+                    // Resumed after a restart: the station still owns it.
+                    status = self.wait_final(ctl, &lane.ep, &test.id, &mut lane_lost).await?;
+                } else if !status.is_final() {
+                    status = self
+                        .decide_and_run(
+                            ctl,
+                            &lane.ep,
+                            suite,
+                            test,
+                            &block,
+                            &setup_failed,
+                            &mut lane_lost,
+                            &mut ran_one,
+                        )
+                        .await?;
+                }
+                if test.case.setup && status.is_failure() && setup_failed.is_none() {
+                    setup_failed = Some(format!(
+                        "set-up {} ended {}",
+                        test.case.display_title(),
+                        status.as_str()
+                    ));
+                }
+                if status.is_failure() && !test.case.optional && settings.stop_on_fail {
+                    ctl.set_halt(format!(
+                        "stopped on failure of {} ({})",
+                        test.case.display_title(),
+                        status.as_str()
+                    ));
+                }
+            }
+            let items = self.items_map(&ctl.id).await?;
+            let rolled = TestStatus::roll_up(
+                suite
+                    .tests
+                    .iter()
+                    .filter_map(|t| items.get(&t.id))
+                    .map(|i| status_of(&i.status)),
+            );
+            let rolled = if suite.tests.is_empty() {
+                TestStatus::Pass
+            } else {
+                rolled
+            };
+            self.finish_item(&ctl.id, &suite.id, rolled, block.as_deref(), None)
+                .await?;
+            if let Some((res_id, ours)) = lock {
+                self.release_testbed(&res_id, ours, &ctl.username).await;
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_and_run(
+        &self,
+        ctl: &Arc<RunCtl>,
+        ep: &str,
+        suite: &SuiteInstance,
+        test: &TestInstance,
+        block: &Option<String>,
+        setup_failed: &Option<String>,
+        lane_lost: &mut Option<String>,
+        ran_one: &mut bool,
+    ) -> Result<TestStatus, ApiError> {
+        let ne = TestStatus::NotExecuted;
+        if let Some(b) = block.as_ref().or(lane_lost.as_ref()) {
+            return self.finish_item(&ctl.id, &test.id, ne, Some(b), None).await;
+        }
+        if !self.wait_while_paused(ctl).await {
+            return self
+                .finish_item(&ctl.id, &test.id, ne, Some(&ctl.stop_reason()), None)
+                .await;
+        }
+        if !test.case.teardown {
+            if let Some(h) = ctl.halt_reason() {
+                return self.finish_item(&ctl.id, &test.id, ne, Some(&h), None).await;
+            }
+            if let Some(s) = setup_failed {
+                return self.finish_item(&ctl.id, &test.id, ne, Some(s), None).await;
+            }
+        }
+        if !test.case.runnable {
+            return self
+                .finish_item(
+                    &ctl.id,
+                    &test.id,
+                    TestStatus::Skipped,
+                    Some("not runnable: delivered, not run"),
+                    None,
+                )
+                .await;
+        }
+        if let Some(why) = self.test_dependency(ctl, ep, test).await? {
+            return self
+                .finish_item(&ctl.id, &test.id, TestStatus::Skipped, Some(&why), None)
+                .await;
+        }
+        if *ran_one && ctl.plan.project.settings.delay_s > 0.0 {
+            let mut rx = ctl.control.subscribe();
+            let delay = tokio::time::sleep(Duration::from_secs_f64(ctl.plan.project.settings.delay_s));
+            tokio::pin!(delay);
+            loop {
+                tokio::select! {
+                    _ = &mut delay => break,
+                    r = rx.changed() => if r.is_err() || *rx.borrow() == Control::Stop { break },
+                }
+            }
+            if *ctl.control.borrow() == Control::Stop {
+                return self
+                    .finish_item(&ctl.id, &test.id, ne, Some(&ctl.stop_reason()), None)
+                    .await;
+            }
+        }
+        *ran_one = true;
+        self.execute(ctl, ep, suite, test, lane_lost).await
+    }
+
+    /// Waits while the run is paused; false when it is being stopped.
+    async fn wait_while_paused(&self, ctl: &RunCtl) -> bool {
+        let mut rx = ctl.control.subscribe();
+        loop {
+            let c = *rx.borrow_and_update();
+            match c {
+                Control::Run => return true,
+                Control::Stop => return false,
+                Control::Pause => {
+                    if rx.changed().await.is_err() {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn suite_dependency(
+        &self,
+        ctl: &Arc<RunCtl>,
+        ep: &str,
+        suite: &SuiteInstance,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(key) = &suite.depends_on else {
+            return Ok(None);
+        };
+        let deps = ctl.plan.suites_with_key(key, ep);
+        self.wait_for(
+            ctl,
+            ep,
+            &suite.id,
+            &deps,
+            TestStatus::Pass,
+            &format!("suite {key}"),
+        )
+        .await
+    }
+
+    async fn test_dependency(
+        &self,
+        ctl: &Arc<RunCtl>,
+        ep: &str,
+        test: &TestInstance,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(key) = &test.case.depends_on else {
+            return Ok(None);
+        };
+        let wanted = test
+            .case
+            .depends_status
+            .as_deref()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(TestStatus::Pass);
+        let deps = ctl.plan.tests_with_key(key, ep);
+        self.wait_for(ctl, ep, &test.id, &deps, wanted, key).await
+    }
+
+    /// Waits until every item of `deps` is final; returns why `me` must not run, if so.
+    async fn wait_for(
+        &self,
+        ctl: &Arc<RunCtl>,
+        ep: &str,
+        me: &str,
+        deps: &[(String, String)],
+        wanted: TestStatus,
+        what: &str,
+    ) -> Result<Option<String>, ApiError> {
+        let mut marked = false;
+        loop {
+            let items = self.items_map(&ctl.id).await?;
+            let mut pending = false;
+            for (dep_ep, id) in deps {
+                let Some(it) = items.get(id) else { continue };
+                let st = status_of(&it.status);
+                if st.is_final() {
+                    if st != wanted {
+                        return Ok(Some(format!(
+                            "depends on {what}, which ended {} (needs {})",
+                            st.as_str(),
+                            wanted.as_str()
+                        )));
+                    }
+                } else if dep_ep == ep {
+                    // Same EP and not done yet: it comes later in this lane and can never finish first.
+                    return Ok(Some(format!("depends on {what}, which runs later on {ep}")));
+                } else {
+                    pending = true;
+                }
+            }
+            if !pending {
+                return Ok(None);
+            }
+            if *ctl.control.borrow() == Control::Stop {
+                return Ok(Some(ctl.stop_reason()));
+            }
+            if !marked {
+                self.set_item(
+                    &ctl.id,
+                    me,
+                    TestStatus::Waiting,
+                    Some(&format!("waiting for {what}")),
+                )
+                .await?;
+                marked = true;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), ctl.changed.notified()).await;
+        }
+    }
+
+    async fn acquire_testbed(
+        &self,
+        ctl: &Arc<RunCtl>,
+        suite: &SuiteInstance,
+        tb: &str,
+    ) -> Result<(String, bool), String> {
+        let user = match store::users::by_username(&self.inner.store, &ctl.username).await {
+            Ok(Some(u)) => u,
+            _ => return Err(format!("user {} no longer exists", ctl.username)),
+        };
+        let caller = Caller::on_behalf_of(&user);
+        let path = NodePath::parse(tb).map_err(|e| e.to_string())?;
+        // A reservation the user already holds on the testbed (or above it) is used as it is.
+        let mine = self
+            .inner
+            .reservations
+            .list(
+                &caller,
+                ReservationFilter {
+                    states: vec!["active".into()],
+                    username: Some(caller.username.clone()),
+                    node_id: None,
+                    since: None,
+                    until: None,
+                    limit: 1000,
+                },
+            )
+            .await
+            .map_err(|e| e.message)?;
+        let held = mine.iter().find(|r| {
+            NodePath::parse(&r.path).is_ok_and(|p| p.is_ancestor_or_self_of(&path)) && r.locked_by.is_none()
+        });
+        let (id, ours) = match held {
+            Some(r) => (r.id.clone(), false),
+            None => {
+                let r = self
+                    .inner
+                    .reservations
+                    .reserve(
+                        &caller,
+                        ReserveRequest {
+                            path: tb.to_string(),
+                            duration_s: None,
+                            wait: true,
+                            priority: 0,
+                            wait_timeout_s: None,
+                            note: format!("test run {} ({})", ctl.id, ctl.plan.project.name),
+                        },
+                    )
+                    .await
+                    .map_err(|e| format!("cannot reserve testbed {tb}: {}", e.message))?;
+                let mut view = r;
+                if view.state == "waiting" {
+                    let _ = self
+                        .set_item(
+                            &ctl.id,
+                            &suite.id,
+                            TestStatus::Waiting,
+                            Some(&format!("waiting for testbed {tb}")),
+                        )
+                        .await;
+                }
+                while view.state == "waiting" {
+                    if *ctl.control.borrow() == Control::Stop {
+                        let _ = self
+                            .inner
+                            .reservations
+                            .release(&caller, &view.id, None, false)
+                            .await;
+                        return Err(ctl.stop_reason());
+                    }
+                    view = self
+                        .inner
+                        .reservations
+                        .wait_for_grant(&caller, &view.id, Duration::from_secs(1))
+                        .await
+                        .map_err(|e| e.message)?;
+                }
+                if view.state != "active" {
+                    return Err(format!("testbed {tb} was not granted ({})", view.state));
+                }
+                (view.id, true)
+            }
+        };
+        self.inner
+            .reservations
+            .set_lock(&id, Some(&ctl.id))
+            .await
+            .map_err(|e| format!("cannot lock testbed {tb}: {}", e.message))?;
+        Ok((id, ours))
+    }
+
+    async fn release_testbed(&self, id: &str, ours: bool, username: &str) {
+        if let Err(e) = self.inner.reservations.set_lock(id, None).await {
+            tracing::warn!(reservation = id, error = %e.message, "cannot unlock a testbed");
+        }
+        if ours {
+            if let Ok(Some(user)) = store::users::by_username(&self.inner.store, username).await {
+                let caller = Caller::on_behalf_of(&user);
+                if let Err(e) = self.inner.reservations.release(&caller, id, None, true).await {
+                    tracing::warn!(reservation = id, error = %e.message, "cannot release a testbed");
+                }
+            }
+        }
+    }
+
+    /// Dispatches one test to its EP's station and waits for its outcome.
+    async fn execute(
+        &self,
+        ctl: &Arc<RunCtl>,
+        ep: &str,
+        suite: &SuiteInstance,
+        test: &TestInstance,
+        lane_lost: &mut Option<String>,
+    ) -> Result<TestStatus, ApiError> {
+        let lost_after = Duration::from_secs(self.inner.config.stations.lost_after_s);
+        let mut marked = false;
+        let waiting_since = std::time::Instant::now();
+        let station_id = loop {
+            match self.inner.hub.locate(ep) {
+                EpLocation::Online { station_id } => break station_id,
+                EpLocation::Offline { for_, .. } if for_ > lost_after => {
+                    let why = format!("the station of {ep} is offline");
+                    *lane_lost = Some(why.clone());
+                    return self
+                        .finish_item(&ctl.id, &test.id, TestStatus::Error, Some(&why), None)
+                        .await;
+                }
+                EpLocation::Unknown if waiting_since.elapsed() > lost_after => {
+                    let why = format!("no station offers {ep}");
+                    *lane_lost = Some(why.clone());
+                    return self
+                        .finish_item(&ctl.id, &test.id, TestStatus::Error, Some(&why), None)
+                        .await;
+                }
+                _ => {}
+            }
+            if *ctl.control.borrow() == Control::Stop {
+                return self
+                    .finish_item(
+                        &ctl.id,
+                        &test.id,
+                        TestStatus::NotExecuted,
+                        Some(&ctl.stop_reason()),
+                        None,
+                    )
+                    .await;
+            }
+            if !marked {
+                self.set_item(
+                    &ctl.id,
+                    &test.id,
+                    TestStatus::Waiting,
+                    Some(&format!("waiting for {ep}")),
+                )
+                .await?;
+                marked = true;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let job = match self.job(ctl, ep, suite, test).await {
+            Ok(j) => j,
+            Err(e) => {
+                return self
+                    .finish_item(&ctl.id, &test.id, TestStatus::Error, Some(&e.message), None)
+                    .await
+            }
+        };
+        // The command and the running state are stored together: after a restart, a running item always has
+        // its command on the way.
+        let body = serde_json::to_string(&Command::StartTest(Box::new(job.clone())))
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let mut tx = self.inner.store.begin_write().await?;
+        let seq = store::stations::enqueue_command(tx.conn(), &station_id, &body, now_ms()).await?;
+        store::runs::set_item_status(
+            tx.conn(),
+            &ctl.id,
+            &test.id,
+            "running",
+            None,
+            None,
+            Some(now_ms()),
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        self.inner.events.publish(
+            Event::new("runs", "item.running")
+                .id(&ctl.id)
+                .data(json!({"item": test.id})),
+        );
+        self.inner.hub.push(
+            &station_id,
+            Down::Command {
+                seq: seq as u64,
+                command: Command::StartTest(Box::new(job)),
+            },
+        );
+        self.wait_final(ctl, ep, &test.id, lane_lost).await
+    }
+
+    /// Waits for a running test's outcome; a station away longer than `lost_after_s` loses it.
+    async fn wait_final(
+        &self,
+        ctl: &Arc<RunCtl>,
+        ep: &str,
+        item: &str,
+        lane_lost: &mut Option<String>,
+    ) -> Result<TestStatus, ApiError> {
+        let lost_after = Duration::from_secs(self.inner.config.stations.lost_after_s);
+        loop {
+            let notified = ctl.changed.notified();
+            let it = self.item(&ctl.id, item).await?;
+            let st = status_of(&it.status);
+            if st.is_final() {
+                return Ok(st);
+            }
+            match self.inner.hub.locate(ep) {
+                EpLocation::Offline { for_, .. } if for_ > lost_after => {
+                    let why = format!(
+                        "station lost: the station of {ep} has been away {}s",
+                        for_.as_secs()
+                    );
+                    *lane_lost = Some(why.clone());
+                    return self
+                        .finish_item(&ctl.id, item, TestStatus::Error, Some(&why), None)
+                        .await;
+                }
+                _ => {}
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+        }
+    }
+
+    async fn job(
+        &self,
+        ctl: &RunCtl,
+        ep: &str,
+        suite: &SuiteInstance,
+        test: &TestInstance,
+    ) -> Result<TestJob, ApiError> {
+        let sources = &self.inner.sources;
+        let file = sources.publish(&test.case.file)?;
+        let mut libraries = Vec::new();
+        for l in &ctl.plan.project.settings.libraries {
+            libraries.push(sources.publish(l)?);
+        }
+        let token = self.test_token(ctl, &test.id, test.case.timeout_s).await?;
+        let mut env = BTreeMap::new();
+        env.insert(
+            "TWISTER_URL".into(),
+            self.inner.public_url.get().cloned().unwrap_or_default(),
+        );
+        env.insert("TWISTER_TOKEN".into(), token);
+        env.insert("TWISTER_RUN".into(), ctl.id.clone());
+        env.insert("TWISTER_PROJECT".into(), ctl.plan.project.name.clone());
+        env.insert("TWISTER_USER".into(), ctl.username.clone());
+        env.insert("TWISTER_EP".into(), ep.to_string());
+        env.insert("TWISTER_SUITE".into(), suite.name.clone());
+        env.insert("TWISTER_SUITE_ID".into(), suite.id.clone());
+        env.insert("TWISTER_TEST_ID".into(), test.id.clone());
+        env.insert("TWISTER_TITLE".into(), test.case.display_title());
+        env.insert("TWISTER_FILE".into(), test.case.file.clone());
+        env.insert(
+            "TWISTER_TESTBED".into(),
+            suite.testbed.clone().unwrap_or_default(),
+        );
+        env.insert("TWISTER_ITERATION".into(), test.iteration.to_string());
+        env.insert(
+            "TWISTER_PROPERTIES".into(),
+            serde_json::to_string(&test.case.properties).unwrap_or_else(|_| "{}".into()),
+        );
+        Ok(TestJob {
+            run: ctl.id.clone(),
+            test: test.id.clone(),
+            ep: ep.to_string(),
+            suite: suite.name.clone(),
+            suite_id: suite.id.clone(),
+            file,
+            libraries,
+            args: test.case.args.clone(),
+            env,
+            timeout_s: test.case.timeout_s,
+            panic_patterns: Vec::new(),
+        })
+    }
+
+    async fn test_token(&self, ctl: &RunCtl, test: &str, timeout_s: u64) -> Result<String, ApiError> {
+        let user = store::users::by_username(&self.inner.store, &ctl.username)
+            .await?
+            .ok_or_else(|| ApiError::invalid(format!("user {} no longer exists", ctl.username)))?;
+        let allowed: Vec<Permission> = TEST_TOKEN_PERMISSIONS
+            .iter()
+            .copied()
+            .filter(|p| user.role.permissions().contains(*p))
+            .collect();
+        let token = generate_token();
+        let now = now_ms();
+        let lifetime_ms = if timeout_s > 0 {
+            (timeout_s as i64 + 3600) * 1000
+        } else {
+            24 * 3600 * 1000
+        };
+        let row = store::tokens::TokenRow {
+            id: new_id(),
+            user_id: user.id.clone(),
+            name: format!("test {}/{test}", ctl.id),
+            kind: TokenKind::Test,
+            token_hash: token.hash,
+            scope: TokenScope {
+                permissions: Some(allowed),
+                paths: None,
+                station: None,
+                run: Some(ctl.id.clone()),
+                test: Some(test.to_string()),
+            },
+            created_at: now,
+            expires_at: Some(now + lifetime_ms),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        let mut tx = self.inner.store.begin_write().await?;
+        store::tokens::insert(tx.conn(), &row).await?;
+        tx.commit().await?;
+        Ok(token.secret)
+    }
+
+    // ---------------------------------------------------------------- item state
+
+    async fn item(&self, run: &str, id: &str) -> Result<ItemRow, ApiError> {
+        let mut conn = self
+            .inner
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        store::runs::item(&mut conn, run, id)
+            .await?
+            .ok_or_else(|| ApiError::internal(format!("run {run} has no item {id}")))
+    }
+
+    async fn set_item(
+        &self,
+        run: &str,
+        id: &str,
+        status: TestStatus,
+        reason: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let now = now_ms();
+        let started = (status == TestStatus::Running).then_some(now);
+        let mut tx = self.inner.store.begin_write().await?;
+        let changed =
+            store::runs::set_item_status(tx.conn(), run, id, status.as_str(), reason, None, started, None)
+                .await?;
+        tx.commit().await?;
+        if changed {
+            self.inner.events.publish(
+                Event::new("runs", &format!("item.{}", status.as_str()))
+                    .id(run)
+                    .data(json!({"item": id, "status": status.as_str(), "reason": reason})),
+            );
+        }
+        Ok(())
+    }
+
+    /// Sets a final status (unless the item already has one) and returns the item's final status.
+    async fn finish_item(
+        &self,
+        run: &str,
+        id: &str,
+        status: TestStatus,
+        reason: Option<&str>,
+        exit_code: Option<i64>,
+    ) -> Result<TestStatus, ApiError> {
+        let now = now_ms();
+        let mut tx = self.inner.store.begin_write().await?;
+        let changed = store::runs::set_item_status(
+            tx.conn(),
+            run,
+            id,
+            status.as_str(),
+            reason,
+            exit_code,
+            None,
+            Some(now),
+        )
+        .await?;
+        let final_status = match store::runs::item(tx.conn(), run, id).await? {
+            Some(i) => status_of(&i.status),
+            None => status,
+        };
+        if changed {
+            if let Some(r) = reason {
+                let ep = item_ep(tx.conn(), run, id).await?;
+                store::runs::insert_log(
+                    tx.conn(),
+                    run,
+                    id,
+                    &ep,
+                    "controller",
+                    now,
+                    &format!("{}: {r}", status.as_str()),
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        if changed {
+            self.inner.events.publish(
+                Event::new("runs", "item.finished")
+                    .id(run)
+                    .data(json!({"item": id, "status": status.as_str(), "reason": reason})),
+            );
+            if let Some(ctl) = self.ctl(run) {
+                ctl.changed.notify_waiters();
+            }
+        }
+        Ok(final_status)
+    }
+
+    fn publish_run(&self, id: &str, kind: &str, user: &str) {
+        self.inner
+            .events
+            .publish(Event::new("runs", kind).id(id).user(user));
+    }
+}
+
+async fn item_ep(conn: &mut sqlx::AnyConnection, run: &str, id: &str) -> Result<String, ApiError> {
+    Ok(store::runs::item(conn, run, id)
+        .await?
+        .map(|i| i.ep)
+        .unwrap_or_default())
+}
+
+fn run_view(run: &RunRow, items: &[ItemRow], with_items: bool) -> RunView {
+    let now = now_ms();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let tests: Vec<&ItemRow> = items.iter().filter(|i| i.kind == "test").collect();
+    counts.insert("planned".into(), tests.len());
+    counts.insert(
+        "executed".into(),
+        tests
+            .iter()
+            .filter(|i| {
+                matches!(
+                    status_of(&i.status),
+                    TestStatus::Pass
+                        | TestStatus::Fail
+                        | TestStatus::Error
+                        | TestStatus::Aborted
+                        | TestStatus::Timeout
+                )
+            })
+            .count(),
+    );
+    for t in &tests {
+        *counts.entry(t.status.clone()).or_default() += 1;
+    }
+    RunView {
+        id: run.id.clone(),
+        project: run.project.clone(),
+        user: run.username.clone(),
+        state: run.state.clone(),
+        status: run.status.clone(),
+        counts,
+        created_at: ms_to_rfc3339(run.created_at),
+        started_at: run.started_at.map(ms_to_rfc3339),
+        ended_at: run.ended_at.map(ms_to_rfc3339),
+        reason: run.reason.clone(),
+        items: if with_items {
+            items.iter().map(|i| item_view(i, now)).collect()
+        } else {
+            Vec::new()
+        },
+    }
+}
