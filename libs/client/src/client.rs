@@ -391,6 +391,118 @@ impl Client {
         self.json(self.authed(Method::GET, route)?.query(&q)).await
     }
 
+    // ---- stations, projects, runs ----
+
+    /// Registered stations.
+    pub async fn stations(&self) -> Result<Vec<Value>> {
+        self.get("/stations").await
+    }
+
+    /// EPs with their station and whether it is online.
+    pub async fn eps(&self) -> Result<Vec<Value>> {
+        self.get("/eps").await
+    }
+
+    /// Registers a station; the answer holds its token once.
+    pub async fn create_station(&self, name: &str) -> Result<Value> {
+        self.call(Method::POST, "/stations", &json!({ "name": name }))
+            .await
+    }
+
+    /// Issues a new token for a station.
+    pub async fn rotate_station_token(&self, name: &str) -> Result<Value> {
+        self.call(
+            Method::POST,
+            &format!("/stations/{}/token", encode_path(name)),
+            &json!({}),
+        )
+        .await
+    }
+
+    /// Deletes a station.
+    pub async fn delete_station(&self, name: &str) -> Result<()> {
+        self.send(self.authed(Method::DELETE, &format!("/stations/{}", encode_path(name)))?)
+            .await?;
+        Ok(())
+    }
+
+    /// Projects.
+    pub async fn projects(&self) -> Result<Vec<Value>> {
+        self.get("/projects").await
+    }
+
+    /// One project document (with `version`).
+    pub async fn project(&self, name: &str) -> Result<Value> {
+        self.get(&format!("/projects/{}", encode_path(name))).await
+    }
+
+    /// Creates or replaces a project.
+    pub async fn put_project(&self, name: &str, doc: &Value) -> Result<Value> {
+        self.call(Method::PUT, &format!("/projects/{}", encode_path(name)), doc)
+            .await
+    }
+
+    /// Deletes a project.
+    pub async fn delete_project(&self, name: &str) -> Result<()> {
+        self.send(self.authed(Method::DELETE, &format!("/projects/{}", encode_path(name)))?)
+            .await?;
+        Ok(())
+    }
+
+    /// Starts a run.
+    pub async fn start_run(&self, project: &str) -> Result<Value> {
+        self.call(Method::POST, "/runs", &json!({ "project": project }))
+            .await
+    }
+
+    /// Runs, newest first.
+    pub async fn runs(&self, user: Option<&str>, live: bool, limit: i64) -> Result<Vec<Value>> {
+        let mut rb = self
+            .authed(Method::GET, "/runs")?
+            .query(&[("live", live)])
+            .query(&[("limit", limit)]);
+        if let Some(u) = user {
+            rb = rb.query(&[("user", u)]);
+        }
+        self.json(rb).await
+    }
+
+    /// One run with its items.
+    pub async fn run(&self, id: &str) -> Result<Value> {
+        self.get(&format!("/runs/{}", encode_path(id))).await
+    }
+
+    /// `pause`, `resume` or `stop`.
+    pub async fn control_run(&self, id: &str, action: &str) -> Result<Value> {
+        self.call(
+            Method::POST,
+            &format!("/runs/{}/{}", encode_path(id), encode_path(action)),
+            &json!({}),
+        )
+        .await
+    }
+
+    /// Log lines after `after`.
+    pub async fn run_logs(
+        &self,
+        id: &str,
+        after: i64,
+        item: Option<&str>,
+        q: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<Value>> {
+        let mut rb = self
+            .authed(Method::GET, &format!("/runs/{}/logs", encode_path(id)))?
+            .query(&[("after", after), ("limit", limit)]);
+        if let Some(i) = item {
+            rb = rb.query(&[("item", i)]);
+        }
+        if let Some(q) = q {
+            rb = rb.query(&[("q", q)]);
+        }
+        self.json(rb).await
+    }
+
     // ---- audit ----
 
     /// Audit records, newest first.

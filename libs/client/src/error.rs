@@ -18,6 +18,8 @@ pub mod exit {
     pub const AUTH: i32 = 5;
     /// The controller cannot be reached.
     pub const UNREACHABLE: i32 = 6;
+    /// A run waited for (`run start --wait`) finished without passing.
+    pub const RUN_FAILED: i32 = 7;
 }
 
 /// A failed client call.

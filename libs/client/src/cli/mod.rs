@@ -3,8 +3,11 @@
 mod audit;
 mod auth;
 mod output;
+mod projects;
 mod reservations;
 mod resource;
+mod run;
+mod stations;
 mod tokens;
 mod users;
 
@@ -17,7 +20,7 @@ use twister_client::{exit, Client, ClientError};
 /// Twister command-line tool: inventory, reservations, users and tokens of a Twister controller.
 ///
 /// Exit codes: 0 ok, 1 failure, 2 usage or invalid input, 3 not found, 4 conflict (busy, stale version),
-/// 5 not logged in or not allowed, 6 controller unreachable.
+/// 5 not logged in or not allowed, 6 controller unreachable, 7 a run waited for did not pass.
 #[derive(Debug, Parser)]
 #[command(name = "twister", version, propagate_version = true)]
 pub struct Args {
@@ -66,6 +69,19 @@ enum Command {
     History(reservations::ListArgs),
     /// Query the audit log.
     Audit(audit::AuditArgs),
+    /// Runs: start, pause, resume, stop, status, details, logs, junit.
+    #[command(subcommand)]
+    Run(run::RunCmd),
+    /// Projects: suites of tests and their settings.
+    #[command(subcommand)]
+    Project(projects::ProjectCmd),
+    /// Manage stations (register, new token, delete).
+    #[command(subcommand)]
+    Station(stations::StationCmd),
+    /// List stations and whether they are online.
+    Stations,
+    /// List the EPs stations offer.
+    Eps,
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -185,6 +201,11 @@ async fn run(args: Args) -> CmdResult {
         Command::Reservations(a) => reservations::list(&ctx, a, false).await,
         Command::History(a) => reservations::list(&ctx, a, true).await,
         Command::Audit(a) => audit::run(&ctx, a).await,
+        Command::Run(c) => run::run(&ctx, c).await,
+        Command::Project(c) => projects::run(&ctx, c).await,
+        Command::Station(c) => stations::run(&ctx, c).await,
+        Command::Stations => stations::list(&ctx).await,
+        Command::Eps => stations::eps(&ctx).await,
     }
 }
 
