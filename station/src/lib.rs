@@ -1,0 +1,7 @@
+//! The Twister station daemon: it dials out to the controller over a WebSocket, runs test processes on
+//! command, and streams their output and results back, losing and duplicating nothing across disconnects and
+//! restarts (see [`twister_proto::link`] for the protocol).
+
+pub mod config;
+pub mod epname_ini;
+pub mod facts;

@@ -1,0 +1,3 @@
+//! `twister-station`: flags, configuration, logging, run.
+
+fn main() {}
