@@ -5,3 +5,8 @@
 pub mod config;
 pub mod epname_ini;
 pub mod facts;
+pub mod fsutil;
+pub mod outbox;
+pub mod spool;
+pub mod state;
+pub mod time;
