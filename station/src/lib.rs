@@ -5,8 +5,14 @@
 pub mod config;
 pub mod epname_ini;
 pub mod facts;
+pub mod files;
 pub mod fsutil;
+pub mod interpreter;
 pub mod outbox;
+pub mod output;
+pub mod result_file;
+pub mod runner;
 pub mod spool;
 pub mod state;
 pub mod time;
+pub mod workdir;
