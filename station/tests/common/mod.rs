@@ -1,6 +1,8 @@
 //! Helpers shared by the station's integration tests.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
+pub mod controller;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
