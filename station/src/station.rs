@@ -1,0 +1,115 @@
+//! The station: opens its data directory, reports tests a previous run left unfinished, then runs the link
+//! and the command executor until told to stop, and at the end stops every running test.
+
+use std::future::Future;
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::{mpsc, watch};
+use twister_proto::link::HostFacts;
+
+use crate::commands::Executor;
+use crate::config::Config;
+use crate::files::FileCache;
+use crate::link::{Link, LinkOptions};
+use crate::outbox::{Outbox, OutboxError};
+use crate::runner::Runner;
+
+/// How long shutdown waits for killed tests to report their end.
+pub const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// Why the station could not start.
+#[derive(Debug, Error)]
+pub enum StationError {
+    /// The spool or state could not be opened.
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+}
+
+/// A station ready to run.
+#[derive(Debug)]
+pub struct Station {
+    config: Config,
+    outbox: Outbox,
+    runner: Runner,
+    facts: HostFacts,
+    options: LinkOptions,
+}
+
+impl Station {
+    /// Opens the data directory and spools `TestFinished` (error) for the tests a previous run left running.
+    pub fn open(config: Config, facts: HostFacts) -> Result<Station, StationError> {
+        let outbox = Outbox::open(&config.data_dir)?;
+        for key in outbox.recover_interrupted()? {
+            tracing::warn!(test = %key, "test was running when the station stopped; reported as error");
+        }
+        let files = FileCache::new(
+            config.data_dir.join("cache"),
+            &config.controller_url,
+            config.token.clone(),
+        );
+        let runner = Runner::new(config.data_dir.clone(), files, outbox.clone());
+        Ok(Station {
+            config,
+            outbox,
+            runner,
+            facts,
+            options: LinkOptions::default(),
+        })
+    }
+
+    /// Replaces the link's tunables.
+    pub fn with_link_options(mut self, options: LinkOptions) -> Station {
+        self.options = options;
+        self
+    }
+
+    /// The outbox (spool and state).
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// The test runner.
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    /// Runs until `shutdown` completes; then kills the running tests (reported aborted, "station stopped"),
+    /// sends what it can, and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let (commands_tx, commands_rx) = mpsc::unbounded_channel();
+        let (acks_tx, acks_rx) = mpsc::unbounded_channel();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let executor = Executor::new(self.runner.clone(), self.config.eps.clone());
+        let executor = tokio::spawn(executor.run(commands_rx, acks_tx));
+        let link = Link {
+            controller_url: self.config.controller_url.clone(),
+            token: self.config.token.clone(),
+            station: self.config.name.clone(),
+            facts: self.facts,
+            eps: self.config.eps.clone(),
+            outbox: self.outbox.clone(),
+            commands: commands_tx,
+            acks: acks_rx,
+            options: self.options,
+        };
+        let mut link = tokio::spawn(link.run(stop_rx));
+        tracing::info!(
+            station = %self.config.name,
+            controller = %self.config.controller_url,
+            eps = self.config.eps.len(),
+            "station started"
+        );
+        tokio::select! {
+            _ = shutdown => {}
+            _ = &mut link => {}
+        }
+        tracing::info!("stopping: killing running tests");
+        // Refuse new tests first, so that a start in progress ends quickly, then stop taking commands.
+        self.runner.stop_all(STOP_WAIT).await;
+        executor.abort();
+        stop_tx.send_replace(true);
+        let _ = link.await;
+        tracing::info!(unacked = self.outbox.unacked().len(), "station stopped");
+    }
+}
