@@ -88,22 +88,36 @@ pub struct ControllerProcess {
     data_dir: PathBuf,
     database_url: String,
     port: u16,
+    host: String,
+    extra_args: Vec<String>,
 }
 
 impl ControllerProcess {
     /// Starts `twister-controller` on a free port with `data_dir` and `database_url` (empty: SQLite).
     pub async fn start(data_dir: &Path, database_url: &str) -> ControllerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_with(data_dir, database_url, "127.0.0.1", &[]).await
+    }
+
+    /// Starts `twister-controller` listening on `host` (an address of this machine) with extra flags.
+    pub async fn start_with(
+        data_dir: &Path,
+        database_url: &str,
+        host: &str,
+        extra_args: &[&str],
+    ) -> ControllerProcess {
+        let port = std::net::TcpListener::bind(format!("{host}:0"))
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let mut p = ControllerProcess {
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://{host}:{port}"),
             child: None,
             data_dir: data_dir.to_path_buf(),
             database_url: database_url.to_string(),
             port,
+            host: host.to_string(),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
         };
         p.spawn().await;
         p
@@ -112,7 +126,8 @@ impl ControllerProcess {
     async fn spawn(&mut self) {
         let mut cmd = Command::new(crate::binary("twister-controller"));
         cmd.arg("--listen")
-            .arg(format!("127.0.0.1:{}", self.port))
+            .arg(format!("{}:{}", self.host, self.port))
+            .args(&self.extra_args)
             .arg("--data-dir")
             .arg(&self.data_dir)
             .env("TWISTER_ADMIN_PASSWORD", ADMIN_PASSWORD)

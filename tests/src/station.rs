@@ -18,6 +18,7 @@ pub struct StationProcess {
     /// Data directory (spool, cache, work dirs).
     pub data_dir: PathBuf,
     token_file: PathBuf,
+    netns: Option<String>,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
@@ -25,6 +26,15 @@ pub struct StationProcess {
 impl StationProcess {
     /// Registers `name` with `admin` and starts the station with `eps`; waits until it is online.
     pub async fn start(admin: &Api, name: &str, eps: &[&str]) -> StationProcess {
+        Self::start_inner(admin, name, eps, None).await
+    }
+
+    /// Like [`StationProcess::start`], with the process inside network namespace `netns` (needs root).
+    pub async fn start_in_netns(admin: &Api, name: &str, eps: &[&str], netns: &str) -> StationProcess {
+        Self::start_inner(admin, name, eps, Some(netns.to_string())).await
+    }
+
+    async fn start_inner(admin: &Api, name: &str, eps: &[&str], netns: Option<String>) -> StationProcess {
         let (s, body) = admin.post("/stations", serde_json::json!({ "name": name })).await;
         assert_eq!(s, 201, "register station {name}: {body}");
         let dir = tempfile::tempdir().expect("temp dir");
@@ -36,6 +46,7 @@ impl StationProcess {
             url: admin.url.clone(),
             data_dir: dir.path().join("data"),
             token_file,
+            netns,
             child: None,
             _dir: dir,
         };
@@ -46,7 +57,15 @@ impl StationProcess {
 
     /// Starts (again) the process on the same data directory.
     pub fn spawn(&mut self) {
-        let mut cmd = Command::new(crate::binary("twister-station"));
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns])
+                    .arg(crate::binary("twister-station"));
+                c
+            }
+            None => Command::new(crate::binary("twister-station")),
+        };
         cmd.arg("--controller-url")
             .arg(&self.url)
             .arg("--name")

@@ -607,21 +607,6 @@ impl Engine {
                     )
                     .await?
                     {
-                        let ep = item_ep(tx.conn(), &run, &test).await?;
-                        store::runs::insert_log(
-                            tx.conn(),
-                            &run,
-                            &test,
-                            &ep,
-                            "station",
-                            at_ms,
-                            &format!(
-                                "finished: {}{}",
-                                status.as_str(),
-                                reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
-                            ),
-                        )
-                        .await?;
                         published.push(
                             Event::new("runs", "item.finished")
                                 .id(&run)
