@@ -79,6 +79,15 @@ impl StationProcess {
                 std::env::var("TWISTER_LOG").unwrap_or_else(|_| "warn".into()),
             )
             .env_remove("TWISTER_STATION_CONFIG")
+            // Tests call the `twister` tool (helpers for logs, globals, results) from the workspace build.
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    crate::bin_dir().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());

@@ -442,3 +442,111 @@ async fn the_cli_runs_a_project_and_writes_junit() {
     assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn helpers_globals_and_panic_detect() {
+    let (c, admin, tests) = controller(30).await;
+    let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
+    let _ws2 = StationProcess::start(&admin, "ws2", &["EP-2"]).await;
+    let dir = tests.path();
+    write(
+        dir,
+        "h/original.py",
+        "from twister import *\n\
+logMsg('logRunning', 'from python')\n\
+assert getGlobal('/Config/speed') == '10G', getGlobal('/Config/speed')\n\
+setGlobal('/Config/speed', '40G')\n\
+assert getResource('/tb1/dev1:ip') == '10.0.0.1'\n\
+assert getResourceStatus('/tb1') == 1\n\
+setResource('dev2', '/tb1', {'ip': '10.0.0.2'})\n\
+setResult('fail', 'python decided')\n",
+    );
+    write(dir, "h/reads.sh", "v=$(twister global get /Config/speed) || exit 1\ntwister log \"speed is $v\"\n[ \"$v\" = 40G ] || exit 1\ntwister result skipped because I said so\n");
+    write(dir, "h/reads.tcl", "source twister.tcl\nset v [getGlobal /Config/speed]\nlogMsg \"tcl sees $v\"\nif {$v ne \"40G\"} { exit 1 }\nexit 0\n");
+    write(
+        dir,
+        "h/panics.sh",
+        "echo booting\necho 'Kernel panic - not syncing: VFS'\nsleep 20\necho unreachable\n",
+    );
+    write(
+        dir,
+        "h/quiet.sh",
+        "echo 'Kernel panic here is harmless: detection is off'\nexit 0\n",
+    );
+    assert_eq!(
+        admin
+            .put("/resources/tb1/dev1", json!({"properties": {"ip": "10.0.0.1"}}))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        admin
+            .put("/globals/Config/speed", json!({"value": "10G"}))
+            .await
+            .0,
+        200
+    );
+    let (s, b) = admin
+        .post(
+            "/panic-patterns",
+            json!({"pattern": "Kernel panic - not syncing"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        admin
+            .post("/panic-patterns", json!({"pattern": "(unclosed"}))
+            .await
+            .0,
+        422
+    );
+    put_project(&admin, json!({
+        "name": "helpers",
+        "suites": [
+            {"name": "helpers", "eps": ["EP-1"], "tests": [
+                {"file": "h/original.py"}, {"file": "h/reads.sh"}, {"file": "h/reads.tcl"}]},
+            {"name": "panic", "eps": ["EP-2"], "panic_detect": true, "tests": [{"file": "h/panics.sh"}, {"file": "sh/pass.sh"}]},
+            {"name": "after-panic", "eps": ["EP-2"], "tests": [{"file": "sh/pass.sh"}]},
+            {"name": "no-detect", "eps": ["EP-1"], "tests": [{"file": "h/quiet.sh"}]}
+        ]
+    })).await;
+    let run = start(&admin, "helpers").await;
+    let r = wait_finished(&admin, &run, Duration::from_secs(60)).await;
+    let st = statuses(&r);
+    assert_eq!(
+        st["s1.t1"],
+        ("fail".to_string(), "python decided".to_string()),
+        "{r:#}"
+    );
+    assert_eq!(st["s1.t2"].0, "skipped", "{:?}", st["s1.t2"]);
+    assert_eq!(st["s1.t2"].1, "because I said so");
+    assert_eq!(st["s1.t3"].0, "pass", "{:?}", st["s1.t3"]);
+    assert_eq!(st["s2.t1"].0, "aborted", "{:?}", st["s2.t1"]);
+    assert!(st["s2.t1"].1.contains("panic detected"), "{:?}", st["s2.t1"]);
+    assert_eq!(st["s2.t2"].0, "not_executed");
+    assert_eq!(st["s3.t1"].0, "not_executed", "panic detect stops the EP");
+    assert_eq!(
+        st["s4.t1"].0, "pass",
+        "patterns only apply where panic detect is on"
+    );
+    let logs = log_text(&admin, &run, None).await;
+    for needle in [
+        "from python",
+        "speed is 40G",
+        "tcl sees 40G",
+        "Kernel panic - not syncing",
+    ] {
+        assert!(logs.contains(needle), "missing {needle:?}:\n{logs}");
+    }
+    assert!(!logs.contains("unreachable"));
+    // The python test created a resource through its scoped token.
+    assert_eq!(admin.get("/resources/tb1/dev2:ip").await.1["value"], "10.0.0.2");
+    // A run's values never change the defaults, and the next run starts from the defaults again.
+    assert_eq!(admin.get("/globals/Config/speed").await.1["value"], "10G");
+    assert_eq!(
+        admin.get(&format!("/runs/{run}/globals/Config/speed")).await.1["value"],
+        "40G"
+    );
+    c.stop().await;
+}

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod globals;
 pub mod health;
 pub mod openapi;
 pub mod projects;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stations::routes())
         .merge(projects::routes())
         .merge(runs::routes())
+        .merge(globals::routes())
         .merge(events::routes())
         .merge(openapi::routes())
         .fallback(api_not_found)

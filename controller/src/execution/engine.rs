@@ -176,13 +176,12 @@ struct Inner {
 }
 
 /// Permissions a test's own token may carry (further narrowed by its user's role).
-const TEST_TOKEN_PERMISSIONS: [Permission; 6] = [
+const TEST_TOKEN_PERMISSIONS: [Permission; 5] = [
     Permission::ViewInventory,
     Permission::ChangeTestbed,
     Permission::Reserve,
     Permission::ChangeGlobals,
     Permission::ViewReports,
-    Permission::RunTests,
 ];
 
 impl Engine {
@@ -807,6 +806,16 @@ impl Engine {
                         )
                         .await?;
                 }
+                if status == TestStatus::Aborted && lane_lost.is_none() {
+                    let it = self.item(&ctl.id, &test.id).await?;
+                    if let Some(why) = it.reason.filter(|r| r.starts_with("panic detected")) {
+                        lane_lost = Some(format!(
+                            "{} stopped: {why} in {}",
+                            lane.ep,
+                            test.case.display_title()
+                        ));
+                    }
+                }
                 if test.case.setup && status.is_failure() && setup_failed.is_none() {
                     setup_failed = Some(format!(
                         "set-up {} ended {}",
@@ -1261,7 +1270,11 @@ impl Engine {
     ) -> Result<TestJob, ApiError> {
         let sources = &self.inner.sources;
         let file = sources.publish(&test.case.file)?;
-        let mut libraries = Vec::new();
+        // The helper libraries every test can use, in any language, then the project's own.
+        let mut libraries = vec![
+            sources.publish_builtin("twister.py", include_bytes!("helpers/twister.py"))?,
+            sources.publish_builtin("twister.tcl", include_bytes!("helpers/twister.tcl"))?,
+        ];
         for l in &ctl.plan.project.settings.libraries {
             libraries.push(sources.publish(l)?);
         }
@@ -1301,7 +1314,16 @@ impl Engine {
             args: test.case.args.clone(),
             env,
             timeout_s: test.case.timeout_s,
-            panic_patterns: Vec::new(),
+            panic_patterns: if suite.panic_detect {
+                store::globals::patterns(&self.inner.store, &ctl.username)
+                    .await?
+                    .into_iter()
+                    .filter(|p| p.enabled)
+                    .map(|p| p.pattern)
+                    .collect()
+            } else {
+                Vec::new()
+            },
         })
     }
 

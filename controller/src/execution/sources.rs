@@ -164,6 +164,22 @@ impl Sources {
         })
     }
 
+    /// Publishes built-in content (the helper libraries shipped with the controller) under `name`.
+    pub fn publish_builtin(&self, name: &str, content: &[u8]) -> Result<FileRef, ApiError> {
+        let sha = hex::encode(Sha256::digest(content));
+        let dest = self.files.join(&sha);
+        if !dest.exists() {
+            let tmp = self.files.join(format!(".{sha}.{}", std::process::id()));
+            std::fs::write(&tmp, content).map_err(ApiError::internal)?;
+            std::fs::rename(&tmp, &dest).map_err(ApiError::internal)?;
+        }
+        Ok(FileRef {
+            path: name.to_string(),
+            sha256: sha,
+            size: content.len() as u64,
+        })
+    }
+
     /// The content of a published file.
     pub fn fetch(&self, sha256: &str) -> Result<Vec<u8>, ApiError> {
         if sha256.len() != 64

@@ -26,6 +26,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0002_execution.sql"),
         postgres: include_str!("../../migrations/postgres/0002_execution.sql"),
     },
+    Migration {
+        version: 3,
+        name: "globals_panic",
+        sqlite: include_str!("../../migrations/sqlite/0003_globals_panic.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_globals_panic.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen yet.

@@ -8,6 +8,7 @@
 //! read-check-write sequences (reservations, versioned edits) atomic on both databases.
 
 pub mod audit;
+pub mod globals;
 pub mod migrations;
 pub mod nodes;
 pub mod projects;

@@ -503,6 +503,87 @@ impl Client {
         self.json(rb).await
     }
 
+    // ---- globals, test logs, panic patterns ----
+
+    /// A global: the run's view with `run`, else the caller's default.
+    pub async fn global(&self, run: Option<&str>, path: &str) -> Result<Value> {
+        let p = path.trim_start_matches('/');
+        match run {
+            Some(r) => {
+                self.get(&format!("/runs/{}/globals/{}", encode_path(r), encode_path(p)))
+                    .await
+            }
+            None => self.get(&format!("/globals/{}", encode_path(p))).await,
+        }
+    }
+
+    /// Every global (the run's view with `run`).
+    pub async fn globals(&self, run: Option<&str>) -> Result<Vec<Value>> {
+        match run {
+            Some(r) => self.get(&format!("/runs/{}/globals", encode_path(r))).await,
+            None => self.get("/globals").await,
+        }
+    }
+
+    /// Sets a global: for the rest of the run with `run`, else the caller's default.
+    pub async fn set_global(&self, run: Option<&str>, path: &str, value: &str) -> Result<Value> {
+        let p = path.trim_start_matches('/');
+        let route = match run {
+            Some(r) => format!("/runs/{}/globals/{}", encode_path(r), encode_path(p)),
+            None => format!("/globals/{}", encode_path(p)),
+        };
+        self.call(Method::PUT, &route, &json!({ "value": value })).await
+    }
+
+    /// Deletes a default global (or a folder).
+    pub async fn delete_global(&self, path: &str) -> Result<()> {
+        let p = path.trim_start_matches('/');
+        self.send(self.authed(Method::DELETE, &format!("/globals/{}", encode_path(p)))?)
+            .await?;
+        Ok(())
+    }
+
+    /// Appends a line to a run's log.
+    pub async fn log_line(&self, run: &str, line: &str) -> Result<()> {
+        let rb = self
+            .authed(Method::POST, &format!("/runs/{}/log", encode_path(run)))?
+            .json(&json!({ "line": line }));
+        self.send(rb).await?;
+        Ok(())
+    }
+
+    /// The caller's panic-detect patterns.
+    pub async fn panic_patterns(&self) -> Result<Vec<Value>> {
+        self.get("/panic-patterns").await
+    }
+
+    /// Adds a pattern.
+    pub async fn add_panic_pattern(&self, pattern: &str, enabled: bool) -> Result<Vec<Value>> {
+        self.call(
+            Method::POST,
+            "/panic-patterns",
+            &json!({ "pattern": pattern, "enabled": enabled }),
+        )
+        .await
+    }
+
+    /// Enables or disables a pattern.
+    pub async fn set_panic_pattern(&self, id: i64, enabled: bool) -> Result<Vec<Value>> {
+        self.call(
+            Method::PATCH,
+            &format!("/panic-patterns/{id}"),
+            &json!({ "enabled": enabled }),
+        )
+        .await
+    }
+
+    /// Deletes a pattern.
+    pub async fn delete_panic_pattern(&self, id: i64) -> Result<()> {
+        self.send(self.authed(Method::DELETE, &format!("/panic-patterns/{id}"))?)
+            .await?;
+        Ok(())
+    }
+
     // ---- audit ----
 
     /// Audit records, newest first.

@@ -8,6 +8,7 @@ mod reservations;
 mod resource;
 mod run;
 mod stations;
+mod testing;
 mod tokens;
 mod users;
 
@@ -82,6 +83,28 @@ enum Command {
     Stations,
     /// List the EPs stations offer.
     Eps,
+    /// Inside a test: write a line to its log.
+    Log {
+        /// Run (default: $TWISTER_RUN).
+        #[arg(long)]
+        run: Option<String>,
+        /// Text.
+        #[arg(required = true)]
+        text: Vec<String>,
+    },
+    /// Inside a test: set its result explicitly (pass, fail, skipped, aborted, error, timeout).
+    Result {
+        /// Status.
+        status: String,
+        /// Why.
+        reason: Vec<String>,
+    },
+    /// Global parameters: your defaults, or (inside a run) the run's values.
+    #[command(subcommand)]
+    Global(testing::GlobalCmd),
+    /// Panic-detect patterns.
+    #[command(subcommand)]
+    Panic(testing::PanicCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -206,6 +229,10 @@ async fn run(args: Args) -> CmdResult {
         Command::Station(c) => stations::run(&ctx, c).await,
         Command::Stations => stations::list(&ctx).await,
         Command::Eps => stations::eps(&ctx).await,
+        Command::Log { run, text } => testing::log(&ctx, run, text).await,
+        Command::Result { status, reason } => testing::result(&status, reason),
+        Command::Global(c) => testing::global(&ctx, c).await,
+        Command::Panic(c) => testing::panic(&ctx, c).await,
     }
 }
 

@@ -1,0 +1,139 @@
+"""Twister helpers for Python tests.
+
+The original Twister names (logMsg, getGlobal, setGlobal, getResource, setResource, renResource, deleteResource,
+getResourceStatus, reserveResource, freeResource) over the controller's REST API, so that original tests port
+with few edits. The station copies this file beside every test; `import twister` (or
+`from twister import *`) and go. Everything uses the environment the station gives the test: TWISTER_URL,
+TWISTER_TOKEN (scoped to this test), TWISTER_RUN, TWISTER_RESULT_FILE.
+"""
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+
+__all__ = ["logMsg", "getGlobal", "setGlobal", "getResource", "setResource", "renResource", "deleteResource",
+           "getResourceStatus", "reserveResource", "freeResource", "setResult", "TwisterError"]
+
+RESOURCE_FREE, RESOURCE_BUSY, RESOURCE_RESERVED = 1, 2, 3
+
+
+class TwisterError(Exception):
+    """The controller refused a call; `status` is the HTTP status, `code` the API's error code."""
+
+    def __init__(self, status, code, message):
+        super().__init__(f"{message} ({code}, HTTP {status})")
+        self.status, self.code, self.message = status, code, message
+
+
+def _call(method, path, body=None, query=None):
+    base = os.environ.get("TWISTER_URL", "http://127.0.0.1:8000").rstrip("/")
+    url = base + "/api/v1" + urllib.parse.quote(path, safe="/:~")
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Authorization", "Bearer " + os.environ.get("TWISTER_TOKEN", ""))
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            raw = resp.read()
+            return json.loads(raw) if raw else None
+    except urllib.error.HTTPError as e:
+        try:
+            err = json.loads(e.read())["error"]
+        except Exception:
+            err = {"code": "error", "message": str(e)}
+        raise TwisterError(e.code, err.get("code"), err.get("message")) from None
+
+
+def _run():
+    run = os.environ.get("TWISTER_RUN")
+    if not run:
+        raise TwisterError(0, "no_run", "not running inside a Twister run (TWISTER_RUN is not set)")
+    return run
+
+
+def _path(query):
+    query = str(query)
+    return query if query.startswith("/") else "/" + query if "/" in query or ":" in query else "/~" + query
+
+
+def logMsg(*args):
+    """logMsg(message) or logMsg(logType, message): a line in this test's log."""
+    message = args[-1] if args else ""
+    kind = args[0] if len(args) > 1 else None
+    line = f"[{kind}] {message}" if kind and kind not in ("logRunning", "logTest") else str(message)
+    _call("POST", f"/runs/{_run()}/log", {"line": line})
+
+
+def getGlobal(path):
+    """A global parameter as this run sees it (None when it does not exist)."""
+    try:
+        return _call("GET", f"/runs/{_run()}/globals/{str(path).strip('/')}")["value"]
+    except TwisterError as e:
+        if e.status == 404:
+            return None
+        raise
+
+
+def setGlobal(path, value):
+    """Sets a global for the rest of this run."""
+    _call("PUT", f"/runs/{_run()}/globals/{str(path).strip('/')}", {"value": str(value)})
+    return True
+
+
+def getResource(query):
+    """`path:prop` gives one property's value; a path or id gives the node as a dict."""
+    addr = _path(query)
+    res = _call("GET", "/resources" + addr)
+    if "key" in res and "value" in res:
+        return res["value"]
+    return res
+
+
+def setResource(name, parent="/", props=None):
+    """Creates `parent/name` (or updates its properties); returns its id."""
+    parent = "/" + str(parent or "/").strip("/")
+    path = (parent.rstrip("/") + "/" + name) if name else parent
+    node = _call("PUT", "/resources" + path, {"properties": {k: str(v) for k, v in (props or {}).items()}})
+    return node["id"]
+
+
+def renResource(res, new_name):
+    """Renames a node (a bare name) or moves it (a full path)."""
+    body = {"to": new_name} if str(new_name).startswith("/") else {"name": new_name}
+    return _call("POST", "/resources" + _path(res) + "/rename", body)["path"]
+
+
+def deleteResource(res):
+    """Deletes a node and its subtree."""
+    _call("DELETE", "/resources" + _path(res))
+    return True
+
+
+def getResourceStatus(res):
+    """1 free, 2 busy (locked by a run), 3 reserved: the original codes."""
+    status = _call("GET", "/resources" + _path(res))["status"]
+    return {"free": RESOURCE_FREE, "locked": RESOURCE_BUSY, "reserved": RESOURCE_RESERVED}.get(status, RESOURCE_FREE)
+
+
+def reserveResource(res, duration_s=3600):
+    """Reserves a node for the run's user; returns the reservation id."""
+    return _call("POST", "/reservations", {"path": _path(res), "duration_s": int(duration_s)})["id"]
+
+
+def freeResource(reservation_id):
+    """Releases a reservation made with reserveResource."""
+    _call("DELETE", f"/reservations/{reservation_id}")
+    return True
+
+
+def setResult(status, reason=""):
+    """Sets this test's result explicitly: pass, fail, skipped, aborted, error or timeout."""
+    status = str(status).lower()
+    if status not in ("pass", "fail", "skipped", "aborted", "error", "timeout"):
+        raise ValueError(f"unknown status {status!r}")
+    with open(os.environ["TWISTER_RESULT_FILE"], "w") as f:
+        f.write(f"{status} {reason}".strip() + "\n")
