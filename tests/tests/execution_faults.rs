@@ -38,13 +38,11 @@ fn counting_script(tests: &Path) {
 async fn wait_finished(api: &Api, run: &str, limit: Duration) -> Value {
     let t0 = Instant::now();
     loop {
-        if let Some(Ok((200, _, r))) = tokio::time::timeout(
+        if let Ok(Ok((200, _, r))) = tokio::time::timeout(
             Duration::from_secs(5),
             api.try_send(reqwest::Method::GET, &format!("/runs/{run}"), None, &[]),
         )
         .await
-        .ok()
-        .map(|r| r.map(|(s, h, b)| (s, h, b)))
         {
             if r["state"] == "finished" {
                 return r;
