@@ -550,3 +550,77 @@ setResult('fail', 'python decided')\n",
     );
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn queue_and_dequeue_into_a_running_suite() {
+    let (c, admin, _tests) = controller(30).await;
+    let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
+    let cli = Cli::new(&c.url);
+    cli.login("admin", ADMIN_PASSWORD).await;
+    put_project(&admin, json!({
+        "name": "queueing",
+        "suites": [
+            {"name": "smoke", "eps": ["EP-1"], "tests": [{"file": "sh/sleep1.sh"}, {"file": "sh/sleep1.sh", "id": "second"}, {"file": "sh/pass.sh", "id": "drop-me"}]},
+            {"name": "later", "eps": ["EP-1"], "tests": [{"file": "sh/pass.sh", "id": "last"}]}
+        ]
+    })).await;
+    let run = start(&admin, "queueing").await;
+    wait_item(&admin, &run, "s1.t1", "running").await;
+    // Queue by suite name, with arguments after `--`; de-queue a planned test that has not started.
+    let out = cli
+        .run(&[
+            "run",
+            "queue",
+            "smoke:sh/args.sh",
+            "--run",
+            &run,
+            "--",
+            "--count",
+            "3",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("s1.q1"), "{out:?}");
+    let out = cli.run(&["run", "dequeue", "s1.t3", "--run", &run]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    // A running test cannot be de-queued; an unknown suite is 3.
+    assert_eq!(cli.run(&["run", "dequeue", "s1.t1", "--run", &run]).await.code, 4);
+    assert_eq!(
+        cli.run(&["run", "queue", "nope:sh/pass.sh", "--run", &run])
+            .await
+            .code,
+        3
+    );
+    assert_eq!(
+        cli.run(&["run", "queue", "smoke:sh/missing.sh", "--run", &run])
+            .await
+            .code,
+        2
+    );
+    let r = wait_finished(&admin, &run, Duration::from_secs(60)).await;
+    let st = statuses(&r);
+    assert_eq!(
+        st["s1.q1"].0, "pass",
+        "the queued test ran with its arguments: {r:#}"
+    );
+    assert!(!st.contains_key("s1.t3"), "the de-queued test is gone");
+    assert_eq!(st["s2.t1"].0, "pass");
+    // It ran inside its suite: after the planned tests, before the next suite.
+    let order: Vec<&str> = r["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["s1", "s1.t1", "s1.t2", "s1.q1", "s2", "s2.t1"]);
+    let q = log_text(&admin, &run, Some("s1.q1")).await;
+    assert!(q.contains("args-ok"), "{q}");
+    // Queueing into a finished run is refused.
+    assert_eq!(
+        cli.run(&["run", "queue", "s1:sh/pass.sh", "--run", &run])
+            .await
+            .code,
+        3
+    );
+    c.stop().await;
+}

@@ -44,6 +44,7 @@ impl Modify for BearerAuth {
         super::projects::list, super::projects::get_one, super::projects::put, super::projects::remove,
         super::projects::sources, super::projects::source_file,
         super::runs::start, super::runs::list, super::runs::get_one, super::runs::control, super::runs::logs,
+        super::runs::queue, super::runs::dequeue,
         super::globals::list_defaults, super::globals::get_default, super::globals::set_default,
         super::globals::delete_default, super::globals::run_globals, super::globals::run_global,
         super::globals::set_run_global, super::globals::log_line, super::globals::list_patterns,

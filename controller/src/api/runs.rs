@@ -22,6 +22,16 @@ pub struct StartRun {
     pub project: String,
 }
 
+/// Body of `POST /runs/{id}/queue`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueTest {
+    /// Suite instance id (`s1`, …) to append the test to.
+    pub suite: String,
+    /// The test.
+    pub test: crate::execution::project::TestCase,
+}
+
 /// Listing options.
 #[derive(Debug, Deserialize, Default)]
 pub struct ListParams {
@@ -62,6 +72,8 @@ pub fn routes() -> Router<AppState> {
         .route("/runs", get(list).post(start))
         .route("/runs/{id}", get(get_one))
         .route("/runs/{id}/logs", get(logs))
+        .route("/runs/{id}/queue", post(queue))
+        .route("/runs/{id}/items/{item}", axum::routing::delete(dequeue))
         .route("/runs/{id}/{action}", post(control))
 }
 
@@ -121,6 +133,34 @@ pub async fn control(
     Path((id, action)): Path<(String, String)>,
 ) -> ApiResult<Json<RunView>> {
     Ok(Json(state.engine.control(&caller, &id, &action).await?))
+}
+
+/// Queues a test at the end of a suite of a live run.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/queue", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = QueueTest,
+    responses((status = 201, body = crate::execution::engine::ItemView)))]
+pub async fn queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<QueueTest>,
+) -> ApiResult<(StatusCode, Json<crate::execution::engine::ItemView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.engine.queue(&caller, &id, &req.suite, req.test).await?),
+    ))
+}
+
+/// Removes a test that has not started from a live run.
+#[utoipa::path(delete, path = "/api/v1/runs/{id}/items/{item}", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path), ("item" = String, Path)), responses((status = 204)))]
+pub async fn dequeue(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, item)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state.engine.dequeue(&caller, &id, &item).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Log lines of a run, in order; follow with `after` = the last id seen.

@@ -2,7 +2,7 @@
 //! dispatches tests to stations as numbered commands, applies the events stations send back, and persists every
 //! transition before acknowledging it, so a restarted controller resumes each unfinished run from the store.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -50,9 +50,25 @@ pub struct RunCtl {
     changed: Notify,
     halt: Mutex<Option<String>>,
     stopped_by: Mutex<Option<String>>,
+    extra: Mutex<Extra>,
+}
+
+/// Tests queued into and de-queued from suites of a live run.
+#[derive(Default)]
+struct Extra {
+    /// Suite instance -> tests queued at its end, not yet started.
+    queued: HashMap<String, VecDeque<TestInstance>>,
+    /// Test instances removed before they started.
+    dequeued: HashSet<String>,
+    /// Suite instances that take no more tests.
+    closed: HashSet<String>,
 }
 
 impl RunCtl {
+    fn extra(&self) -> std::sync::MutexGuard<'_, Extra> {
+        self.extra.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn halt_reason(&self) -> Option<String> {
         self.halt.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -287,7 +303,8 @@ impl Engine {
                     id: it.id,
                     parent: it.parent,
                     kind: it.kind.into(),
-                    ord: ord as i64,
+                    // Gaps leave room for tests queued into a suite while it runs.
+                    ord: ord as i64 * 1000,
                     name: it.name,
                     ep: it.ep,
                     file: it.file,
@@ -325,6 +342,7 @@ impl Engine {
             changed: Notify::new(),
             halt: Mutex::new(None),
             stopped_by: Mutex::new(None),
+            extra: Mutex::new(Extra::default()),
         });
         self.inner
             .runs
@@ -421,6 +439,219 @@ impl Engine {
         }
         self.publish_run(id, &format!("run.{state}"), &caller.username);
         self.view(id, false).await
+    }
+
+    /// Queues a test at the end of a suite instance of a live run.
+    pub async fn queue(
+        &self,
+        caller: &Caller,
+        run: &str,
+        suite_id: &str,
+        case: super::project::TestCase,
+    ) -> Result<ItemView, ApiError> {
+        caller.require(Permission::RunTests)?;
+        let ctl = self.owned_live(caller, run).await?;
+        super::project::check_relative_file("test file", &case.file)?;
+        self.inner
+            .sources
+            .resolve(&case.file)
+            .map_err(|_| ApiError::invalid(format!("test file {} does not exist", case.file)))?;
+        if case.setup || case.teardown || case.depends_on.is_some() || case.repeat != 1 {
+            return Err(ApiError::invalid(
+                "a queued test is a plain test: no setup, teardown, dependency or repeat",
+            ));
+        }
+        let (lane_ep, _suite) = ctl
+            .plan
+            .lanes
+            .iter()
+            .find_map(|l| {
+                l.suites
+                    .iter()
+                    .find(|s| s.id == suite_id)
+                    .map(|s| (l.ep.clone(), s.clone()))
+            })
+            .ok_or_else(|| ApiError::not_found(format!("run {run} has no suite {suite_id}")))?;
+        let items = store::runs::items(&self.inner.store, run).await?;
+        let in_suite: Vec<&ItemRow> = items
+            .iter()
+            .filter(|i| i.parent.as_deref() == Some(suite_id))
+            .collect();
+        let n = in_suite
+            .iter()
+            .filter(|i| i.id.starts_with(&format!("{suite_id}.q")))
+            .count()
+            + 1;
+        let suite_ord = items
+            .iter()
+            .find(|i| i.id == suite_id)
+            .map(|i| i.ord)
+            .unwrap_or(0);
+        let ord = in_suite.iter().map(|i| i.ord).max().unwrap_or(suite_ord) + 1;
+        // Queued tests take the ord gap after the suite's last test (see `start`).
+        if n > 999 {
+            return Err(ApiError::conflict("too many tests queued into this suite"));
+        }
+        let inst = TestInstance {
+            id: format!("{suite_id}.q{n}"),
+            case,
+            iteration: 1,
+        };
+        let row = ItemRow {
+            run_id: run.to_string(),
+            id: inst.id.clone(),
+            parent: Some(suite_id.to_string()),
+            kind: "test".into(),
+            ord,
+            name: inst.case.display_title(),
+            ep: lane_ep,
+            file: inst.case.file.clone(),
+            status: "pending".into(),
+            reason: None,
+            exit_code: None,
+            started_at: None,
+            ended_at: None,
+        };
+        let suite_done = items
+            .iter()
+            .any(|i| i.id == suite_id && status_of(&i.status).is_final());
+        if suite_done || ctl.extra().closed.contains(suite_id) {
+            return Err(ApiError::conflict(format!(
+                "suite {suite_id} has finished; queue into a later one"
+            )));
+        }
+        let stored = store::runs::get(&self.inner.store, run)
+            .await?
+            .map(|r| r.plan)
+            .unwrap_or_default();
+        let mut stored: Plan =
+            serde_json::from_str(&stored).map_err(|e| ApiError::internal(e.to_string()))?;
+        for l in &mut stored.lanes {
+            for s in &mut l.suites {
+                if s.id == suite_id {
+                    s.tests.push(inst.clone());
+                }
+            }
+        }
+        let stored = serde_json::to_string(&stored).map_err(ApiError::internal)?;
+        let mut tx = self.inner.store.begin_write().await?;
+        store::runs::insert_item(tx.conn(), &row).await?;
+        store::runs::set_plan(tx.conn(), run, &stored).await?;
+        audit::record(
+            tx.conn(),
+            &caller.username,
+            "run.queue",
+            run,
+            None,
+            Some(&json!({"item": inst.id, "file": inst.case.file})),
+        )
+        .await?;
+        tx.commit().await?;
+        // The lane either takes it from the queue, or closed the suite meanwhile: then it never runs.
+        let taken = {
+            let mut extra = ctl.extra();
+            if extra.closed.contains(suite_id) {
+                false
+            } else {
+                extra
+                    .queued
+                    .entry(suite_id.to_string())
+                    .or_default()
+                    .push_back(inst.clone());
+                true
+            }
+        };
+        if !taken {
+            self.finish_item(
+                run,
+                &inst.id,
+                TestStatus::NotExecuted,
+                Some("queued after its suite finished"),
+                None,
+            )
+            .await?;
+            return Err(ApiError::conflict(format!(
+                "suite {suite_id} has finished; queue into a later one"
+            )));
+        }
+        ctl.changed.notify_waiters();
+        self.publish_run(run, "run.queued", &caller.username);
+        Ok(item_view(&row, now_ms()))
+    }
+
+    /// Removes a test that has not started from a live run.
+    pub async fn dequeue(&self, caller: &Caller, run: &str, item: &str) -> Result<(), ApiError> {
+        caller.require(Permission::RunTests)?;
+        let ctl = self.owned_live(caller, run).await?;
+        {
+            let mut conn = self
+                .inner
+                .store
+                .pool()
+                .acquire()
+                .await
+                .map_err(StoreError::from)?;
+            let row = store::runs::item(&mut conn, run, item)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("run {run} has no item {item}")))?;
+            if row.kind != "test" || row.status != "pending" {
+                return Err(ApiError::conflict(format!(
+                    "{item} is a {} that is {}; only pending tests can be de-queued",
+                    row.kind, row.status
+                )));
+            }
+        }
+        {
+            let mut extra = ctl.extra();
+            extra.dequeued.insert(item.to_string());
+            for q in extra.queued.values_mut() {
+                q.retain(|t| t.id != item);
+            }
+        }
+        let stored = store::runs::get(&self.inner.store, run)
+            .await?
+            .map(|r| r.plan)
+            .unwrap_or_default();
+        let mut stored: Plan =
+            serde_json::from_str(&stored).map_err(|e| ApiError::internal(e.to_string()))?;
+        for l in &mut stored.lanes {
+            for s in &mut l.suites {
+                s.tests.retain(|t| t.id != item);
+            }
+        }
+        let stored = serde_json::to_string(&stored).map_err(ApiError::internal)?;
+        let mut tx = self.inner.store.begin_write().await?;
+        if !store::runs::delete_pending_item(tx.conn(), run, item).await? {
+            return Err(ApiError::conflict(format!("{item} has just started")));
+        }
+        store::runs::set_plan(tx.conn(), run, &stored).await?;
+        audit::record(
+            tx.conn(),
+            &caller.username,
+            "run.dequeue",
+            run,
+            None,
+            Some(&json!({"item": item})),
+        )
+        .await?;
+        tx.commit().await?;
+        ctl.changed.notify_waiters();
+        self.publish_run(run, "run.dequeued", &caller.username);
+        Ok(())
+    }
+
+    async fn owned_live(&self, caller: &Caller, run: &str) -> Result<Arc<RunCtl>, ApiError> {
+        let row = store::runs::get(&self.inner.store, run)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no run {run}")))?;
+        if row.username != caller.username && !caller.has(Permission::ChangeUsers) {
+            return Err(ApiError::forbidden(format!(
+                "run {run} belongs to {}",
+                row.username
+            )));
+        }
+        self.ctl(run)
+            .ok_or_else(|| ApiError::conflict(format!("run {run} has finished")))
     }
 
     async fn kill_running(&self, ctl: &RunCtl, status: TestStatus, reason: &str) -> Result<(), ApiError> {
@@ -786,8 +1017,31 @@ impl Engine {
             self.set_item(&ctl.id, &suite.id, TestStatus::Running, None)
                 .await?;
             let mut setup_failed: Option<String> = None;
-            for test in &suite.tests {
-                let cur = self.item(&ctl.id, &test.id).await?;
+            let mut next_planned = 0usize;
+            loop {
+                let test: TestInstance = match suite.tests.get(next_planned) {
+                    Some(t) => {
+                        next_planned += 1;
+                        if ctl.extra().dequeued.contains(&t.id) {
+                            continue;
+                        }
+                        t.clone()
+                    }
+                    None => {
+                        let mut extra = ctl.extra();
+                        match extra.queued.get_mut(&suite.id).and_then(VecDeque::pop_front) {
+                            Some(t) => t,
+                            None => {
+                                extra.closed.insert(suite.id.clone());
+                                break;
+                            }
+                        }
+                    }
+                };
+                let test = &test;
+                let Some(cur) = self.item_opt(&ctl.id, &test.id).await? else {
+                    continue; // de-queued
+                };
                 let mut status = status_of(&cur.status);
                 if status == TestStatus::Running {
                     // Resumed after a restart: the station still owns it.
@@ -832,17 +1086,15 @@ impl Engine {
                 }
             }
             let items = self.items_map(&ctl.id).await?;
-            let rolled = TestStatus::roll_up(
-                suite
-                    .tests
-                    .iter()
-                    .filter_map(|t| items.get(&t.id))
-                    .map(|i| status_of(&i.status)),
-            );
-            let rolled = if suite.tests.is_empty() {
+            let members: Vec<TestStatus> = items
+                .values()
+                .filter(|i| i.kind == "test" && i.parent.as_deref() == Some(suite.id.as_str()))
+                .map(|i| status_of(&i.status))
+                .collect();
+            let rolled = if members.is_empty() {
                 TestStatus::Pass
             } else {
-                rolled
+                TestStatus::roll_up(members)
             };
             self.finish_item(&ctl.id, &suite.id, rolled, block.as_deref(), None)
                 .await?;
@@ -1368,6 +1620,17 @@ impl Engine {
     }
 
     // ---------------------------------------------------------------- item state
+
+    async fn item_opt(&self, run: &str, id: &str) -> Result<Option<ItemRow>, ApiError> {
+        let mut conn = self
+            .inner
+            .store
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::from)?;
+        Ok(store::runs::item(&mut conn, run, id).await?)
+    }
 
     async fn item(&self, run: &str, id: &str) -> Result<ItemRow, ApiError> {
         let mut conn = self

@@ -261,6 +261,30 @@ pub async fn set_item_status(
     Ok(r.rows_affected() > 0)
 }
 
+/// Replaces a run's stored plan.
+pub async fn set_plan(conn: &mut AnyConnection, id: &str, plan: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE runs SET plan = $1 WHERE id = $2")
+        .bind(plan)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deletes an item that has not started; false when it has.
+pub async fn delete_pending_item(
+    conn: &mut AnyConnection,
+    run_id: &str,
+    id: &str,
+) -> Result<bool, StoreError> {
+    let r = sqlx::query("DELETE FROM run_items WHERE run_id = $1 AND id = $2 AND status = 'pending'")
+        .bind(run_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected() > 0)
+}
+
 /// Appends a log line.
 pub async fn insert_log(
     conn: &mut AnyConnection,

@@ -482,6 +482,26 @@ impl Client {
         .await
     }
 
+    /// Queues a test (`test` is a test-case document) at the end of suite instance `suite`.
+    pub async fn queue_test(&self, run: &str, suite: &str, test: &Value) -> Result<Value> {
+        self.call(
+            Method::POST,
+            &format!("/runs/{}/queue", encode_path(run)),
+            &json!({ "suite": suite, "test": test }),
+        )
+        .await
+    }
+
+    /// Removes a pending test from a live run.
+    pub async fn dequeue_test(&self, run: &str, item: &str) -> Result<()> {
+        self.send(self.authed(
+            Method::DELETE,
+            &format!("/runs/{}/items/{}", encode_path(run), encode_path(item)),
+        )?)
+        .await?;
+        Ok(())
+    }
+
     /// Log lines after `after`.
     pub async fn run_logs(
         &self,

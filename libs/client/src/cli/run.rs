@@ -48,6 +48,22 @@ pub enum RunCmd {
         #[arg(short, long)]
         follow: bool,
     },
+    /// Queue a test at the end of a suite of a live run: SUITE:FILE (suite name or instance id).
+    Queue {
+        /// `SUITE:FILE`, e.g. `smoke:sh/extra.sh` or `s2:sh/extra.sh`.
+        target: String,
+        #[arg(long)]
+        run: Option<String>,
+        /// Arguments for the test.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// Remove a test that has not started from a live run (its item id, from `details`).
+    Dequeue {
+        item: String,
+        #[arg(long)]
+        run: Option<String>,
+    },
     /// Recent runs.
     Ls {
         /// Only unfinished runs.
@@ -291,6 +307,44 @@ pub async fn run(ctx: &Ctx, cmd: RunCmd) -> CmdResult {
                     }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
+            }
+        }
+        RunCmd::Queue { target, run, args } => {
+            let id = pick(ctx, run).await?;
+            let (suite, file) = target
+                .split_once(':')
+                .ok_or_else(|| Failure::usage("give SUITE:FILE, e.g. smoke:sh/extra.sh"))?;
+            let r = c.run(&id).await?;
+            let items = r["items"].as_array().cloned().unwrap_or_default();
+            let live = |i: &&Value| matches!(i["status"].as_str(), Some("pending" | "waiting" | "running"));
+            let instance = items
+                .iter()
+                .filter(|i| i["kind"] == "suite")
+                .filter(|i| i["id"] == suite || i["name"] == suite)
+                .find(live)
+                .and_then(|i| i["id"].as_str())
+                .ok_or_else(|| Failure {
+                    code: exit::NOT_FOUND,
+                    message: format!("run {id} has no unfinished suite {suite}"),
+                })?
+                .to_string();
+            let item = c
+                .queue_test(&id, &instance, &serde_json::json!({"file": file, "args": args}))
+                .await?;
+            if ctx.json {
+                output::json(&item);
+            } else {
+                println!(
+                    "Queued {file} as {} in suite {instance} of run {id}.",
+                    item["id"].as_str().unwrap_or("")
+                );
+            }
+        }
+        RunCmd::Dequeue { item, run } => {
+            let id = pick(ctx, run).await?;
+            c.dequeue_test(&id, &item).await?;
+            if !ctx.json {
+                println!("Removed {item} from run {id}.");
             }
         }
         RunCmd::Ls { live, mine, limit } => {
