@@ -2,6 +2,7 @@
 import { api, session, saveSession, clearSession } from './api.js';
 import { inventoryPage } from './inventory.js';
 import { settingsPage } from './settings.js';
+import { projectsPage, runsPage, stationsPage } from './runs.js';
 
 const root = document.getElementById('app');
 let current = null; // the page's cleanup function
@@ -59,7 +60,9 @@ function loginPage() {
 
 const PAGES = [
   { id: 'inventory', title: 'Inventory', render: inventoryPage },
-  { id: 'runs', title: 'Runs', soon: true },
+  { id: 'projects', title: 'Projects', render: projectsPage },
+  { id: 'runs', title: 'Runs', render: runsPage },
+  { id: 'stations', title: 'Stations', render: stationsPage },
   { id: 'packets', title: 'Packets', soon: true },
   { id: 'reports', title: 'Reports', soon: true },
   { id: 'settings', title: 'Settings', render: settingsPage },
