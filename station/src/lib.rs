@@ -2,21 +2,21 @@
 //! command, and streams their output and results back, losing and duplicating nothing across disconnects and
 //! restarts (see [`twister_proto::link`] for the protocol).
 
-pub modpub mod backoff;
-pub modpub mod commands;
-pub modpub mod config;
-pub modpub mod epname_ini;
-pub modpub mod facts;
-pub modpub mod files;
-pub modpub mod fsutil;
-pub modpub mod interpreter;
-pub modpub mod link;
-pub modpub mod outbox;
-pub modpub mod output;
-pub modpub mod result_file;
-pub modpub mod runner;
-pub modpub mod spool;
-pub modpub mod state;
-pub modpub mod station;
-pub modpub mod time;
-pub modpub mod workdir;
+pub mod backoff;
+pub mod commands;
+pub mod config;
+pub mod epname_ini;
+pub mod facts;
+pub mod files;
+pub mod fsutil;
+pub mod interpreter;
+pub mod link;
+pub mod outbox;
+pub mod output;
+pub mod result_file;
+pub mod runner;
+pub mod spool;
+pub mod state;
+pub mod station;
+pub mod time;
+pub mod workdir;
