@@ -18,6 +18,7 @@ const TOKEN: &str = "very-secret-station-token";
 
 fn spawn_station(config: &Path, log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_twister-station"))
+        .current_dir(config.parent().unwrap())
         .arg("--config")
         .arg(config)
         .env("TWISTER_LOG", "debug")
@@ -108,14 +109,18 @@ async fn crash_restart_and_graceful_stop() {
     std::fs::write(
         &config,
         format!(
-            "controller_url = \"{}\"\ntoken_file = \"token\"\nname = \"bench-1\"\ndata_dir = \"{}\"\n\
+            "controller_url = \"{}\"\ntoken_file = \"token\"\nname = \"bench-1\"\ndata_dir = \"data\"\n\
              [[ep]]\nname = \"EP-1\"\n",
             ctl.url,
-            data.display()
         ),
     )
     .unwrap();
     let file = cache_file(&data, "long.sh", "echo started\nsleep 1000\n");
+    let quick = cache_file(
+        &data,
+        "quick.sh",
+        "echo 'skipped no DUT' > \"$TWISTER_RESULT_FILE\"\n",
+    );
 
     let mut station = spawn_station(&config, &log);
     let mut c = ctl.accept(T).await;
@@ -140,11 +145,10 @@ async fn crash_restart_and_graceful_stop() {
     let acked = last_seq(&got).max(last_seq(&got2));
     tokio::time::sleep(Duration::from_millis(300)).await;
 
-    // Crash: the station dies, its test lives on until someone kills it.
+    // Crash: the station dies, its test lives on until the station comes back and kills it.
     station.kill().unwrap();
     station.wait().unwrap();
-    signal(-(pid as i32), libc::SIGKILL);
-    assert!(wait_gone(pid as i32, Duration::from_secs(5)).await);
+    assert!(alive(pid as i32));
     drop(c);
 
     let mut station = spawn_station(&config, &log);
@@ -160,10 +164,26 @@ async fn crash_restart_and_graceful_stop() {
             Some("station restarted during the test".into())
         ))
     );
+    assert!(
+        wait_gone(pid as i32, Duration::from_secs(5)).await,
+        "the orphaned test survived"
+    );
+
+    // The result file is found from the test's own working directory (the data directory is relative).
+    c.send(&Down::Command {
+        seq: 2,
+        command: Cmd::StartTest(Box::new(job("r1", "quick", quick))),
+    })
+    .await;
+    let got = until(&mut c, |m| is_finished(m, "quick").is_some()).await;
+    assert_eq!(
+        got.iter().find_map(|m| is_finished(m, "quick")),
+        Some((TestStatus::Skipped, Some("no DUT".into())))
+    );
 
     // Graceful stop while a test runs.
     c.send(&Down::Command {
-        seq: 2,
+        seq: 3,
         command: Cmd::StartTest(Box::new(job("r1", "graceful", file))),
     })
     .await;
