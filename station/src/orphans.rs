@@ -79,19 +79,33 @@ mod tests {
             let rf = workdir::work_dir(dir.path(), "r", test)
                 .unwrap()
                 .join(RESULT_FILE);
-            std::process::Command::new("bash")
-                .args(["-c", "sleep 1000 & sleep 1000"])
+            let ready = dir.path().join(format!("{test}.ready"));
+            let child = std::process::Command::new("bash")
+                .args([
+                    "-c",
+                    "sleep 1000 & echo $! > \"$0.tmp\"; mv \"$0.tmp\" \"$0\"; sleep 1000",
+                ])
+                .arg(&ready)
                 .env("TWISTER_RESULT_FILE", rf)
                 .process_group(0)
                 .spawn()
-                .unwrap()
+                .unwrap();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while !ready.exists() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "test process never got ready"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let bg: u32 = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
+            (child, bg)
         };
-        let mut orphan = spawn("t1");
-        let mut other = spawn("t2");
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        let (mut orphan, bg) = spawn("t1");
+        let (mut other, _) = spawn("t2");
         let found = kill_orphans(dir.path(), &[TestKey::new("r", "t1")]);
         assert!(found.contains(&orphan.id()), "{found:?}");
-        assert!(found.len() >= 2, "the background sleep too: {found:?}");
+        assert!(found.contains(&bg), "the background sleep too: {found:?}");
         let st = orphan.wait().unwrap();
         assert!(st.code().is_none());
         assert!(other.try_wait().unwrap().is_none(), "another test was hit");
