@@ -11,6 +11,7 @@ pub mod files;
 pub mod fsutil;
 pub mod interpreter;
 pub mod link;
+pub mod orphans;
 pub mod outbox;
 pub mod output;
 pub mod result_file;

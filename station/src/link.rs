@@ -262,6 +262,13 @@ impl Link {
                 "the controller lost events it had acknowledged; they cannot be resent"
             );
         }
+        if last_event_seq >= self.outbox.next_seq() {
+            tracing::warn!(
+                last_event_seq,
+                "the controller knows event numbers this station never gave out (data directory reset?); \
+                 numbering continues after them"
+            );
+        }
         self.outbox
             .ack(last_event_seq)
             .map_err(|e| LinkError::Lost(format!("spool: {e}")))?;

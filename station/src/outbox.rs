@@ -151,6 +151,11 @@ impl Outbox {
         self.lock().spool.acked()
     }
 
+    /// The number the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.lock().spool.next_seq()
+    }
+
     /// A receiver of the number of the latest spooled event (changes on every push).
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.latest.subscribe()

@@ -162,6 +162,8 @@ struct Prepared {
 impl Runner {
     /// A runner keeping work directories under `data_dir/work`, files from `files`, events to `outbox`.
     pub fn new(data_dir: PathBuf, files: FileCache, outbox: Outbox) -> Runner {
+        // Paths handed to tests (the program, TWISTER_RESULT_FILE) must not depend on their working directory.
+        let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
         Runner {
             inner: Arc::new(Inner {
                 data_dir,

@@ -289,11 +289,9 @@ impl Spool {
 
     /// Unacknowledged events with a number above `seq`, oldest first.
     pub fn after(&self, seq: u64) -> Vec<Spooled> {
-        self.entries
-            .iter()
-            .filter(|e| e.spooled.seq > seq)
-            .map(|e| e.spooled.clone())
-            .collect()
+        // Entries are in increasing order: skip the ones already sent without walking them.
+        let start = self.entries.partition_point(|e| e.spooled.seq <= seq);
+        self.entries.range(start..).map(|e| e.spooled.clone()).collect()
     }
 
     /// Every unacknowledged event, oldest first.

@@ -12,6 +12,7 @@ use crate::commands::Executor;
 use crate::config::Config;
 use crate::files::FileCache;
 use crate::link::{Link, LinkOptions};
+use crate::orphans::kill_orphans;
 use crate::outbox::{Outbox, OutboxError};
 use crate::runner::Runner;
 
@@ -24,6 +25,14 @@ pub enum StationError {
     /// The spool or state could not be opened.
     #[error(transparent)]
     Outbox(#[from] OutboxError),
+    /// The data directory cannot be created or located.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
 }
 
 /// A station ready to run.
@@ -38,10 +47,24 @@ pub struct Station {
 
 impl Station {
     /// Opens the data directory and spools `TestFinished` (error) for the tests a previous run left running.
-    pub fn open(config: Config, facts: HostFacts) -> Result<Station, StationError> {
+    pub fn open(mut config: Config, facts: HostFacts) -> Result<Station, StationError> {
+        // Tests get paths into the data directory; they must hold from any working directory.
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StationError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+        config.data_dir = std::path::absolute(&config.data_dir).map_err(|source| StationError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
         let outbox = Outbox::open(&config.data_dir)?;
-        for key in outbox.recover_interrupted()? {
+        let interrupted = outbox.recover_interrupted()?;
+        for key in &interrupted {
             tracing::warn!(test = %key, "test was running when the station stopped; reported as error");
+        }
+        let orphans = kill_orphans(&config.data_dir, &interrupted);
+        if !orphans.is_empty() {
+            tracing::warn!(pids = ?orphans, "killed processes of interrupted tests");
         }
         let files = FileCache::new(
             config.data_dir.join("cache"),

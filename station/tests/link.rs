@@ -89,6 +89,10 @@ fn out(i: u64) -> StationEvent {
     }
 }
 
+fn is_event(m: &Up, n: u64) -> bool {
+    matches!(m, Up::Event { seq, .. } if *seq == n)
+}
+
 fn event_seqs(msgs: &[Up]) -> Vec<u64> {
     msgs.iter()
         .filter_map(|m| match m {
@@ -123,38 +127,38 @@ async fn resends_exactly_the_unacked_events_after_a_cut() {
     assert_eq!(hello.last_command_seq, 0);
     assert_eq!(hello.eps.len(), 2);
     c.welcome(0, 30).await;
-    let got = c.drain(QUIET).await;
+    let got = c.until(QUIET, |m| is_event(m, 5)).await;
     assert_eq!(event_seqs(&got), [1, 2, 3, 4, 5]);
     assert!(matches!(&got[0], Up::Event { event, .. } if *event == out(1)));
     c.send(&Down::Ack { seq: 3 }).await;
     // Live events are sent as they are spooled.
     st.outbox.push(out(6)).unwrap();
     st.outbox.push(out(7)).unwrap();
-    assert_eq!(event_seqs(&c.drain(QUIET).await), [6, 7]);
+    assert_eq!(event_seqs(&c.until(QUIET, |m| is_event(m, 7)).await), [6, 7]);
     assert_eq!(st.outbox.acked(), 3);
     c.cut();
 
     // The controller stored up to 3: exactly 4..7 come again, in order.
     let (mut c, _) = connect(&ctl, 3).await;
-    let got = c.drain(QUIET).await;
+    let got = c.until(QUIET, |m| is_event(m, 7)).await;
     assert_eq!(event_seqs(&got), [4, 5, 6, 7]);
     assert!(matches!(&got[3], Up::Event { event, .. } if *event == out(7)));
     // The controller stored more than it acknowledged (5): only 6 and 7 again.
     c.cut();
     let (mut c, _) = connect(&ctl, 5).await;
-    assert_eq!(event_seqs(&c.drain(QUIET).await), [6, 7]);
+    assert_eq!(event_seqs(&c.until(QUIET, |m| is_event(m, 7)).await), [6, 7]);
     c.send(&Down::Ack { seq: 7 }).await;
     tokio::time::sleep(QUIET).await;
     assert!(st.outbox.unacked().is_empty());
     st.outbox.push(out(8)).unwrap();
-    assert_eq!(event_seqs(&c.drain(QUIET).await), [8]);
+    assert_eq!(event_seqs(&c.until(QUIET, |m| is_event(m, 8)).await), [8]);
     c.cut();
 
     // Across a restart of the station too.
     st.shutdown().await;
     let st = start(&ctl.url, dir.path());
     let (mut c, _) = connect(&ctl, 7).await;
-    assert_eq!(event_seqs(&c.drain(QUIET).await), [8]);
+    assert_eq!(event_seqs(&c.until(QUIET, |m| is_event(m, 8)).await), [8]);
     c.send(&Down::Ack { seq: 8 }).await;
     tokio::time::sleep(QUIET).await;
     assert_eq!(st.outbox.push(out(9)).unwrap(), 9, "numbers are never reused");
@@ -212,7 +216,9 @@ async fn commands_with_a_repeated_number_run_once() {
     let job1 = job("r1", "t1", file.clone());
     c.send(&start_cmd(1, job1.clone())).await;
     c.send(&start_cmd(1, job1.clone())).await;
-    let got = c.drain(Duration::from_secs(1)).await;
+    let got = c
+        .until(QUIET, |m| finished(std::slice::from_ref(m), "t1").is_some())
+        .await;
     assert_eq!(acks(&got), [1, 1]);
     assert_eq!(count_started(&got, "t1"), 1);
     assert_eq!(finished(&got, "t1").map(|f| f.0), Some(TestStatus::Pass));
@@ -258,7 +264,7 @@ async fn commands_with_a_repeated_number_run_once() {
     let mut off = job("r1", "t3", file.clone());
     off.ep = "EP-off".into();
     c.send(&start_cmd(4, off)).await;
-    let got = c.drain(Duration::from_secs(1)).await;
+    let got = c.until(QUIET, |m| matches!(m, Up::Ack { seq: 4 })).await;
     assert_eq!(acks(&got), [1, 2, 3, 4]);
     assert_eq!(count_started(&got, "t1"), 0);
     assert_eq!(
@@ -280,7 +286,7 @@ async fn commands_with_a_repeated_number_run_once() {
     let (mut c, hello) = connect(&ctl, 0).await;
     assert_eq!(hello.last_command_seq, 4);
     c.send(&start_cmd(3, job("r1", "t1", file))).await;
-    let got = c.drain(QUIET).await;
+    let got = c.until(QUIET, |m| matches!(m, Up::Ack { .. })).await;
     assert_eq!(acks(&got), [3]);
     assert_eq!(count_started(&got, "t1"), 0);
     st.shutdown().await;
@@ -294,7 +300,7 @@ async fn stop_command_kills_the_test() {
     let st = start(&ctl.url, dir.path());
     let (mut c, _) = connect(&ctl, 0).await;
     c.send(&start_cmd(1, job("r1", "long", file))).await;
-    let got = c.drain(QUIET).await;
+    let got = c.until(QUIET, |m| matches!(m, Up::Ack { .. })).await;
     assert_eq!(acks(&got), [1]);
     assert_eq!(count_started(&got, "long"), 1);
     c.send(&Down::Command {
@@ -307,7 +313,9 @@ async fn stop_command_kills_the_test() {
         },
     })
     .await;
-    let got = c.drain(Duration::from_secs(1)).await;
+    let got = c
+        .until(QUIET, |m| finished(std::slice::from_ref(m), "long").is_some())
+        .await;
     assert_eq!(acks(&got), [2]);
     assert_eq!(
         finished(&got, "long"),
@@ -324,7 +332,9 @@ async fn shutdown_aborts_running_tests_and_sends_their_end() {
     let st = start(&ctl.url, dir.path());
     let (mut c, _) = connect(&ctl, 0).await;
     c.send(&start_cmd(1, job("r1", "long", file))).await;
-    let got = c.drain(QUIET).await;
+    let got = c
+        .until(QUIET, |m| count_started(std::slice::from_ref(m), "long") == 1)
+        .await;
     assert_eq!(count_started(&got, "long"), 1);
     let stopping = tokio::spawn(st.shutdown());
     let mut got = Vec::new();
@@ -363,7 +373,7 @@ async fn a_refusal_is_retried_at_the_longest_delay() {
     assert!(waited >= Duration::from_millis(250), "retried after {waited:?}");
     assert_eq!(hello.station, "ws-test");
     st.outbox.push(out(1)).unwrap();
-    assert_eq!(event_seqs(&c.drain(QUIET).await), [1]);
+    assert_eq!(event_seqs(&c.until(QUIET, |m| is_event(m, 1)).await), [1]);
     st.shutdown().await;
 }
 
@@ -405,6 +415,6 @@ async fn reconnects_when_the_controller_is_down_at_first() {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let ctl = FakeController::from_listener(listener, url);
     let (mut c, _) = connect(&ctl, 0).await;
-    assert_eq!(event_seqs(&c.drain(QUIET).await), [1]);
+    assert_eq!(event_seqs(&c.until(QUIET, |m| is_event(m, 1)).await), [1]);
     st.shutdown().await;
 }

@@ -112,6 +112,25 @@ impl Conn {
         out
     }
 
+    /// Messages (not heartbeats) until one satisfies `pred` (at most 15 s), then any more that come before a
+    /// gap of `quiet`.
+    pub async fn until(&mut self, quiet: Duration, mut pred: impl FnMut(&Up) -> bool) -> Vec<Up> {
+        let mut out = Vec::new();
+        loop {
+            let m = self
+                .recv(Duration::from_secs(15))
+                .await
+                .unwrap_or_else(|| panic!("condition not met; got {out:#?}"));
+            let done = pred(&m);
+            out.push(m);
+            if done {
+                break;
+            }
+        }
+        out.extend(self.drain(quiet).await);
+        out
+    }
+
     /// Drops the TCP connection without a closing handshake.
     pub fn cut(self) {
         drop(self.ws);
