@@ -180,6 +180,11 @@ impl ControllerProcess {
     pub async fn admin(&self) -> Api {
         Api::login(&self.url, "admin", ADMIN_PASSWORD).await
     }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
 }
 
 impl Drop for ControllerProcess {
