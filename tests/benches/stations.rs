@@ -28,14 +28,24 @@ struct Stats {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 /// One simulated station: answers every StartTest at once with started, one output line, and pass.
-async fn station(url: String, token: String, name: String, stats: Arc<Stats>, stop: Arc<tokio::sync::Notify>) {
+async fn station(
+    url: String,
+    token: String,
+    name: String,
+    stats: Arc<Stats>,
+    stop: Arc<tokio::sync::Notify>,
+) {
     let ws_url = url.replacen("http", "ws", 1) + "/api/v1/stations/link";
     let mut req = ws_url.into_client_request().unwrap();
-    req.headers_mut().insert("Authorization", format!("Bearer {token}").parse().unwrap());
+    req.headers_mut()
+        .insert("Authorization", format!("Bearer {token}").parse().unwrap());
     let (ws, _) = match tokio_tungstenite::connect_async(req).await {
         Ok(x) => x,
         Err(e) => {
@@ -49,10 +59,16 @@ async fn station(url: String, token: String, name: String, stats: Arc<Stats>, st
         station: name.clone(),
         version: "bench".into(),
         facts: HostFacts::default(),
-        eps: vec![EpInfo { name: format!("EP-{name}"), enabled: true, tags: vec![] }],
+        eps: vec![EpInfo {
+            name: format!("EP-{name}"),
+            enabled: true,
+            tags: vec![],
+        }],
         last_command_seq: 0,
     });
-    tx.send(Message::Text(serde_json::to_string(&hello).unwrap().into())).await.unwrap();
+    tx.send(Message::Text(serde_json::to_string(&hello).unwrap().into()))
+        .await
+        .unwrap();
     let mut seq = 0u64;
     let mut sent: std::collections::VecDeque<(u64, Instant)> = Default::default();
     let mut beat = tokio::time::interval(Duration::from_secs(4));
@@ -144,9 +160,21 @@ async fn measure(n: usize, tests_per_station: usize) -> Figures {
     std::fs::create_dir_all(&tests).unwrap();
     std::fs::write(tests.join("trivial.sh"), "exit 0\n").unwrap();
     let cfg = dir.path().join("controller.toml");
-    std::fs::write(&cfg, format!("tests_dir = {:?}\n[stations]\nheartbeat_s = 5\nlost_after_s = 120\n",
-        tests.display().to_string())).unwrap();
-    let ctl = ControllerProcess::start_with(&dir.path().join("data"), "", "127.0.0.1", &["--config", cfg.to_str().unwrap()]).await;
+    std::fs::write(
+        &cfg,
+        format!(
+            "tests_dir = {:?}\n[stations]\nheartbeat_s = 5\nlost_after_s = 120\n",
+            tests.display().to_string()
+        ),
+    )
+    .unwrap();
+    let ctl = ControllerProcess::start_with(
+        &dir.path().join("data"),
+        "",
+        "127.0.0.1",
+        &["--config", cfg.to_str().unwrap()],
+    )
+    .await;
     let pid = ctl.pid().unwrap();
     let admin = ctl.admin().await;
     let stats = Arc::new(Stats::default());
@@ -168,7 +196,13 @@ async fn measure(n: usize, tests_per_station: usize) -> Figures {
         .collect()
         .await;
     for (name, token) in names.iter().zip(tokens) {
-        tasks.push(tokio::spawn(station(ctl.url.clone(), token, name.clone(), stats.clone(), stop.clone())));
+        tasks.push(tokio::spawn(station(
+            ctl.url.clone(),
+            token,
+            name.clone(),
+            stats.clone(),
+            stop.clone(),
+        )));
         suites.push(json!({"name": name, "eps": [format!("EP-{name}")],
             "tests": (0..tests_per_station).map(|i| json!({"file": "trivial.sh", "id": format!("t{i}")})).collect::<Vec<_>>()}));
     }
@@ -179,7 +213,9 @@ async fn measure(n: usize, tests_per_station: usize) -> Figures {
     let connected = stats.connected.load(Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_idle = rss_kib(pid);
-    let (s, b) = admin.put("/projects/load", json!({"name": "load", "suites": suites})).await;
+    let (s, b) = admin
+        .put("/projects/load", json!({"name": "load", "suites": suites}))
+        .await;
     assert!(s == 201 || s == 200, "{b}");
     let start = Instant::now();
     let (s, r) = admin.post("/runs", json!({"project": "load"})).await;
@@ -215,7 +251,10 @@ async fn measure(n: usize, tests_per_station: usize) -> Figures {
 fn raise_fd_limit() {
     // SAFETY: getrlimit/setrlimit on this process with a valid struct.
     unsafe {
-        let mut l = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 {
             l.rlim_cur = l.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &l);
@@ -231,7 +270,10 @@ async fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let per: usize = std::env::var("BENCH_TESTS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+    let per: usize = std::env::var("BENCH_TESTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
     let mut rows = Vec::new();
     for n in sizes {
         let f = measure(n, per).await;
@@ -244,7 +286,14 @@ async fn main() {
     for f in &rows {
         println!(
             "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |",
-            f.stations, f.connected, f.results_per_s, f.results_per_s / base, f.p50_ms, f.p99_ms, f.rss_idle_mib, f.rss_end_mib
+            f.stations,
+            f.connected,
+            f.results_per_s,
+            f.results_per_s / base,
+            f.p50_ms,
+            f.p99_ms,
+            f.rss_idle_mib,
+            f.rss_end_mib
         );
     }
 }

@@ -624,3 +624,58 @@ async fn queue_and_dequeue_into_a_running_suite() {
     );
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pre_and_post_scripts() {
+    let (c, admin, tests) = controller(30).await;
+    let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
+    let dir = tests.path();
+    write(
+        dir,
+        "scripts/pre.sh",
+        "echo \"preparing the lab for $TWISTER_PROJECT\"\n",
+    );
+    write(dir, "scripts/post.py", "print('collecting crash dumps')\n");
+    write(
+        dir,
+        "scripts/broken.sh",
+        "echo 'power strip unreachable' >&2\nexit 2\n",
+    );
+    put_project(&admin, json!({
+        "name": "scripted", "settings": {"pre_script": "scripts/pre.sh", "post_script": "scripts/post.py"},
+        "suites": [{"name": "s", "eps": ["EP-1"], "tests": [{"file": "sh/pass.sh"}]}]
+    })).await;
+    let run = start(&admin, "scripted").await;
+    let r = wait_finished(&admin, &run, Duration::from_secs(60)).await;
+    assert_eq!(r["status"], "pass", "{r:#}");
+    let log = log_text(&admin, &run, None).await;
+    let pre = log
+        .find("preparing the lab for scripted")
+        .expect("pre-script output");
+    let test = log.find("hello from EP-1").expect("test output");
+    let post = log.find("collecting crash dumps").expect("post-script output");
+    assert!(pre < test && test < post, "pre, test, post in order:\n{log}");
+    // A mandatory pre-script that fails: nothing runs, and the run says why.
+    put_project(
+        &admin,
+        json!({
+            "name": "blocked", "settings": {"pre_script": "scripts/broken.sh", "scripts_mandatory": true},
+            "suites": [{"name": "s", "eps": ["EP-1"], "tests": [{"file": "sh/pass.sh"}]}]
+        }),
+    )
+    .await;
+    let run = start(&admin, "blocked").await;
+    let r = wait_finished(&admin, &run, Duration::from_secs(60)).await;
+    assert_eq!(statuses(&r)["s1.t1"].0, "not_executed", "{r:#}");
+    assert!(
+        r["reason"]
+            .as_str()
+            .unwrap()
+            .contains("pre-run script scripts/broken.sh failed (exit code 2)"),
+        "{r}"
+    );
+    assert!(log_text(&admin, &run, None)
+        .await
+        .contains("power strip unreachable"));
+    c.stop().await;
+}

@@ -924,9 +924,26 @@ impl Engine {
                 Control::Pause => "paused",
                 Control::Stop => "stopping",
             };
+            let first_start = store::runs::get(&self.inner.store, &ctl.id)
+                .await?
+                .is_some_and(|r| r.started_at.is_none());
             let mut tx = self.inner.store.begin_write().await?;
             store::runs::set_state(tx.conn(), &ctl.id, state, "running", Some(now_ms()), None, None).await?;
             tx.commit().await?;
+            if first_start {
+                if let Some(pre) = ctl.plan.project.settings.pre_script.clone() {
+                    if let Some(why) = self.script(ctl, "pre-run", &pre).await? {
+                        if ctl.plan.project.settings.scripts_mandatory {
+                            ctl.set_halt(format!("pre-run script {pre} failed ({why})"));
+                            let halt = ctl.halt_reason().unwrap_or_default();
+                            for it in store::runs::items(&self.inner.store, &ctl.id).await? {
+                                self.finish_item(&ctl.id, &it.id, TestStatus::NotExecuted, Some(&halt), None)
+                                    .await?;
+                            }
+                        }
+                    }
+                }
+            }
         }
         let lanes = (0..ctl.plan.lanes.len()).map(|i| {
             let engine = self.clone();
@@ -953,6 +970,13 @@ impl Engine {
             )
             .await?;
         }
+        if let Some(post) = ctl.plan.project.settings.post_script.clone() {
+            if let Some(why) = self.script(ctl, "post-run", &post).await? {
+                if ctl.plan.project.settings.scripts_mandatory {
+                    ctl.set_halt(format!("post-run script {post} failed ({why})"));
+                }
+            }
+        }
         let items = store::runs::items(&self.inner.store, &ctl.id).await?;
         let status = TestStatus::roll_up(
             items
@@ -977,6 +1001,51 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Runs a pre- or post-run script; returns why it failed, if it did. Its output goes to the run's log.
+    async fn script(&self, ctl: &RunCtl, what: &str, rel: &str) -> Result<Option<String>, ApiError> {
+        let path = match self.inner.sources.resolve(rel) {
+            Ok(p) => p,
+            Err(e) => {
+                self.run_log(&ctl.id, &format!("{what} script {rel}: {}", e.message))
+                    .await?;
+                return Ok(Some(e.message));
+            }
+        };
+        let mut env = BTreeMap::new();
+        env.insert(
+            "TWISTER_URL".to_string(),
+            self.inner.public_url.get().cloned().unwrap_or_default(),
+        );
+        env.insert("TWISTER_RUN".to_string(), ctl.id.clone());
+        env.insert("TWISTER_PROJECT".to_string(), ctl.plan.project.name.clone());
+        env.insert("TWISTER_USER".to_string(), ctl.username.clone());
+        env.insert("TWISTER_SCRIPT".to_string(), what.to_string());
+        self.run_log(&ctl.id, &format!("{what} script {rel} starting"))
+            .await?;
+        let out = super::scripts::run(&path, self.inner.sources.root(), &env, Duration::from_secs(600)).await;
+        for l in &out.lines {
+            self.run_log(&ctl.id, l).await?;
+        }
+        let verdict = match &out.failure {
+            None => format!("{what} script {rel} passed"),
+            Some(f) => format!("{what} script {rel} failed: {f}"),
+        };
+        self.run_log(&ctl.id, &verdict).await?;
+        Ok(out.failure)
+    }
+
+    async fn run_log(&self, run: &str, line: &str) -> Result<(), ApiError> {
+        let mut tx = self.inner.store.begin_write().await?;
+        store::runs::insert_log(tx.conn(), run, "", "", "controller", now_ms(), line).await?;
+        tx.commit().await?;
+        self.inner.events.publish(
+            Event::new("logs", "log.lines")
+                .id(run)
+                .data(json!({"item": "", "ep": "", "stream": "controller", "lines": [line]})),
+        );
         Ok(())
     }
 

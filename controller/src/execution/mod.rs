@@ -5,6 +5,7 @@ pub mod engine;
 pub mod hub;
 pub mod plan;
 pub mod project;
+pub mod scripts;
 pub mod sources;
 
 pub use engine::{Engine, RunView};
