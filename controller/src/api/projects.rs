@@ -63,6 +63,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/projects", get(list))
         .route("/projects/{name}", get(get_one).put(put).delete(remove))
+        .route("/projects/{name}/suites", axum::routing::post(import_suite))
+        .route("/projects/{name}/suites/{*suite}", get(export_suite))
         .route("/sources", get(sources))
         .route("/sources/file", get(source_file))
 }
@@ -267,6 +269,90 @@ pub async fn remove(
     audit::record(tx.conn(), &caller.username, "project.delete", &name, None, None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn find_suite<'a>(
+    suites: &'a [crate::execution::project::Suite],
+    path: &[&str],
+) -> Option<&'a crate::execution::project::Suite> {
+    let (first, rest) = path.split_first()?;
+    let s = suites.iter().find(|s| s.name == *first)?;
+    if rest.is_empty() {
+        Some(s)
+    } else {
+        find_suite(&s.suites, rest)
+    }
+}
+
+/// A suite of a project (`outer/inner` for a nested one), to save as a predefined suite.
+#[utoipa::path(get, path = "/api/v1/projects/{name}/suites/{suite}", tag = "projects", security(("bearer" = [])),
+    params(("name" = String, Path), ("suite" = String, Path)),
+    responses((status = 200, body = crate::execution::project::Suite)))]
+pub async fn export_suite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, suite)): Path<(String, String)>,
+) -> ApiResult<Json<crate::execution::project::Suite>> {
+    caller.require(Permission::ViewReports)?;
+    let mut conn = state.store.pool().acquire().await.map_err(StoreError::from)?;
+    let row = store::projects::by_name(&mut conn, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no project {name}")))?;
+    let project = parse_doc(&row)?;
+    let path: Vec<&str> = suite.split('/').filter(|s| !s.is_empty()).collect();
+    find_suite(&project.suites, &path)
+        .cloned()
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("project {name} has no suite {suite}")))
+}
+
+/// Adds a (predefined) suite at the end of a project's top-level suites.
+#[utoipa::path(post, path = "/api/v1/projects/{name}/suites", tag = "projects", security(("bearer" = [])),
+    params(("name" = String, Path)), request_body = crate::execution::project::Suite,
+    responses((status = 201, body = ProjectDoc)))]
+pub async fn import_suite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(suite): Json<crate::execution::project::Suite>,
+) -> ApiResult<Response> {
+    caller.require(Permission::ChangeProjects)?;
+    let mut tx = state.store.begin_write().await?;
+    let mut row = store::projects::by_name(tx.conn(), &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no project {name}")))?;
+    let mut project = parse_doc(&row)?;
+    if project.suites.iter().any(|s| s.name == suite.name) {
+        return Err(ApiError::conflict(format!(
+            "project {name} already has a suite named {}",
+            suite.name
+        )));
+    }
+    project.suites.push(suite.clone());
+    project.validate()?;
+    let doc = serde_json::to_string(&project).map_err(ApiError::internal)?;
+    row.version += 1;
+    let now = now_ms();
+    store::projects::update(tx.conn(), &row.id, &project.name, &doc, row.version, now).await?;
+    audit::record(
+        tx.conn(),
+        &caller.username,
+        "project.suite_import",
+        &name,
+        None,
+        Some(&serde_json::json!({"suite": suite.name})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(with_etag(
+        StatusCode::CREATED,
+        ProjectDoc {
+            project,
+            version: row.version,
+            owner: row.owner,
+            updated_at: ms_to_rfc3339(now),
+        },
+    ))
 }
 
 /// Lists a directory of the test-source directory.

@@ -64,6 +64,9 @@ pub struct LogParams {
     /// At most this many (default 1000).
     #[serde(default)]
     pub limit: Option<i64>,
+    /// `json` (default) or `text` (a plain-text file to download).
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 /// Routes of this module.
@@ -166,14 +169,16 @@ pub async fn dequeue(
 /// Log lines of a run, in order; follow with `after` = the last id seen.
 #[utoipa::path(get, path = "/api/v1/runs/{id}/logs", tag = "runs", security(("bearer" = [])),
     params(("id" = String, Path), ("after" = Option<i64>, Query), ("item" = Option<String>, Query),
-        ("ep" = Option<String>, Query), ("q" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+        ("ep" = Option<String>, Query), ("q" = Option<String>, Query), ("limit" = Option<i64>, Query),
+        ("format" = Option<String>, Query)),
     responses((status = 200, body = [LogLine])))]
 pub async fn logs(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Query(p): Query<LogParams>,
-) -> ApiResult<Json<Vec<LogLine>>> {
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
     caller.require(Permission::ViewReports)?;
     if crate::store::runs::get(&state.store, &id).await?.is_none() {
         return Err(ApiError::not_found(format!("no run {id}")));
@@ -185,5 +190,32 @@ pub async fn logs(
         contains: p.q.filter(|q| !q.is_empty()),
         limit: p.limit.unwrap_or(1000),
     };
-    Ok(Json(crate::store::runs::logs(&state.store, &id, &f).await?))
+    let lines = crate::store::runs::logs(&state.store, &id, &f).await?;
+    match p.format.as_deref() {
+        None | Some("json") => Ok(Json(lines).into_response()),
+        Some("text") => {
+            let mut text = String::new();
+            for l in &lines {
+                text.push_str(&format!(
+                    "{} {} {} [{}] {}\n",
+                    l.at, l.ep, l.item, l.stream, l.line
+                ));
+            }
+            Ok((
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; charset=utf-8".to_string(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"run-{id}.log\""),
+                    ),
+                ],
+                text,
+            )
+                .into_response())
+        }
+        Some(other) => Err(ApiError::bad_request(format!("format {other:?}: json or text"))),
+    }
 }
