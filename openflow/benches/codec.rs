@@ -1,0 +1,2 @@
+//! Codec benchmarks (filled in later).
+fn main() {}
