@@ -44,6 +44,18 @@ pub(crate) fn check<S: Strategy>(cases: u32, strategy: S, f: impl Fn(S::Value) -
     }
 }
 
+/// Runs `f` on a thread with a large stack: the derived strategies for the deeply nested message types are
+/// large values, and building them in an unoptimised test build overflows the default 2 MiB test stack.
+pub(crate) fn big_stack(f: impl FnOnce() + Send + 'static) {
+    let t = std::thread::Builder::new()
+        .stack_size(512 << 20)
+        .spawn(f)
+        .expect("spawn test thread");
+    if let Err(e) = t.join() {
+        std::panic::resume_unwind(e);
+    }
+}
+
 /// Encodes, decodes, compares, re-encodes and compares bytes.
 pub(crate) fn roundtrip(m: &OfMessage) -> Result<(), TestCaseError> {
     let Ok(bytes) = m.encode(0x1234_5678) else {
@@ -63,17 +75,19 @@ pub(crate) fn roundtrip(m: &OfMessage) -> Result<(), TestCaseError> {
 
 #[test]
 fn prop_any_message_roundtrips_byte_exact() {
-    check(3000, any::<OfMessage>(), |m| roundtrip(&m));
+    big_stack(|| check(3000, any::<OfMessage>(), |m| roundtrip(&m)));
 }
 
 #[test]
 fn prop_any_message_roundtrips_through_json() {
-    check(500, any::<OfMessage>(), |m| {
-        let json = serde_json::to_string(&m).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let back: OfMessage =
-            serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
-        prop_assert_eq!(back, m);
-        Ok(())
+    big_stack(|| {
+        check(500, any::<OfMessage>(), |m| {
+            let json = serde_json::to_string(&m).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let back: OfMessage =
+                serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
+            prop_assert_eq!(back, m);
+            Ok(())
+        })
     });
 }
 
@@ -115,31 +129,33 @@ fn prop_random_bytes_never_panic() {
 
 #[test]
 fn prop_truncated_and_mutated_messages_never_panic() {
-    check(
-        3000,
-        (
-            any::<OfMessage>(),
-            any::<prop::sample::Index>(),
-            any::<prop::sample::Index>(),
-            any::<u8>(),
-        ),
-        |(m, cut, flip, val)| {
-            let Ok(bytes) = m.encode(1) else { return Ok(()) };
-            // Mutate one byte, fix up the header length, and decode every prefix shape.
-            let mut mutated = bytes.clone();
-            let i = flip.index(mutated.len());
-            if i >= 4 {
-                mutated[i] = val;
-            }
-            decode_any(&mutated)?;
-            let n = cut.index(bytes.len() + 1);
-            let mut prefix = bytes[..n].to_vec();
-            if prefix.len() >= 4 {
-                let len = (prefix.len() as u16).to_be_bytes();
-                prefix[2] = len[0];
-                prefix[3] = len[1];
-            }
-            decode_any(&prefix)
-        },
-    );
+    big_stack(|| {
+        check(
+            3000,
+            (
+                any::<OfMessage>(),
+                any::<prop::sample::Index>(),
+                any::<prop::sample::Index>(),
+                any::<u8>(),
+            ),
+            |(m, cut, flip, val)| {
+                let Ok(bytes) = m.encode(1) else { return Ok(()) };
+                // Mutate one byte, fix up the header length, and decode every prefix shape.
+                let mut mutated = bytes.clone();
+                let i = flip.index(mutated.len());
+                if i >= 4 {
+                    mutated[i] = val;
+                }
+                decode_any(&mutated)?;
+                let n = cut.index(bytes.len() + 1);
+                let mut prefix = bytes[..n].to_vec();
+                if prefix.len() >= 4 {
+                    let len = (prefix.len() as u16).to_be_bytes();
+                    prefix[2] = len[0];
+                    prefix[3] = len[1];
+                }
+                decode_any(&prefix)
+            },
+        )
+    });
 }
