@@ -9,6 +9,7 @@ use proptest::test_runner::{Config, TestRunner};
 use crate::message::OfMessage;
 
 mod v10_vectors;
+mod v13_vectors;
 
 /// Any IPv4 address.
 pub(crate) fn ipv4() -> impl Strategy<Value = Ipv4Addr> {
@@ -26,14 +27,18 @@ pub(crate) fn other_version() -> impl Strategy<Value = u8> {
     any::<u8>().prop_filter("not 1.0/1.3", |v| *v != 1 && *v != 4)
 }
 
-/// Runs `f` over `cases` values of `strategy`.
-///
 /// Nested lists (flow stats of instructions of actions) would explode with proptest's default collection
 /// size of 0..100, and that default can only be set through the environment before proptest first reads
-/// its configuration; every property test goes through here so the variable is set once, first.
-pub(crate) fn check<S: Strategy>(cases: u32, strategy: S, f: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+/// its configuration (which building a strategy such as `any::<Vec<_>>()` does): every property test calls
+/// this first, through [`big_stack`] and [`check`].
+pub(crate) fn small_collections() {
     static INIT: Once = Once::new();
-    INIT.call_once(|| std::env::set_var("PROPTEST_MAX_DEFAULT_SIZE_RANGE", "4"));
+    INIT.call_once(|| std::env::set_var("PROPTEST_MAX_DEFAULT_SIZE_RANGE", "5"));
+}
+
+/// Runs `f` over `cases` values of `strategy`.
+pub(crate) fn check<S: Strategy>(cases: u32, strategy: S, f: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+    small_collections();
     let mut runner = TestRunner::new(Config {
         cases,
         failure_persistence: None,
@@ -47,6 +52,7 @@ pub(crate) fn check<S: Strategy>(cases: u32, strategy: S, f: impl Fn(S::Value) -
 /// Runs `f` on a thread with a large stack: the derived strategies for the deeply nested message types are
 /// large values, and building them in an unoptimised test build overflows the default 2 MiB test stack.
 pub(crate) fn big_stack(f: impl FnOnce() + Send + 'static) {
+    small_collections();
     let t = std::thread::Builder::new()
         .stack_size(512 << 20)
         .spawn(f)
@@ -75,13 +81,13 @@ pub(crate) fn roundtrip(m: &OfMessage) -> Result<(), TestCaseError> {
 
 #[test]
 fn prop_any_message_roundtrips_byte_exact() {
-    big_stack(|| check(3000, any::<OfMessage>(), |m| roundtrip(&m)));
+    big_stack(|| check(10_000, any::<OfMessage>(), |m| roundtrip(&m)));
 }
 
 #[test]
 fn prop_any_message_roundtrips_through_json() {
     big_stack(|| {
-        check(500, any::<OfMessage>(), |m| {
+        check(3000, any::<OfMessage>(), |m| {
             let json = serde_json::to_string(&m).map_err(|e| TestCaseError::fail(e.to_string()))?;
             let back: OfMessage =
                 serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
@@ -91,13 +97,23 @@ fn prop_any_message_roundtrips_through_json() {
     });
 }
 
-/// Decoding any bytes never panics; whatever decodes re-encodes to a fixed point.
-fn decode_any(bytes: &[u8]) -> Result<(), TestCaseError> {
-    if let Ok((_, m)) = OfMessage::decode(bytes) {
-        let enc = m.encode(0).map_err(|e| TestCaseError::fail(e.to_string()))?;
+/// Decoding any bytes never panics. Whatever decodes re-encodes to the same length, differing from the input
+/// only where the encoder wrote zero (padding, which is ignored on decode), and re-encoding is a fixed point.
+pub(crate) fn decode_any(bytes: &[u8]) -> Result<(), TestCaseError> {
+    if let Ok((h, m)) = OfMessage::decode(bytes) {
+        let enc = m.encode(h.xid).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(enc.len(), bytes.len(), "{:?}", m);
+        prop_assert!(
+            enc.iter().zip(bytes).all(|(e, b)| e == b || *e == 0),
+            "non-padding byte changed: {:?}",
+            m
+        );
         let (_, m2) = OfMessage::decode(&enc).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(&m2, &m);
-        prop_assert_eq!(m2.encode(0).map_err(|e| TestCaseError::fail(e.to_string()))?, enc);
+        prop_assert_eq!(
+            m2.encode(h.xid).map_err(|e| TestCaseError::fail(e.to_string()))?,
+            enc
+        );
     }
     Ok(())
 }
@@ -121,17 +137,17 @@ fn framed_random() -> impl Strategy<Value = Vec<u8>> {
 
 #[test]
 fn prop_random_bytes_never_panic() {
-    check(5000, proptest::collection::vec(any::<u8>(), 0..300), |b| {
+    check(20_000, proptest::collection::vec(any::<u8>(), 0..300), |b| {
         decode_any(&b)
     });
-    check(20000, framed_random(), |b| decode_any(&b));
+    check(50_000, framed_random(), |b| decode_any(&b));
 }
 
 #[test]
 fn prop_truncated_and_mutated_messages_never_panic() {
     big_stack(|| {
         check(
-            3000,
+            20_000,
             (
                 any::<OfMessage>(),
                 any::<prop::sample::Index>(),
