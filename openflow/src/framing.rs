@@ -6,13 +6,13 @@ use crate::header::HEADER_LEN;
 /// Length of the first message in `buf`: `Ok(None)` when fewer than 8 bytes are there, an error when the
 /// header's length is below 8 (the stream cannot be resynchronised).
 pub fn message_len(buf: &[u8]) -> Result<Option<usize>, DecodeError> {
-    let Some(len) = buf.get(2..4) else {
+    let Some(&[hi, lo]) = buf.get(2..4) else {
         return Ok(None);
     };
     if buf.len() < HEADER_LEN {
         return Ok(None);
     }
-    let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+    let len = usize::from(u16::from_be_bytes([hi, lo]));
     if len < HEADER_LEN {
         return Err(DecodeError::BadLength {
             what: "ofp_header",

@@ -41,14 +41,9 @@ impl Header {
 
     /// The 8 header bytes.
     pub fn encode(&self) -> [u8; HEADER_LEN] {
-        let mut out = [0u8; HEADER_LEN];
-        let l = self.length.to_be_bytes();
-        let x = self.xid.to_be_bytes();
-        out[0] = self.version;
-        out[1] = self.msg_type;
-        out[2..4].copy_from_slice(&l);
-        out[4..8].copy_from_slice(&x);
-        out
+        let [l0, l1] = self.length.to_be_bytes();
+        let [x0, x1, x2, x3] = self.xid.to_be_bytes();
+        [self.version, self.msg_type, l0, l1, x0, x1, x2, x3]
     }
 }
 

@@ -175,3 +175,25 @@ fn prop_truncated_and_mutated_messages_never_panic() {
         )
     });
 }
+
+/// Writes 2,000 encoded sample messages as a seed corpus for the cargo-fuzz target when
+/// `OPENFLOW_FUZZ_SEEDS` names a directory (see the crate README); does nothing otherwise.
+#[test]
+fn write_fuzz_seeds() {
+    let Some(dir) = std::env::var_os("OPENFLOW_FUZZ_SEEDS") else {
+        return;
+    };
+    big_stack(move || {
+        use proptest::strategy::ValueTree;
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("create seed directory");
+        let mut runner = TestRunner::deterministic();
+        let strategy = any::<OfMessage>();
+        for i in 0..2000 {
+            let m = strategy.new_tree(&mut runner).expect("generate").current();
+            if let Ok(bytes) = m.encode(i) {
+                std::fs::write(dir.join(format!("seed-{i:04}")), bytes).expect("write seed");
+            }
+        }
+    });
+}
