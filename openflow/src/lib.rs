@@ -16,6 +16,8 @@
 //! assert!(matches!(msg, OfMessage::V13(v13::Message::EchoRequest(_))));
 //! ```
 
+#![forbid(unsafe_code)]
+
 #[macro_use]
 mod macros;
 

@@ -415,3 +415,24 @@ fn json_is_readable() {
     let back: Message = serde_json::from_str(&j).unwrap();
     assert_eq!(back, m);
 }
+
+#[test]
+fn every_error_type_and_code_maps_both_ways() {
+    // (type, number of codes) from the 1.0 specification
+    for (t, codes) in [(0u16, 2u16), (1, 9), (2, 9), (3, 6), (4, 2), (5, 3)] {
+        for c in 0..codes + 2 {
+            let k = ErrorKind::from_wire(t, c);
+            assert!(!matches!(k, ErrorKind::Unknown { .. }), "type {t}");
+            assert_eq!(k.to_wire(), (t, c));
+            let named = !format!("{k:?}").contains("(Unknown(");
+            assert_eq!(named, c < codes, "type {t} code {c}: {k:?}");
+        }
+    }
+    assert_eq!(
+        ErrorKind::from_wire(6, 0),
+        ErrorKind::Unknown {
+            error_type: 6,
+            code: 0
+        }
+    );
+}

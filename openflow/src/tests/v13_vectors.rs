@@ -694,3 +694,78 @@ fn json_is_readable() {
     assert!(j.contains(r#""command":"Add""#), "{j}");
     assert_eq!(serde_json::from_str::<Message>(&j).unwrap(), m);
 }
+
+#[test]
+fn every_error_type_and_code_maps_both_ways() {
+    // (type, number of codes) from the 1.3 specification
+    let table = [
+        (0u16, 2u16),
+        (1, 14),
+        (2, 16),
+        (3, 9),
+        (4, 12),
+        (5, 8),
+        (6, 15),
+        (7, 5),
+        (8, 3),
+        (9, 3),
+        (10, 3),
+        (11, 3),
+        (12, 12),
+        (13, 6),
+    ];
+    for (t, codes) in table {
+        for c in 0..codes + 2 {
+            let k = ErrorKind::from_wire(t, c);
+            assert_eq!(k.to_wire(), (t, c));
+            let named = !format!("{k:?}").contains("(Unknown(");
+            assert_eq!(named, c < codes, "type {t} code {c}: {k:?}");
+        }
+    }
+    assert_eq!(
+        ErrorKind::from_wire(14, 0),
+        ErrorKind::Unknown {
+            error_type: 14,
+            code: 0
+        }
+    );
+    let j = serde_json::to_string(&ErrorKind::from_wire(5, 1)).unwrap();
+    assert_eq!(j, r#"{"FlowModFailed":"TableFull"}"#);
+    let j = serde_json::to_string(&ErrorKind::from_wire(5, 99)).unwrap();
+    assert_eq!(j, r#"{"FlowModFailed":{"Unknown":99}}"#);
+}
+
+#[test]
+fn stream_of_mixed_messages_is_framed_and_decoded() {
+    use crate::framing::MessageBuffer;
+    let msgs = [
+        Message::Hello(Hello::with_versions(&[4])),
+        Message::FeaturesRequest,
+        Message::EchoRequest(Echo { data: vec![1, 2, 3] }),
+        Message::PacketOut(PacketOut {
+            buffer_id: NO_BUFFER,
+            in_port: 1,
+            actions: vec![],
+            data: vec![0; 60],
+        }),
+    ];
+    let stream: Vec<u8> = msgs
+        .iter()
+        .enumerate()
+        .flat_map(|(i, m)| m.encode(i as u32).unwrap())
+        .collect();
+    let mut buf = MessageBuffer::new();
+    let mut out = vec![];
+    for chunk in stream.chunks(7) {
+        buf.push(chunk);
+        while let Some(frame) = buf.next_message().unwrap() {
+            out.push(Message::decode(&frame).unwrap());
+        }
+    }
+    assert_eq!(out.len(), msgs.len());
+    for (i, ((h, m), expected)) in out.iter().zip(&msgs).enumerate() {
+        assert_eq!(h.xid, i as u32);
+        assert_eq!(m, expected);
+    }
+    assert_eq!(buf.pending(), 0);
+}
