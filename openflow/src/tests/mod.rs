@@ -54,7 +54,7 @@ pub(crate) fn check<S: Strategy>(cases: u32, strategy: S, f: impl Fn(S::Value) -
 pub(crate) fn big_stack(f: impl FnOnce() + Send + 'static) {
     small_collections();
     let t = std::thread::Builder::new()
-        .stack_size(512 << 20)
+        .stack_size(64 << 20)
         .spawn(f)
         .expect("spawn test thread");
     if let Err(e) = t.join() {
