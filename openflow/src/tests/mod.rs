@@ -197,3 +197,59 @@ fn write_fuzz_seeds() {
         }
     });
 }
+
+/// The generator behind the round-trip property reaches every message type of both versions and every
+/// multipart and stats body type, so the property covers them all.
+#[test]
+fn generator_covers_every_message_and_body_type() {
+    big_stack(|| {
+        use proptest::strategy::ValueTree;
+        use std::collections::BTreeSet;
+        let mut runner = TestRunner::deterministic();
+        let strategy = any::<OfMessage>();
+        let (mut v10, mut v13, mut stats10, mut mp13) =
+            (BTreeSet::new(), BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for _ in 0..20_000 {
+            let m = strategy.new_tree(&mut runner).expect("generate").current();
+            let Ok(bytes) = m.encode(0) else { continue };
+            let body_type = bytes.get(8..10).map(|b| u16::from_be_bytes([b[0], b[1]]));
+            match &m {
+                OfMessage::V10(msg) => {
+                    v10.insert(msg.msg_type());
+                    if msg.msg_type() == 16 || msg.msg_type() == 17 {
+                        stats10.insert((msg.msg_type(), body_type));
+                    }
+                }
+                OfMessage::V13(msg) => {
+                    v13.insert(msg.msg_type());
+                    if msg.msg_type() == 18 || msg.msg_type() == 19 {
+                        mp13.insert((msg.msg_type(), body_type));
+                    }
+                }
+                OfMessage::Other { .. } => {}
+            }
+        }
+        for t in 0..=21u8 {
+            assert!(v10.contains(&t), "1.0 type {t} never generated");
+        }
+        for t in 0..=29u8 {
+            assert!(v13.contains(&t), "1.3 type {t} never generated");
+        }
+        for dir in [16u8, 17] {
+            for t in [0u16, 1, 2, 3, 4, 5, 0xffff] {
+                assert!(
+                    stats10.contains(&(dir, Some(t))),
+                    "1.0 stats {dir}/{t} never generated"
+                );
+            }
+        }
+        for dir in [18u8, 19] {
+            for t in (0u16..=13).chain([0xffff]) {
+                assert!(
+                    mp13.contains(&(dir, Some(t))),
+                    "1.3 multipart {dir}/{t} never generated"
+                );
+            }
+        }
+    });
+}
