@@ -431,6 +431,56 @@ async fn the_cli_runs_a_project_and_writes_junit() {
     );
     let logs = cli.run(&["run", "logs", &id, "--grep", "hello from"]).await;
     assert!(logs.stdout.contains("hello from EP-1"), "{logs:?}");
+    // A suite saved as a predefined suite goes into another project.
+    let saved = tests.path().join("smoke.json");
+    assert_eq!(
+        cli.run(&[
+            "project",
+            "suite-export",
+            "cli",
+            "smoke",
+            "-o",
+            saved.to_str().unwrap()
+        ])
+        .await
+        .code,
+        0
+    );
+    std::fs::write(
+        tests.path().join("q.json"),
+        json!({"name": "other", "suites": []}).to_string(),
+    )
+    .unwrap();
+    assert_eq!(
+        cli.run(&["project", "put", tests.path().join("q.json").to_str().unwrap()])
+            .await
+            .code,
+        0
+    );
+    assert_eq!(
+        cli.run(&["project", "suite-import", "other", saved.to_str().unwrap()])
+            .await
+            .code,
+        0
+    );
+    assert_eq!(
+        cli.run(&["project", "suite-import", "other", saved.to_str().unwrap()])
+            .await
+            .code,
+        4
+    );
+    let other = cli.run(&["project", "get", "other"]).await.json();
+    assert_eq!(other["suites"][0]["tests"][1]["file"], "sh/fail.sh");
+    let text = reqwest::Client::new()
+        .get(format!("{}/api/v1/runs/{id}/logs?format=text", c.url))
+        .bearer_auth(admin.token.clone().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("[stdout] hello from EP-1"), "{text}");
     let junit = tests.path().join("junit.xml");
     assert_eq!(
         cli.run(&["run", "junit", &id, "-o", junit.to_str().unwrap()])

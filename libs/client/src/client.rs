@@ -442,6 +442,26 @@ impl Client {
             .await
     }
 
+    /// One suite of a project (`outer/inner` for a nested one).
+    pub async fn export_suite(&self, project: &str, suite: &str) -> Result<Value> {
+        self.get(&format!(
+            "/projects/{}/suites/{}",
+            encode_path(project),
+            encode_path(suite)
+        ))
+        .await
+    }
+
+    /// Appends a suite to a project.
+    pub async fn import_suite(&self, project: &str, suite: &Value) -> Result<Value> {
+        self.call(
+            Method::POST,
+            &format!("/projects/{}/suites", encode_path(project)),
+            suite,
+        )
+        .await
+    }
+
     /// Deletes a project.
     pub async fn delete_project(&self, name: &str) -> Result<()> {
         self.send(self.authed(Method::DELETE, &format!("/projects/{}", encode_path(name)))?)

@@ -21,6 +21,16 @@ pub enum ProjectCmd {
     Put { file: PathBuf },
     /// Delete a project.
     Rm { name: String },
+    /// Save one suite of a project as a predefined suite (JSON).
+    SuiteExport {
+        project: String,
+        /// Suite name (`outer/inner` for a nested one).
+        suite: String,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Add a predefined suite (JSON file) at the end of a project.
+    SuiteImport { project: String, file: PathBuf },
 }
 
 pub async fn run(ctx: &Ctx, cmd: ProjectCmd) -> CmdResult {
@@ -75,6 +85,35 @@ pub async fn run(ctx: &Ctx, cmd: ProjectCmd) -> CmdResult {
                 output::json(&saved);
             } else {
                 println!("Saved project {name} (version {}).", saved["version"]);
+            }
+        }
+        ProjectCmd::SuiteExport {
+            project,
+            suite,
+            output: out,
+        } => {
+            let s = c.export_suite(&project, &suite).await?;
+            let text = serde_json::to_string_pretty(&s).map_err(|e| Failure::other(e.to_string()))?;
+            match out {
+                Some(path) => std::fs::write(&path, text + "\n")
+                    .map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))?,
+                None => println!("{text}"),
+            }
+        }
+        ProjectCmd::SuiteImport { project, file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+            let suite: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Failure::usage(format!("{} is not JSON: {e}", file.display())))?;
+            let saved = c.import_suite(&project, &suite).await?;
+            if ctx.json {
+                output::json(&saved);
+            } else {
+                println!(
+                    "Added suite {} to {project} (version {}).",
+                    suite["name"].as_str().unwrap_or("?"),
+                    saved["version"]
+                );
             }
         }
         ProjectCmd::Rm { name } => {
