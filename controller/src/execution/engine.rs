@@ -51,6 +51,8 @@ pub struct RunCtl {
     halt: Mutex<Option<String>>,
     stopped_by: Mutex<Option<String>>,
     extra: Mutex<Extra>,
+    /// Test instance -> wake-up for the lane waiting on it (so one result wakes one lane, not all of them).
+    item_waiters: Mutex<HashMap<String, Arc<Notify>>>,
 }
 
 /// Tests queued into and de-queued from suites of a live run.
@@ -65,6 +67,34 @@ struct Extra {
 }
 
 impl RunCtl {
+    fn item_notify(&self, id: &str) -> Arc<Notify> {
+        self.item_waiters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(id.to_string())
+            .or_default()
+            .clone()
+    }
+
+    fn forget_item(&self, id: &str) {
+        self.item_waiters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
+    fn wake_item(&self, id: &str) {
+        let n = self
+            .item_waiters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned();
+        if let Some(n) = n {
+            n.notify_waiters();
+        }
+    }
+
     fn extra(&self) -> std::sync::MutexGuard<'_, Extra> {
         self.extra.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -343,6 +373,7 @@ impl Engine {
             halt: Mutex::new(None),
             stopped_by: Mutex::new(None),
             extra: Mutex::new(Extra::default()),
+            item_waiters: Mutex::new(HashMap::new()),
         });
         self.inner
             .runs
@@ -726,6 +757,7 @@ impl Engine {
         let mut touched: Vec<String> = Vec::new();
         let mut published: Vec<Event> = Vec::new();
         let mut finished_tokens: Vec<(String, String)> = Vec::new();
+        let mut finished_items: Vec<(String, String)> = Vec::new();
         for (seq, ev) in events {
             if seq <= last {
                 continue; // already stored: a resend after a reconnect
@@ -843,6 +875,7 @@ impl Engine {
                                 .data(json!({"item": test, "status": status.as_str(), "reason": reason})),
                         );
                     }
+                    finished_items.push((run.clone(), test.clone()));
                     finished_tokens.push((run.clone(), test));
                     touched.push(run);
                 }
@@ -856,11 +889,19 @@ impl Engine {
         for e in published {
             self.inner.events.publish(e);
         }
+        for (run, test) in &finished_items {
+            if let Some(ctl) = self.ctl(run) {
+                ctl.wake_item(test);
+            }
+        }
         touched.sort();
         touched.dedup();
         for run in touched {
-            if let Some(ctl) = self.ctl(&run) {
-                ctl.changed.notify_waiters();
+            // Dependency waits and the like: only when something ended.
+            if finished_items.iter().any(|(r, _)| *r == run) {
+                if let Some(ctl) = self.ctl(&run) {
+                    ctl.changed.notify_waiters();
+                }
             }
         }
         Ok(last)
@@ -1063,9 +1104,9 @@ impl Engine {
         let mut lane_lost: Option<String> = None;
         let mut ran_one = false;
         for suite in &lane.suites {
-            let items = self.items_map(&ctl.id).await?;
-            if items
-                .get(&suite.id)
+            if self
+                .item_opt(&ctl.id, &suite.id)
+                .await?
                 .is_some_and(|i| status_of(&i.status).is_final())
             {
                 continue;
@@ -1154,10 +1195,10 @@ impl Engine {
                     ));
                 }
             }
-            let items = self.items_map(&ctl.id).await?;
-            let members: Vec<TestStatus> = items
-                .values()
-                .filter(|i| i.kind == "test" && i.parent.as_deref() == Some(suite.id.as_str()))
+            let members: Vec<TestStatus> = store::runs::children(&self.inner.store, &ctl.id, &suite.id)
+                .await?
+                .iter()
+                .filter(|i| i.kind == "test")
                 .map(|i| status_of(&i.status))
                 .collect();
             let rolled = if members.is_empty() {
@@ -1558,28 +1599,39 @@ impl Engine {
         lane_lost: &mut Option<String>,
     ) -> Result<TestStatus, ApiError> {
         let lost_after = Duration::from_secs(self.inner.config.stations.lost_after_s);
-        loop {
-            let notified = ctl.changed.notified();
-            let it = self.item(&ctl.id, item).await?;
-            let st = status_of(&it.status);
-            if st.is_final() {
-                return Ok(st);
+        let waker = ctl.item_notify(item);
+        let mut read_store = true;
+        let mut ticks = 0u32;
+        let result = loop {
+            let notified = waker.notified();
+            if read_store {
+                let st = status_of(&self.item(&ctl.id, item).await?.status);
+                if st.is_final() {
+                    break Ok(st);
+                }
             }
-            match self.inner.hub.locate(ep) {
-                EpLocation::Offline { for_, .. } if for_ > lost_after => {
+            if let EpLocation::Offline { for_, .. } = self.inner.hub.locate(ep) {
+                if for_ > lost_after {
                     let why = format!(
                         "station lost: the station of {ep} has been away {}s",
                         for_.as_secs()
                     );
                     *lane_lost = Some(why.clone());
-                    return self
+                    break self
                         .finish_item(&ctl.id, item, TestStatus::Error, Some(&why), None)
                         .await;
                 }
-                _ => {}
             }
-            let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
-        }
+            // Woken by this test's result; the timeout paces the lost-station check, and the store is read
+            // again now and then in case a wake-up was missed.
+            ticks += 1;
+            read_store = tokio::time::timeout(Duration::from_secs(2), notified)
+                .await
+                .is_ok()
+                || ticks % 15 == 0;
+        };
+        ctl.forget_item(item);
+        result
     }
 
     async fn job(
@@ -1787,6 +1839,7 @@ impl Engine {
                     .data(json!({"item": id, "status": status.as_str(), "reason": reason})),
             );
             if let Some(ctl) = self.ctl(run) {
+                ctl.wake_item(id);
                 ctl.changed.notify_waiters();
             }
         }

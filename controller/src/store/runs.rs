@@ -220,6 +220,18 @@ pub async fn items(store: &Store, run_id: &str) -> Result<Vec<ItemRow>, StoreErr
     rows.iter().map(item_from).collect()
 }
 
+/// The items directly under a suite instance, in order.
+pub async fn children(store: &Store, run_id: &str, parent: &str) -> Result<Vec<ItemRow>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ITEM_COLUMNS} FROM run_items WHERE run_id = $1 AND parent = $2 ORDER BY ord"
+    ))
+    .bind(run_id)
+    .bind(parent)
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter().map(item_from).collect()
+}
+
 /// One item.
 pub async fn item(conn: &mut AnyConnection, run_id: &str, id: &str) -> Result<Option<ItemRow>, StoreError> {
     let row = sqlx::query(&format!(
