@@ -231,3 +231,53 @@ async fn a_cut_station_link_loses_and_doubles_nothing() {
     assert_eq!(finished, 1);
     drop(ws);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn station_killed_mid_test_and_restarted_reports_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let tests = dir.path().join("tests");
+    std::fs::create_dir_all(&tests).unwrap();
+    counting_script(&tests);
+    let cfg = config_file(dir.path(), &tests);
+    let ctl = ControllerProcess::start_with(
+        &dir.path().join("data"),
+        "",
+        "127.0.0.1",
+        &["--config", cfg.to_str().unwrap()],
+    )
+    .await;
+    let admin = ctl.admin().await;
+    let mut ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
+    let (s, b) = admin
+        .put(
+            "/projects/crashy",
+            json!({"name": "crashy", "suites": [{"name": "s", "eps": ["EP-1"], "tests": [
+            {"file": "count.sh"}, {"file": "pass.sh"}]}]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (_, r) = admin.post("/runs", json!({"project": "crashy"})).await;
+    let run = r["id"].as_str().unwrap().to_string();
+    wait_running(&admin, &run, "s1.t1").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ws.kill9();
+    ws.spawn();
+    let r = wait_finished(&admin, &run, Duration::from_secs(60)).await;
+    let items = r["items"].as_array().unwrap();
+    let t1 = items.iter().find(|i| i["id"] == "s1.t1").unwrap();
+    assert_eq!(t1["status"], "error", "{t1}");
+    assert!(
+        t1["reason"].as_str().unwrap().contains("station restarted"),
+        "{t1}"
+    );
+    let t2 = items.iter().find(|i| i["id"] == "s1.t2").unwrap();
+    assert_eq!(
+        t2["status"], "pass",
+        "the station works on after its restart: {t2}"
+    );
+    // What the test printed before the kill arrived once each, in order: a prefix of the full count.
+    let (lines, finished) = lines_of(&admin, &run, "s1.t1").await;
+    assert!(!lines.is_empty() && lines.len() < 40, "{lines:?}");
+    assert_eq!(lines, expected_lines()[..lines.len()].to_vec());
+    assert!(finished <= 1);
+}
