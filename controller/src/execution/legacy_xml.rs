@@ -295,6 +295,16 @@ fn element(tag: &BytesStart<'_>, line: usize, self_closing: bool, at: usize) -> 
 /// Parses a whole document into its root element.
 fn parse_document(src: &str, expected: &'static str, max_depth: usize) -> Result<Elem> {
     let lines = Lines::new(src);
+    // XML 1.0 has no place for most control characters, and the writer could not give them back.
+    if let Some((i, c)) = src
+        .char_indices()
+        .find(|(_, c)| (*c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}'))
+    {
+        return Err(LegacyXmlError::Syntax {
+            line: lines.line(i),
+            message: format!("character U+{:04X} is not allowed in XML", u32::from(c)),
+        });
+    }
     let mut reader = Reader::from_str(src);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Elem> = Vec::new();
@@ -634,13 +644,19 @@ fn normalize_path(raw: &str) -> std::result::Result<String, String> {
     Ok(out)
 }
 
-/// Writes a relative path so that [`normalize_path`] reads it back unchanged.
+/// Writes a relative path so that [`normalize_path`] reads it back unchanged: a path that would read as
+/// absolute (or lose spaces at its start) gets a leading `./`, one that would lose spaces at its end a
+/// trailing `/.`.
 fn path_out(p: &str) -> String {
     if normalize_path(p).as_deref() == Ok(p) {
-        p.to_string()
-    } else {
-        format!("./{p}")
+        return p.to_string();
     }
+    let trail = if p.ends_with(char::is_whitespace) {
+        "/."
+    } else {
+        ""
+    };
+    format!("./{p}{trail}")
 }
 
 fn name_ok(s: &str) -> bool {
@@ -1191,7 +1207,10 @@ impl<'s> Importer<'s> {
                 .collect();
             let Some(first) = entries.first() else { continue };
             let (id, status) = match first.rsplit_once(':') {
-                Some((id, st)) => (pct_decode(id, &LIST_CODES), map_status(st)),
+                Some((id, st)) => (
+                    pct_decode(id.trim_matches(is_list_space), &LIST_CODES),
+                    map_status(st),
+                ),
                 None => (pct_decode(first, &LIST_CODES), Some(None)),
             };
             let complete = entries.len() == 1;
@@ -1308,7 +1327,9 @@ fn esc(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\t' | '\n' => out.push(c),
-            c if c.is_control() => out.push_str(&format!("&#x{:X};", u32::from(c))),
+            c if c.is_control() || matches!(c, '\u{fffe}' | '\u{ffff}') => {
+                out.push_str(&format!("&#x{:X};", u32::from(c)))
+            }
             c => out.push(c),
         }
     }
@@ -1717,4 +1738,1048 @@ pub fn globals_to_xml(entries: &[(String, String)]) -> String {
     root.write(&mut w, 1);
     w.close(0, "root");
     w.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const V1: &str = include_str!("../../tests/fixtures/legacy/v1_minimal.xml");
+    const V2: &str = include_str!("../../tests/fixtures/legacy/v2_testsuites.xml");
+    const V3: &str = include_str!("../../tests/fixtures/legacy/v3_project.xml");
+    const GLOBALS: &str = include_str!("../../tests/fixtures/legacy/globals.xml");
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn read(xml: &str) -> Project {
+        project_from_xml(xml, "imported").unwrap()
+    }
+
+    /// Reading what the writer wrote gives the project back.
+    fn assert_round_trip(p: &Project) {
+        let xml = project_to_xml(p);
+        let back = project_from_xml(&xml, &p.name).unwrap_or_else(|e| panic!("{e}\n{xml}"));
+        assert_eq!(&back, p, "{xml}");
+    }
+
+    #[test]
+    fn v2_testsuites_field_by_field() {
+        let p = read(V2);
+        assert_eq!(p.name, "imported");
+        let s = &p.settings;
+        assert!(s.stop_on_fail);
+        assert!(s.db_autosave);
+        assert_eq!(s.delay_s, 3.0);
+        assert_eq!(s.libraries, strings(&["lib_ssh.py", "lib_snmp.py"]));
+        assert_eq!(s.pre_script.as_deref(), Some("twister/scripts/prepare_lab.sh"));
+        assert_eq!(s.post_script, None);
+        assert!(!s.scripts_mandatory);
+        assert!(s.fields.is_empty());
+
+        assert_eq!(p.suites.len(), 2);
+        let smoke = &p.suites[0];
+        assert_eq!(smoke.name, "Router smoke");
+        assert_eq!(smoke.id, None);
+        assert_eq!(smoke.eps, strings(&["EP-LAB-1"]));
+        assert_eq!(smoke.testbed.as_deref(), Some("rack7"));
+        assert!(smoke.panic_detect);
+        assert_eq!(smoke.repeat, 1);
+        assert_eq!(smoke.depends_on, None);
+        assert_eq!(
+            smoke.fields,
+            map(&[
+                ("release", "4.2"),
+                ("build", "4.2.117"),
+                ("legacy.libraries", "suite_helpers.py;"),
+                (
+                    "legacy.order",
+                    "TestCase router/boot_check.py; TestCase router/ping_all.tcl; TestSuite Interfaces; \
+                     TestCase router/cleanup.py"
+                ),
+            ])
+        );
+        assert_eq!(smoke.tests.len(), 3);
+        let boot = &smoke.tests[0];
+        assert_eq!(boot.file, "router/boot_check.py");
+        assert_eq!(boot.id.as_deref(), Some("2001"));
+        assert_eq!(boot.title, "Router boots");
+        assert_eq!(boot.summary, "Power cycles the router and waits for the prompt");
+        assert!(boot.runnable && boot.setup && !boot.teardown && !boot.optional);
+        assert!(boot.args.is_empty());
+        assert_eq!(boot.properties, map(&[("legacy.Priority", "High")]));
+        assert_eq!(boot.depends_on, None);
+        assert_eq!((boot.repeat, boot.timeout_s), (1, 0));
+
+        let ping = &smoke.tests[1];
+        assert_eq!(ping.file, "router/ping_all.tcl");
+        assert_eq!(ping.id.as_deref(), Some("2002"));
+        assert_eq!(ping.title, "");
+        assert!(ping.optional && ping.runnable && !ping.setup);
+        assert_eq!(ping.args, strings(&["-c 5", "--quiet"]));
+        assert_eq!(
+            ping.properties,
+            map(&[("legacy.Priority", "Medium"), ("target_ip", "10.0.0.1")])
+        );
+        assert_eq!(ping.depends_on.as_deref(), Some("2001"));
+        assert_eq!(ping.depends_status, None);
+
+        let cleanup = &smoke.tests[2];
+        assert_eq!(cleanup.file, "router/cleanup.py");
+        assert!(cleanup.teardown && !cleanup.setup);
+
+        assert_eq!(smoke.suites.len(), 1);
+        let ifs = &smoke.suites[0];
+        assert_eq!(ifs.name, "Interfaces");
+        assert_eq!(ifs.testbed.as_deref(), Some("rack7"));
+        assert!(!ifs.panic_detect);
+        assert_eq!(ifs.tests.len(), 1);
+        assert!(!ifs.tests[0].runnable);
+        assert_eq!(ifs.tests[0].file, "router/if_up.py");
+
+        let second = &p.suites[1];
+        assert_eq!(second.name, "Router smoke (2)");
+        assert_eq!(second.eps, strings(&["EP-LAB-2"]));
+        assert_eq!(second.tests[0].id.as_deref(), Some("2005"));
+        assert!(p.validate().is_ok());
+        assert_round_trip(&p);
+    }
+
+    #[test]
+    fn v3_project_field_by_field() {
+        let p = read(V3);
+        let s = &p.settings;
+        assert!(!s.stop_on_fail);
+        assert!(s.scripts_mandatory);
+        assert!(!s.db_autosave);
+        assert_eq!(s.delay_s, 2.5);
+        assert_eq!(s.pre_script.as_deref(), Some("scripts/start_capture.sh"));
+        assert_eq!(s.post_script, None);
+        assert_eq!(s.libraries, strings(&["net/pcap_tools.py", "ssh_helper.py"]));
+        assert_eq!(
+            s.fields,
+            map(&[
+                ("campaign", "nightly"),
+                ("legacy.ClearCaseView", "qa_integration_view"),
+                ("legacy.DownloadLibraries", "flat"),
+                ("legacy.dbautosave", "ask"),
+            ])
+        );
+
+        let [suite] = p.suites.as_slice() else {
+            panic!("one suite")
+        };
+        assert_eq!(suite.name, "Switch_regression");
+        assert_eq!(suite.repeat, 2);
+        assert!(suite.panic_detect);
+        assert_eq!(suite.id.as_deref(), Some("5b0e2b9a-1d7c-4c42-9a55-0f1e8c3d7a01"));
+        assert_eq!(suite.testbed.as_deref(), Some("edge_switch(qa)"));
+        assert!(suite.eps.is_empty());
+        assert_eq!(suite.depends_on, None);
+        assert_eq!(
+            suite.fields,
+            map(&[("Run_Number", "17"), ("legacy.ConfigFiles", "")])
+        );
+        let [setup, stp, restore] = suite.tests.as_slice() else {
+            panic!("three tests")
+        };
+        let (setup_id, stp_id) = (
+            "0c6f3f0e-5a51-4d0e-8d64-3f4c2b6a9e10",
+            "7a9d2c41-8e0b-4f5a-b7c3-2d1e9f6a4b22",
+        );
+
+        assert_eq!(setup.file, "twister/demo/switch/setup_vlans.py");
+        assert_eq!(setup.id.as_deref(), Some(setup_id));
+        assert!(setup.setup && setup.runnable);
+        assert_eq!(
+            setup.properties,
+            map(&[("legacy.ConfigFiles", ""), ("legacy.iterationSave", "all")])
+        );
+
+        assert_eq!(stp.repeat, 3);
+        assert_eq!(stp.depends_on.as_deref(), Some(setup_id));
+        assert_eq!(stp.depends_status.as_deref(), Some("pass"));
+        assert_eq!(stp.properties["Running"], "false");
+        assert_eq!(stp.properties["vlan"], "100");
+        assert_eq!(stp.properties["legacy.iterationSave"], "failed");
+        assert_eq!(
+            stp.properties["legacy.ClearCase"],
+            "/vobs/tests/switch/stp_convergence.py@@/main/12"
+        );
+        let config = &stp.properties["legacy.ConfigFiles"];
+        assert!(config.trim().starts_with("<Config enabled=\"true\""), "{config}");
+        assert!(config.contains("name=\"stp_params\""));
+
+        assert!(restore.teardown);
+        assert_eq!(restore.depends_on.as_deref(), Some(stp_id));
+        assert_eq!(restore.depends_status.as_deref(), Some("fail"));
+        // Only the first of two dependencies fits the model: the whole list is kept.
+        assert_eq!(
+            restore.properties["legacy.Dependency"],
+            format!("{stp_id}:Fail;{setup_id}:Pass;")
+        );
+        assert_round_trip(&p);
+
+        // The writer gives the original elements back.
+        let xml = project_to_xml(&p);
+        for part in [
+            "<ClearCaseView>qa_integration_view</ClearCaseView>",
+            "<DownloadLibraries>flat</DownloadLibraries>",
+            "<SutName>edge_switch(qa)</SutName>",
+            "<iterationSave>failed</iterationSave>",
+            "<Config enabled=\"true\"",
+            "<libraries>net/pcap_tools.py;ssh_helper.py;</libraries>",
+            "<tcdelay>2.5</tcdelay>",
+            "<Dependency>0c6f3f0e-5a51-4d0e-8d64-3f4c2b6a9e10:pass;</Dependency>",
+        ] {
+            assert!(xml.contains(part), "{part} missing from\n{xml}");
+        }
+    }
+
+    #[test]
+    fn v1_minimal_field_by_field() {
+        let p = read(V1);
+        assert_eq!(p.settings, ProjectSettings::default());
+        let [suite] = p.suites.as_slice() else {
+            panic!("one suite")
+        };
+        assert_eq!(suite.name, "first suite");
+        assert_eq!(suite.eps, strings(&["EP-1001", "EP-1002"]));
+        assert_eq!(suite.testbed, None);
+        assert_eq!(suite.fields, BTreeMap::new());
+        let files: Vec<_> = suite.tests.iter().map(|t| t.file.as_str()).collect();
+        assert_eq!(files, ["suite1/check_time.tcl", "suite1/check_disk.py"]);
+        for t in &suite.tests {
+            assert!(t.runnable && !t.optional && !t.setup && !t.teardown);
+            assert_eq!(t.properties, map(&[("legacy.Priority", "Medium")]));
+            assert_eq!(t.depends_on, None);
+        }
+        assert_round_trip(&p);
+    }
+
+    #[test]
+    fn globals_fixture() {
+        let g = globals_from_xml(GLOBALS).unwrap();
+        let want = [
+            ("/lab/gateway", "192.0.2.1"),
+            ("/lab/retries", "3"),
+            ("/lab/rack_7/console", "telnet 192.0.2.70 2007"),
+            ("/credentials/user", "admin"),
+            ("/credentials/empty", ""),
+        ];
+        let want: Vec<(String, String)> = want.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        assert_eq!(g, want);
+        let xml = globals_to_xml(&g);
+        assert!(xml.contains("<fname>rack_7</fname>"), "{xml}");
+        assert_eq!(globals_from_xml(&xml).unwrap(), want);
+    }
+
+    #[test]
+    fn globals_variants() {
+        // Root-level variables, a folder's description after its variables, names with slashes, markup values.
+        let xml = "<ROOT><param><name>top</name><value>1</value></param>\
+            <folder><param><name>a/b</name><value><x y='1'/></value></param><fname>f</fname></folder></ROOT>";
+        let g = globals_from_xml(xml).unwrap();
+        assert_eq!(
+            g,
+            vec![
+                ("/top".to_string(), "1".to_string()),
+                ("/f/a%2Fb".to_string(), "<x y='1'/>".to_string())
+            ]
+        );
+        assert_eq!(globals_from_xml(&globals_to_xml(&g)).unwrap(), g);
+    }
+
+    #[test]
+    fn globals_errors() {
+        let e = globals_from_xml("<globals/>").unwrap_err();
+        assert!(
+            e.to_string().contains("<globals>") && e.to_string().contains("<root>"),
+            "{e}"
+        );
+        let e = globals_from_xml("<root>\n<folder>\n<param><value>1</value></param></folder></root>")
+            .unwrap_err();
+        assert_eq!(e.to_string(), "line 2: <folder> has no <fname>");
+        let e = globals_from_xml(
+            "<root><folder><fname>a</fname>\n<param><value>1</value></param></folder></root>",
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "line 2: <param> has no <name>");
+        let e = globals_from_xml("<root>\n\n<bogus/></root>").unwrap_err();
+        assert_eq!(e.to_string(), "line 3: unexpected <bogus> inside <root>");
+        assert!(matches!(
+            globals_from_xml("not xml"),
+            Err(LegacyXmlError::Syntax { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn errors_name_the_line_or_tag() {
+        let e = project_from_xml("this is not XML", "p").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not well-formed XML at line 1: text outside the root element"
+        );
+        let e = project_from_xml("", "p").unwrap_err();
+        assert_eq!(e, LegacyXmlError::NoRoot { expected: "Root" });
+        assert!(e.to_string().contains("<Root>"));
+        let e = project_from_xml("<?xml version=\"1.0\"?>\n<project>\n</project>", "p").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: the root element is <project>, expected <Root>"
+        );
+        let e = project_from_xml("<Root>\n  <TestSuite>\n    <tsName>a</tsName>\n</Root>", "p").unwrap_err();
+        assert!(matches!(e, LegacyXmlError::Syntax { line: 4, .. }), "{e}");
+        assert!(e.to_string().starts_with("not well-formed XML at line 4"), "{e}");
+        let e = project_from_xml("<Root>\n<TestSuite>\n<tsName>a</tsName>\n", "p").unwrap_err();
+        assert!(e.to_string().contains("never closed"), "{e}");
+        let e = project_from_xml("<Root/><Root/>", "p").unwrap_err();
+        assert!(e.to_string().contains("second root"), "{e}");
+        let e = project_from_xml("<Root><a>&nbsp;</a></Root>", "p").unwrap_err();
+        assert!(matches!(e, LegacyXmlError::Syntax { line: 1, .. }), "{e}");
+        let e = project_from_xml("<Root>\n<x>\u{1}</x></Root>", "p").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "not well-formed XML at line 2: character U+0001 is not allowed in XML"
+        );
+
+        let e = project_from_xml("<Root>\n\n<TestSuite><EpId>x</EpId></TestSuite></Root>", "p").unwrap_err();
+        assert_eq!(e.to_string(), "line 3: <TestSuite> has no <tsName>");
+        let e = project_from_xml(
+            "<Root><TestSuite><tsName>s</tsName>\n<TestCase><Title>t</Title></TestCase></TestSuite></Root>",
+            "p",
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "line 2: <TestCase> has no <tcName>");
+        let e = project_from_xml(
+            "<Root><TestSuite><tsName>s</tsName><TestCase>\n<tcName>../../etc/passwd</tcName></TestCase>\
+             </TestSuite></Root>",
+            "p",
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("line 2: <tcName>: "), "{e}");
+        assert!(e.to_string().contains("leaves the test-source directory"), "{e}");
+        let e = project_from_xml("<Root>\n<TestCase><tcName>a</tcName></TestCase></Root>", "p").unwrap_err();
+        assert_eq!(e.to_string(), "line 2: unexpected <TestCase> inside <Root>");
+        let e =
+            project_from_xml("<Root><TestSuite><tsName>a<b/></tsName></TestSuite></Root>", "p").unwrap_err();
+        assert_eq!(e.to_string(), "line 1: unexpected <b> inside <tsName>");
+        let e = project_from_xml(
+            "<Root><TestSuite><tsName>a</tsName><TestCase><tcName>a</tcName>\
+             <Property><propName>x</propName><other/></Property></TestCase></TestSuite></Root>",
+            "p",
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "line 1: unexpected <other> inside <Property>");
+
+        let deep = format!(
+            "<Root>{}{}</Root>",
+            "<TestSuite><tsName>s</tsName>".repeat(MAX_DEPTH + 2),
+            "</TestSuite>".repeat(MAX_DEPTH + 2)
+        );
+        let e = project_from_xml(&deep, "p").unwrap_err();
+        assert!(e.to_string().contains("suites nest deeper than 16"), "{e}");
+        let very_deep = format!("<Root>{}{}</Root>", "<a>".repeat(500), "</a>".repeat(500));
+        assert!(matches!(
+            project_from_xml(&very_deep, "p"),
+            Err(LegacyXmlError::TooDeep { max: MAX_NESTING, .. })
+        ));
+        // The name must suit the model.
+        assert!(matches!(
+            project_from_xml("<Root/>", ""),
+            Err(LegacyXmlError::Project(_))
+        ));
+    }
+
+    #[test]
+    fn paths_become_relative() {
+        for (raw, want) in [
+            ("/home/qa/twister/tests/a/b.py", "a/b.py"),
+            ("/opt/testsuites/x.tcl", "x.tcl"),
+            ("/home/qa/twister/demo/x.py", "home/qa/twister/demo/x.py"),
+            (
+                "~/twister/demo/testsuite-python/init.py",
+                "twister/demo/testsuite-python/init.py",
+            ),
+            ("$HOME/twister/testsuites/s/t.py", "s/t.py"),
+            ("${HOME}/x.py", "x.py"),
+            ("C:\\lab\\Tests\\win.py", "win.py"),
+            ("/test_py_printnlogs.py", "test_py_printnlogs.py"),
+            ("/a/tests", "a/tests"),
+            ("/x/tests/y/tests/z.py", "y/tests/z.py"),
+            ("//srv//tests/./a/../b.py", "b.py"),
+            ("relative/tests/kept.py", "relative/tests/kept.py"),
+            ("  \n /lab/tests/t.py \n", "t.py"),
+            ("./~/odd.py", "~/odd.py"),
+            ("a /.", "a "),
+        ] {
+            assert_eq!(normalize_path(raw).as_deref(), Ok(want), "{raw}");
+        }
+        for bad in ["", "/", "../up.py", "a/../../up.py", "~", "\t"] {
+            assert!(normalize_path(bad).is_err(), "{bad}");
+        }
+        for p in [
+            "a/b.py", "~/x", "$HOME/y", "C:/z", " lead", "trail ", "tests/x", "${HOME}q",
+        ] {
+            assert_eq!(normalize_path(&path_out(p)).as_deref(), Ok(p), "{p}");
+        }
+        assert_eq!(path_out("a/b.py"), "a/b.py");
+        assert_eq!(path_out("~/x"), "./~/x");
+    }
+
+    #[test]
+    fn list_escapes() {
+        for s in [
+            "plain", "a;b", "50%", "%3B", " lead", "trail\t", "in side", "%25;%3b", "%",
+        ] {
+            let enc = list_encode(s);
+            assert!(!enc.contains(';'), "{enc}");
+            assert_eq!(
+                list_decode(&format!("{enc};")),
+                vec![s.to_string()],
+                "{s} -> {enc}"
+            );
+        }
+        assert_eq!(list_encode("EP 1"), "EP 1");
+        assert_eq!(list_decode(" a ; b;;c; "), strings(&["a", "b", "c"]));
+        assert_eq!(pct_decode("%41%3b%zz%", &LIST_CODES), "%41;%zz%");
+    }
+
+    #[test]
+    fn sibling_names_are_deduplicated() {
+        let mut suites: Vec<Suite> = ["S", "S", "S (2)", "S"]
+            .iter()
+            .map(|n| Suite {
+                name: n.to_string(),
+                repeat: 1,
+                ..Suite::default()
+            })
+            .collect();
+        dedupe_names(&mut suites);
+        let names: Vec<_> = suites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["S", "S (3)", "S (2)", "S (4)"]);
+        let long = "x".repeat(MAX_NAME);
+        let mut two = vec![
+            Suite {
+                name: long.clone(),
+                repeat: 1,
+                ..Suite::default()
+            },
+            Suite {
+                name: long,
+                repeat: 1,
+                ..Suite::default()
+            },
+        ];
+        dedupe_names(&mut two);
+        assert_eq!(two[1].name.len(), MAX_NAME);
+        assert!(two[1].name.ends_with(" (2)"));
+    }
+
+    #[test]
+    fn unmappable_values_are_kept() {
+        let xml = r#"<Root a="1">
+            <stoponfail>maybe</stoponfail>
+            <tcdelay>soon</tcdelay>
+            <libraries>ok.py;../bad.py;</libraries>
+            <ScriptPost>../../outside.sh</ScriptPost>
+            <stoponfail>true</stoponfail>
+            <TestSuite>
+                <tsName>line one
+line two</tsName>
+                <Repeat>0</Repeat>
+                <PanicDetect>sometimes</PanicDetect>
+                <EpId>EP-1;bad&#x7;ep</EpId>
+                <SutName>sut_a;sut_b</SutName>
+                <TbName>other_tb</TbName>
+                <Dependency>nowhere:pass;</Dependency>
+                <TestCase note="n">
+                    <tcName>t1.py</tcName>
+                    <Title>bad
+title</Title>
+                    <Repeat>many</Repeat>
+                    <Timeout>forever</Timeout>
+                    <Dependency>t1.py:pass;</Dependency>
+                    <Property><propName>Runnable</propName><propValue>perhaps</propValue></Property>
+                    <Property><propName>setup_file</propName><propValue>true</propValue></Property>
+                    <Property><propName>teardown_file</propName><propValue>true</propValue></Property>
+                    <Property><propName>prop:Optional</propName><propValue>yes</propValue></Property>
+                    stray words
+                </TestCase>
+                <TestCase>
+                    <tcName>t2.py</tcName>
+                    <Timeout>30</Timeout>
+                    <Dependency>t1.py:exploded;</Dependency>
+                    <Dependancy>t1.py</Dependancy>
+                </TestCase>
+            </TestSuite>
+        </Root>"#;
+        let p = read(xml);
+        let s = &p.settings;
+        assert!(!s.stop_on_fail);
+        assert_eq!(s.delay_s, 0.0);
+        assert_eq!(s.libraries, strings(&["ok.py"]));
+        assert_eq!(s.post_script, None);
+        assert_eq!(
+            s.fields,
+            map(&[
+                ("legacy.Root@a", "1"),
+                ("legacy.stoponfail", "maybe"),
+                ("legacy.stoponfail (2)", "true"),
+                ("legacy.tcdelay", "soon"),
+                ("legacy.libraries", "ok.py;../bad.py;"),
+                ("legacy.ScriptPost", "../../outside.sh"),
+            ])
+        );
+        let suite = &p.suites[0];
+        assert_eq!(suite.name, "line one line two");
+        assert_eq!(suite.repeat, 1);
+        assert!(!suite.panic_detect);
+        assert_eq!(suite.eps, strings(&["EP-1"]));
+        assert_eq!(suite.testbed.as_deref(), Some("sut_a"));
+        assert_eq!(suite.depends_on, None);
+        assert_eq!(
+            suite.fields,
+            map(&[
+                ("legacy.tsName", "line one\nline two"),
+                ("legacy.Repeat", "0"),
+                ("legacy.PanicDetect", "sometimes"),
+                ("legacy.EpId", "EP-1;bad\u{7}ep"),
+                ("legacy.SutName", "sut_a;sut_b"),
+                ("legacy.TbName", "other_tb"),
+                ("legacy.Dependency", "nowhere:pass;"),
+            ])
+        );
+        let [t1, t2] = suite.tests.as_slice() else {
+            panic!("two tests")
+        };
+        assert_eq!(t1.title, "");
+        assert_eq!((t1.repeat, t1.timeout_s), (1, 0));
+        assert!(t1.runnable && t1.setup && !t1.teardown && !t1.optional);
+        assert_eq!(t1.depends_on, None);
+        assert_eq!(
+            t1.properties,
+            map(&[
+                ("legacy.TestCase@note", "n"),
+                ("legacy.TestCase#text", "stray words"),
+                ("legacy.Title", "bad\ntitle"),
+                ("legacy.Repeat", "many"),
+                ("legacy.Timeout", "forever"),
+                ("legacy.Dependency", "t1.py:pass;"),
+                ("legacy.Runnable", "perhaps"),
+                ("legacy.teardown_file", "true"),
+                ("Optional", "yes"),
+            ])
+        );
+        assert_eq!(t2.timeout_s, 30);
+        assert_eq!(t2.depends_on, None);
+        assert_eq!(
+            t2.properties,
+            map(&[
+                ("legacy.Dependency", "t1.py:exploded;"),
+                ("legacy.Dependancy", "t1.py")
+            ])
+        );
+        assert_round_trip(&p);
+    }
+
+    #[test]
+    fn dependencies_and_ids() {
+        let xml = "<Root><TestSuite><tsName>a</tsName><ID>sa</ID>\
+            <TestCase><tcName>x.py</tcName><ID>tx</ID></TestCase>\
+            <TestCase><tcName>y.py</tcName><tcID>7</tcID><Dependency> tx : Timeout ; </Dependency></TestCase>\
+            <TestCase><tcName>z.py</tcName><ID>tz</ID><tcID>8</tcID><Dependancy>7</Dependancy></TestCase>\
+            </TestSuite>\
+            <TestSuite><tsName>b</tsName><Dependency>sa:Pass</Dependency>\
+            <TestCase><tcName>w.py</tcName><Dependency>y.py:4;</Dependency></TestCase></TestSuite>\
+            <TestSuite><tsName>c</tsName><Dependency>b:fail</Dependency></TestSuite></Root>";
+        let p = read(xml);
+        let a = &p.suites[0];
+        assert_eq!(a.id.as_deref(), Some("sa"));
+        assert_eq!(a.tests[1].id.as_deref(), Some("7"));
+        assert_eq!(a.tests[1].depends_on.as_deref(), Some("tx"));
+        assert_eq!(a.tests[1].depends_status.as_deref(), Some("timeout"));
+        assert_eq!(a.tests[2].id.as_deref(), Some("tz"));
+        assert_eq!(a.tests[2].properties, map(&[("legacy.tcID", "8")]));
+        assert_eq!(a.tests[2].depends_on.as_deref(), Some("7"));
+        assert_eq!(a.tests[2].depends_status, None);
+        let b = &p.suites[1];
+        assert_eq!(b.depends_on.as_deref(), Some("sa"));
+        // A file id is no key once the test has an id; numeric statuses are the original codes.
+        assert_eq!(b.tests[0].depends_on, None);
+        assert_eq!(b.tests[0].properties, map(&[("legacy.Dependency", "y.py:4;")]));
+        // A suite can only wait for a pass.
+        let c = &p.suites[2];
+        assert_eq!(c.depends_on, None);
+        assert_eq!(c.fields, map(&[("legacy.Dependency", "b:fail")]));
+        assert_round_trip(&p);
+    }
+
+    #[test]
+    fn property_names_escape_and_running() {
+        let xml = "<Root><TestSuite><tsName>a</tsName><TestCase><tcName>x.py</tcName>\
+            <Property><propName>Running</propName><propValue>true</propValue></Property>\
+            <Property><propName>RUNNABLE</propName><propValue>False</propValue></Property>\
+            <Property><propName>parameters</propName><propValue>a,b</propValue></Property>\
+            <Property><propName>param</propName><propValue></propValue></Property>\
+            <Property><propName>prop:prop:x</propName><propValue>1</propValue></Property>\
+            <Property/>\
+            </TestCase></TestSuite></Root>";
+        let p = read(xml);
+        let t = &p.suites[0].tests[0];
+        assert!(!t.runnable);
+        assert_eq!(t.args, strings(&["a,b", ""]));
+        assert_eq!(t.properties, map(&[("prop:x", "1")]));
+
+        let mut q = p.clone();
+        q.suites[0].tests[0].properties = map(&[
+            ("Runnable", "x"),
+            ("running", " TRUE "),
+            ("Running", "false"),
+            ("param", "p"),
+            ("prop:y", "2"),
+            ("legacy.Priority", "High"),
+            ("legacy.Title", "kept as a property"),
+            ("legacy.ConfigFiles", "<Config name=\"c\"/>"),
+            ("legacy.Bad name", "v"),
+            ("", ""),
+        ]);
+        let xml = project_to_xml(&q);
+        assert!(xml.contains("<propName>prop:Runnable</propName>"), "{xml}");
+        assert!(xml.contains("<propName>prop:running</propName>"), "{xml}");
+        assert!(xml.contains("<propName>Running</propName>"), "{xml}");
+        assert!(xml.contains("<propName>prop:prop:y</propName>"), "{xml}");
+        assert!(xml.contains("<Priority>High</Priority>"), "{xml}");
+        assert!(xml.contains("<propName>legacy.Title</propName>"), "{xml}");
+        assert!(
+            xml.contains("<ConfigFiles><Config name=\"c\"/></ConfigFiles>"),
+            "{xml}"
+        );
+        assert_round_trip(&q);
+    }
+
+    #[test]
+    fn writer_shape() {
+        let mut p = read(V1);
+        p.settings.pre_script = Some("~/odd/pre.sh".into());
+        p.settings.libraries = strings(&["a;b.py", "c.py"]);
+        p.settings.fields = map(&[("legacy.ClearCaseView", "v"), ("release", "1 < 2 & 3")]);
+        p.suites[0].eps = strings(&["EP 1", "EP;2"]);
+        p.suites[0].tests[0].timeout_s = 90;
+        p.suites[0].tests[0].summary = "tab\there\r\nand \u{1} control".into();
+        let xml = project_to_xml(&p);
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n<Root>\n"));
+        for part in [
+            "    <stoponfail>false</stoponfail>\n",
+            "    <ScriptPre>./~/odd/pre.sh</ScriptPre>\n",
+            "    <ScriptPost/>\n",
+            "    <libraries>a%3Bb.py;c.py;</libraries>\n",
+            "    <ClearCaseView>v</ClearCaseView>\n",
+            "<propValue>1 &lt; 2 &amp; 3</propValue>",
+            "        <EpId>EP 1;EP%3B2</EpId>\n",
+            "            <Timeout>90</Timeout>\n",
+            "<Summary>tab\there&#xD;\nand &#x1; control</Summary>",
+            "<propName>Runnable</propName>",
+        ] {
+            assert!(xml.contains(part), "{part:?} missing from\n{xml}");
+        }
+        assert_round_trip(&p);
+        // The degenerate empty testbed is the inventory root.
+        p.suites[0].testbed = Some(String::new());
+        let back = project_from_xml(&project_to_xml(&p), &p.name).unwrap();
+        assert_eq!(back.suites[0].testbed.as_deref(), Some("/"));
+    }
+
+    #[test]
+    fn fixtures_survive_a_second_trip() {
+        for f in [V1, V2, V3] {
+            let p = read(f);
+            let again = read(&project_to_xml(&p));
+            assert_eq!(again, p);
+        }
+    }
+
+    // --------------------------------------------------------------------------------------------------------
+    // Property tests.
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => "[a-zA-Z0-9 _.;:%<>&/'\"\t\n-]{0,10}",
+            1 => Just("<a/>".to_string()),
+            1 => Just("x<b>y</b> <!-- c -->".to_string()),
+            1 => Just("]]>&amp;%3B".to_string()),
+            1 => Just(" \u{1}\r\u{7f}\u{85}ü ".to_string()),
+        ]
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-zA-Z0-9_][a-zA-Z0-9 _.;%<>&-]{0,10}"
+    }
+
+    fn segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            8 => "[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,6}",
+            1 => Just("~".to_string()),
+            1 => Just("$HOME".to_string()),
+            1 => Just("tests".to_string()),
+            1 => Just("C:".to_string()),
+            1 => Just("a;b".to_string()),
+            1 => Just("50%3B".to_string()),
+            1 => Just(" sp ".to_string()),
+        ]
+    }
+
+    fn file() -> impl Strategy<Value = String> {
+        prop::collection::vec(segment(), 1..4).prop_map(|s| s.join("/"))
+    }
+
+    fn key(special: &'static [&'static str]) -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => "[a-zA-Z_][a-zA-Z0-9_.:@ -]{0,8}",
+            2 => prop::sample::select(special).prop_map(str::to_string),
+        ]
+    }
+
+    const PROPERTY_KEYS: &[&str] = &[
+        "Runnable",
+        "running",
+        "Running",
+        "param",
+        "Parameters",
+        "prop:x",
+        "Optional",
+        "legacy.Priority",
+        "legacy.Title",
+        "legacy.ConfigFiles",
+        "legacy.Dependency",
+        "legacy.x y",
+        "",
+    ];
+    const FIELD_KEYS: &[&str] = &[
+        "legacy.ClearCaseView",
+        "legacy.tsName",
+        "legacy.libraries",
+        "legacy.order",
+        "legacy.TestSuite",
+        "legacy.Root@a",
+        "release",
+        "",
+    ];
+
+    fn test_case() -> impl Strategy<Value = TestCase> {
+        (
+            (file(), prop::option::of(name()), prop::option::of(name()), text()),
+            (
+                any::<bool>(),
+                any::<bool>(),
+                0u8..3,
+                prop::collection::vec(text(), 0..3),
+            ),
+            (
+                prop::collection::btree_map(key(PROPERTY_KEYS), text(), 0..4),
+                1u32..=MAX_REPEAT,
+                prop_oneof![Just(0u64), 1u64..=MAX_TIMEOUT_S],
+            ),
+        )
+            .prop_map(
+                |(
+                    (file, id, title, summary),
+                    (runnable, optional, role, args),
+                    (properties, repeat, timeout_s),
+                )| {
+                    TestCase {
+                        file,
+                        id,
+                        title: title.unwrap_or_default(),
+                        summary,
+                        runnable,
+                        optional,
+                        setup: role == 1,
+                        teardown: role == 2,
+                        args,
+                        properties,
+                        depends_on: None,
+                        depends_status: None,
+                        repeat,
+                        timeout_s,
+                    }
+                },
+            )
+    }
+
+    fn testbed() -> impl Strategy<Value = Option<String>> {
+        prop::option::of(prop_oneof![
+            "/?[a-z]{1,5}(/[a-z0-9_]{1,5}){0,2}",
+            Just("lab;1".to_string()),
+            Just("/".to_string()),
+            Just("sut(user)".to_string()),
+        ])
+    }
+
+    fn suite(depth: u32) -> BoxedStrategy<Suite> {
+        let children = if depth == 0 {
+            Just(Vec::new()).boxed()
+        } else {
+            prop::collection::vec(suite(depth - 1), 0..3).boxed()
+        };
+        (
+            (
+                name(),
+                prop::option::of(name()),
+                prop::collection::vec(name(), 0..3),
+                testbed(),
+            ),
+            (any::<bool>(), 1u32..=MAX_REPEAT),
+            prop::collection::btree_map(key(FIELD_KEYS), text(), 0..3),
+            children,
+            prop::collection::vec(test_case(), 0..3),
+        )
+            .prop_map(
+                |((name, id, eps, testbed), (panic_detect, repeat), fields, mut suites, tests)| {
+                    dedupe_names(&mut suites);
+                    Suite {
+                        name,
+                        id,
+                        eps,
+                        testbed,
+                        panic_detect,
+                        repeat,
+                        depends_on: None,
+                        fields,
+                        suites,
+                        tests,
+                    }
+                },
+            )
+            .boxed()
+    }
+
+    fn walk_tests<'a>(suites: &'a mut [Suite], out: &mut Vec<&'a mut TestCase>) {
+        for s in suites {
+            out.extend(s.tests.iter_mut());
+            walk_tests(&mut s.suites, out);
+        }
+    }
+
+    fn project() -> impl Strategy<Value = Project> {
+        let settings = (
+            (any::<bool>(), any::<bool>(), any::<bool>()),
+            prop_oneof![Just(0.0f64), Just(3600.0), 0.0f64..=3600.0],
+            (prop::option::of(file()), prop::option::of(file())),
+            prop::collection::vec(file(), 0..3),
+            prop::collection::btree_map(key(FIELD_KEYS), text(), 0..3),
+        )
+            .prop_map(
+                |(
+                    (stop_on_fail, db_autosave, scripts_mandatory),
+                    delay_s,
+                    (pre, post),
+                    libraries,
+                    fields,
+                )| {
+                    ProjectSettings {
+                        stop_on_fail,
+                        db_autosave,
+                        delay_s,
+                        pre_script: pre,
+                        post_script: post,
+                        scripts_mandatory,
+                        libraries,
+                        fields,
+                    }
+                },
+            );
+        let picks = prop::collection::vec((any::<bool>(), any::<usize>(), prop::option::of(0usize..10)), 24);
+        (settings, prop::collection::vec(suite(2), 0..3), picks).prop_map(|(settings, mut suites, picks)| {
+            dedupe_names(&mut suites);
+            let mut p = Project {
+                name: "prop".into(),
+                settings,
+                suites,
+            };
+            add_dependencies(&mut p, &picks);
+            p
+        })
+    }
+
+    /// Points some tests and suites at others (never at themselves).
+    fn add_dependencies(p: &mut Project, picks: &[(bool, usize, Option<usize>)]) {
+        let mut test_keys = BTreeSet::new();
+        let mut suite_keys = BTreeSet::new();
+        collect_keys(&p.suites, &mut test_keys, &mut suite_keys);
+        let test_keys: Vec<String> = test_keys.into_iter().collect();
+        let suite_keys: Vec<String> = suite_keys.into_iter().collect();
+        let mut tests = Vec::new();
+        walk_tests(&mut p.suites, &mut tests);
+        for (i, t) in tests.into_iter().enumerate() {
+            let (on, k, st) = picks[i % picks.len()];
+            let target = &test_keys[k % test_keys.len()];
+            if on && target != t.key() {
+                t.depends_on = Some(target.clone());
+                t.depends_status = st
+                    .and_then(|s| twister_proto::TestStatus::ALL.get(s))
+                    .map(|s| s.as_str().into());
+            }
+        }
+        fn suites_dep(
+            suites: &mut [Suite],
+            keys: &[String],
+            picks: &[(bool, usize, Option<usize>)],
+            n: &mut usize,
+        ) {
+            for s in suites {
+                let (on, k, _) = picks[(*n + 7) % picks.len()];
+                *n += 1;
+                let target = &keys[k % keys.len()];
+                if on && target != s.key() {
+                    s.depends_on = Some(target.clone());
+                }
+                suites_dep(&mut s.suites, keys, picks, n);
+            }
+        }
+        if !suite_keys.is_empty() {
+            suites_dep(&mut p.suites, &suite_keys, picks, &mut 0);
+        }
+    }
+
+    fn global_segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => "[a-zA-Z0-9_][a-zA-Z0-9 _.-]{0,6}",
+            1 => Just("a/b".to_string()),
+            1 => Just("%2F%".to_string()),
+        ]
+    }
+
+    /// The pairs of one folder, in the order the reader returns them: its variables, then its sub-folders.
+    fn globals_tree(depth: u32) -> BoxedStrategy<Vec<(String, String)>> {
+        let folders = if depth == 0 {
+            Just(BTreeMap::new()).boxed()
+        } else {
+            prop::collection::btree_map(global_segment(), globals_tree(depth - 1), 0..3).boxed()
+        };
+        (prop::collection::vec((global_segment(), text()), 0..3), folders)
+            .prop_map(|(params, folders)| {
+                let mut out: Vec<(String, String)> = params
+                    .into_iter()
+                    .map(|(n, v)| (format!("/{}", segment_encode(&n)), v))
+                    .collect();
+                for (name, entries) in folders {
+                    for (path, v) in entries {
+                        out.push((format!("/{}{path}", segment_encode(&name)), v));
+                    }
+                }
+                out
+            })
+            .boxed()
+    }
+
+    fn mutate(base: &str, ops: &[(u8, usize, usize, usize)]) -> String {
+        const SNIPPETS: &[&str] = &[
+            "<",
+            ">",
+            "</TestSuite>",
+            "<TestSuite>",
+            "<TestCase>",
+            "</TestCase>",
+            "<tsName>x</tsName>",
+            "<tcName>/t/tests/a.py</tcName>",
+            "&",
+            "&amp;",
+            "&#0;",
+            "<![CDATA[",
+            "]]>",
+            "<!--",
+            "-->",
+            "\"",
+            "ü",
+            "\u{feff}",
+            "\u{0}",
+            "<Property><propName>Runnable</propName><propValue>x</propValue></Property>",
+            "<Dependency>a:b;c</Dependency>",
+            "<ID></ID>",
+            "<?pi x?>",
+            "<!DOCTYPE x>",
+            "/",
+            ";",
+            "%3B",
+            "<UserDefined><propName>k</propName></UserDefined>",
+        ];
+        let mut s = base.to_string();
+        for &(kind, at, len, snippet) in ops {
+            let mut at = at % (s.len() + 1);
+            while !s.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut end = (at + len % 40).min(s.len());
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            let snippet = SNIPPETS[snippet % SNIPPETS.len()];
+            match kind % 4 {
+                0 => s.replace_range(at..end, ""),
+                1 => s.insert_str(at, snippet),
+                2 => {
+                    let copy = s[at..end].to_string();
+                    s.insert_str(end, &copy);
+                }
+                _ => s.replace_range(at..end, snippet),
+            }
+        }
+        s
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_valid_project_round_trips(p in project()) {
+            prop_assert!(p.validate().is_ok(), "{:?}", p.validate().err().map(|e| e.message));
+            let xml = project_to_xml(&p);
+            let back = project_from_xml(&xml, &p.name);
+            prop_assert_eq!(back.as_ref().ok(), Some(&p), "{:?}\n{}", back.as_ref().err(), xml);
+        }
+
+        #[test]
+        fn globals_round_trip(entries in globals_tree(2)) {
+            let xml = globals_to_xml(&entries);
+            prop_assert_eq!(globals_from_xml(&xml), Ok(entries), "{}", xml);
+        }
+
+        #[test]
+        fn random_text_never_panics(s in "\\PC{0,200}", t in ".{0,200}") {
+            let _ = project_from_xml(&s, "p");
+            let _ = project_from_xml(&t, "p");
+            let _ = globals_from_xml(&s);
+            let _ = globals_from_xml(&format!("<root>{t}</root>"));
+            let _ = project_from_xml(&format!("<Root><TestSuite><tsName>{t}</tsName></TestSuite></Root>"), "p");
+        }
+
+        #[test]
+        fn mutated_files_never_panic(
+            which in 0usize..4,
+            ops in prop::collection::vec((any::<u8>(), any::<usize>(), any::<usize>(), any::<usize>()), 1..6),
+        ) {
+            let base = [V1, V2, V3, GLOBALS][which];
+            let xml = mutate(base, &ops);
+            if let Ok(p) = project_from_xml(&xml, "mutant") {
+                prop_assert!(p.validate().is_ok());
+                // Whatever was read is written and read back unchanged.
+                let again = project_from_xml(&project_to_xml(&p), "mutant");
+                prop_assert_eq!(again.as_ref().ok(), Some(&p), "{:?}\n{}", again.as_ref().err(), xml);
+            }
+            if let Ok(g) = globals_from_xml(&xml) {
+                let again = globals_from_xml(&globals_to_xml(&g));
+                prop_assert!(again.is_ok());
+            }
+        }
+    }
 }
