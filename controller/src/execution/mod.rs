@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod hub;
+pub mod legacy_xml;
 pub mod plan;
 pub mod project;
 pub mod scripts;
