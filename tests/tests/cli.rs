@@ -481,3 +481,77 @@ async fn users_and_tokens_for_automation() {
     assert_eq!(admin.run(&["users", "show", "ci-bot"]).await.code, 3);
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn original_twister_xml_comes_in_and_goes_out() {
+    let c = TestController::start(&sqlite()).await;
+    let admin = Cli::new(&c.url);
+    admin.login("admin", ADMIN_PASSWORD).await;
+    let fixtures =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../controller/tests/fixtures/legacy");
+    let file = fixtures.join("v2_testsuites.xml");
+    let out = admin
+        .run(&[
+            "project",
+            "import-xml",
+            file.to_str().unwrap(),
+            "--name",
+            "legacy",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let p = admin.run(&["project", "get", "legacy"]).await.json();
+    assert_eq!(p["suites"][0]["name"], "Router smoke");
+    assert_eq!(p["suites"][0]["eps"][0], "EP-LAB-1");
+    assert_eq!(p["settings"]["stop_on_fail"], true);
+    assert_eq!(p["suites"][0]["tests"][0]["file"], "router/boot_check.py");
+    // Out again in the original format, and back in: the same project.
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("legacy.xml");
+    assert_eq!(
+        admin
+            .run(&["project", "export-xml", "legacy", "-o", xml.to_str().unwrap()])
+            .await
+            .code,
+        0
+    );
+    assert!(std::fs::read_to_string(&xml).unwrap().contains("<TestSuite>"));
+    assert_eq!(
+        admin
+            .run(&["project", "import-xml", xml.to_str().unwrap(), "--name", "again"])
+            .await
+            .code,
+        0
+    );
+    let again = admin.run(&["project", "get", "again"]).await.json();
+    assert_eq!(again["suites"], p["suites"]);
+    assert_eq!(again["settings"], p["settings"]);
+    // Not a project: a clear 2.
+    let junk = dir.path().join("junk.xml");
+    std::fs::write(&junk, "<html><body>nope</body></html>").unwrap();
+    let out = admin
+        .run(&["project", "import-xml", junk.to_str().unwrap()])
+        .await;
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("not an original Twister project"), "{out:?}");
+    // globals.xml: in, listed, out.
+    let out = admin
+        .run(&["global", "import", fixtures.join("globals.xml").to_str().unwrap()])
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let all = admin.run(&["--json", "global", "ls"]).await.json();
+    assert!(!all.as_array().unwrap().is_empty(), "{all}");
+    let first = all[0]["path"].as_str().unwrap().to_string();
+    let value = all[0]["value"].as_str().unwrap().to_string();
+    assert_eq!(
+        admin
+            .run(&["global", "get", &first])
+            .await
+            .stdout
+            .trim_end_matches('\n'),
+        value
+    );
+    let exported = admin.run(&["global", "export"]).await;
+    assert!(exported.stdout.contains("<"), "{exported:?}");
+    c.stop().await;
+}

@@ -70,6 +70,7 @@ pub struct PatternChange {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/globals", get(list_defaults))
+        .route("/globals.xml", get(export_xml).put(import_xml))
         .route(
             "/globals/{*path}",
             get(get_default).put(set_default).delete(delete_default),
@@ -116,6 +117,64 @@ pub async fn list_defaults(
     caller: Caller,
 ) -> ApiResult<Json<Vec<GlobalValue>>> {
     caller.require(Permission::ViewReports)?;
+    let rows = store::globals::defaults(&state.store, &caller.username).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(path, value)| GlobalValue { path, value })
+            .collect(),
+    ))
+}
+
+/// The caller's defaults in the original Twister `globals.xml` format.
+#[utoipa::path(get, path = "/api/v1/globals.xml", tag = "runs", security(("bearer" = [])),
+    responses((status = 200, content_type = "application/xml")))]
+pub async fn export_xml(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    caller.require(Permission::ViewReports)?;
+    let rows = store::globals::defaults(&state.store, &caller.username).await?;
+    let xml = crate::execution::legacy_xml::globals_to_xml(&rows);
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        xml,
+    )
+        .into_response())
+}
+
+/// Sets the caller's defaults from an original `globals.xml` (merged: values it does not name stay).
+#[utoipa::path(put, path = "/api/v1/globals.xml", tag = "runs", security(("bearer" = [])),
+    request_body(content = String, content_type = "application/xml"), responses((status = 200, body = [GlobalValue])))]
+pub async fn import_xml(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<Vec<GlobalValue>>> {
+    caller.require(Permission::ChangeGlobals)?;
+    if caller.kind == TokenKind::Test {
+        return Err(ApiError::forbidden("tests cannot change defaults"));
+    }
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("the XML is not UTF-8"))?;
+    let entries = crate::execution::legacy_xml::globals_from_xml(text)
+        .map_err(|e| ApiError::invalid(format!("not an original globals.xml: {e}")))?;
+    let mut tx = state.store.begin_write().await?;
+    let now = now_ms();
+    for (p, v) in &entries {
+        let path = global_path(p)?;
+        check_value(v)?;
+        store::globals::set_default(tx.conn(), &caller.username, &path, v, now).await?;
+    }
+    audit::record(
+        tx.conn(),
+        &caller.username,
+        "global.import",
+        "globals.xml",
+        None,
+        Some(&serde_json::json!({"values": entries.len()})),
+    )
+    .await?;
+    tx.commit().await?;
     let rows = store::globals::defaults(&state.store, &caller.username).await?;
     Ok(Json(
         rows.into_iter()

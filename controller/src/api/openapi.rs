@@ -44,6 +44,7 @@ impl Modify for BearerAuth {
         super::projects::list, super::projects::get_one, super::projects::put, super::projects::remove,
         super::projects::sources, super::projects::source_file,
         super::projects::export_suite, super::projects::import_suite,
+        super::projects::export_xml, super::projects::import_xml, super::globals::export_xml, super::globals::import_xml,
         super::runs::start, super::runs::list, super::runs::get_one, super::runs::control, super::runs::logs,
         super::runs::queue, super::runs::dequeue,
         super::globals::list_defaults, super::globals::get_default, super::globals::set_default,

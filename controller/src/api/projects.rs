@@ -64,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .route("/projects", get(list))
         .route("/projects/{name}", get(get_one).put(put).delete(remove))
         .route("/projects/{name}/suites", axum::routing::post(import_suite))
+        .route("/projects/{name}/xml", get(export_xml).put(import_xml))
         .route("/projects/{name}/suites/{*suite}", get(export_suite))
         .route("/sources", get(sources))
         .route("/sources/file", get(source_file))
@@ -353,6 +354,42 @@ pub async fn import_suite(
             updated_at: ms_to_rfc3339(now),
         },
     ))
+}
+
+/// A project in the original Twister XML format (for the original tools).
+#[utoipa::path(get, path = "/api/v1/projects/{name}/xml", tag = "projects", security(("bearer" = [])),
+    params(("name" = String, Path)), responses((status = 200, content_type = "application/xml")))]
+pub async fn export_xml(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> ApiResult<Response> {
+    caller.require(Permission::ViewReports)?;
+    let mut conn = state.store.pool().acquire().await.map_err(StoreError::from)?;
+    let row = store::projects::by_name(&mut conn, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no project {name}")))?;
+    let xml = crate::execution::legacy_xml::project_to_xml(&parse_doc(&row)?);
+    Ok(([(header::CONTENT_TYPE, "application/xml; charset=utf-8")], xml).into_response())
+}
+
+/// Creates or replaces a project from an original Twister project file or `testsuites.xml` (the body).
+#[utoipa::path(put, path = "/api/v1/projects/{name}/xml", tag = "projects", security(("bearer" = [])),
+    params(("name" = String, Path)), request_body(content = String, content_type = "application/xml"),
+    responses((status = 200, body = ProjectDoc), (status = 201, body = ProjectDoc)))]
+pub async fn import_xml(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    caller.require(Permission::ChangeProjects)?;
+    let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("the XML is not UTF-8"))?;
+    let project = crate::execution::legacy_xml::project_from_xml(text, &name)
+        .map_err(|e| ApiError::invalid(format!("not an original Twister project: {e}")))?;
+    let json = serde_json::to_vec(&project).map_err(ApiError::internal)?;
+    put(State(state), caller, Path(name), headers, Bytes::from(json)).await
 }
 
 /// Lists a directory of the test-source directory.

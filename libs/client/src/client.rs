@@ -130,6 +130,29 @@ impl Client {
         self.json(self.authed(method, path)?.json(body)).await
     }
 
+    /// `GET path` answered with text (XML, plain logs).
+    pub async fn get_text(&self, path: &str) -> Result<String> {
+        let resp = self.send(self.authed(Method::GET, path)?).await?;
+        resp.text().await.map_err(|e| ClientError::Unreachable {
+            url: self.base.clone(),
+            source: e,
+        })
+    }
+
+    /// `PUT path` with a raw body of `content_type`, answered with JSON.
+    pub async fn put_raw<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<T> {
+        let rb = self
+            .authed(Method::PUT, path)?
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        self.json(rb).await
+    }
+
     // ---- health and auth ----
 
     /// `GET /health` (no token needed).

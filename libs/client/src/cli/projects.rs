@@ -31,6 +31,19 @@ pub enum ProjectCmd {
     },
     /// Add a predefined suite (JSON file) at the end of a project.
     SuiteImport { project: String, file: PathBuf },
+    /// Create or replace a project from an original Twister project file or testsuites.xml.
+    ImportXml {
+        file: PathBuf,
+        /// Project name (default: the file name without extension).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Write a project in the original Twister XML format.
+    ExportXml {
+        name: String,
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
 }
 
 pub async fn run(ctx: &Ctx, cmd: ProjectCmd) -> CmdResult {
@@ -114,6 +127,38 @@ pub async fn run(ctx: &Ctx, cmd: ProjectCmd) -> CmdResult {
                     suite["name"].as_str().unwrap_or("?"),
                     saved["version"]
                 );
+            }
+        }
+        ProjectCmd::ImportXml { file, name } => {
+            let xml = std::fs::read_to_string(&file)
+                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+            let name = name
+                .or_else(|| file.file_stem().map(|s| s.to_string_lossy().to_string()))
+                .ok_or_else(|| Failure::usage("give --name"))?;
+            let route = format!("/projects/{}/xml", twister_client::client::encode_path(&name));
+            let saved: serde_json::Value = c.put_raw(&route, "application/xml", xml).await?;
+            if ctx.json {
+                output::json(&saved);
+            } else {
+                println!(
+                    "Imported {} as project {name} (version {}, {} suites).",
+                    file.display(),
+                    saved["version"],
+                    saved["suites"].as_array().map(Vec::len).unwrap_or(0)
+                );
+            }
+        }
+        ProjectCmd::ExportXml { name, output: out } => {
+            let xml = c
+                .get_text(&format!(
+                    "/projects/{}/xml",
+                    twister_client::client::encode_path(&name)
+                ))
+                .await?;
+            match out {
+                Some(path) => std::fs::write(&path, xml)
+                    .map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))?,
+                None => print!("{xml}"),
             }
         }
         ProjectCmd::Rm { name } => {

@@ -61,6 +61,13 @@ pub enum GlobalCmd {
     },
     /// Deletes a default (or a whole folder).
     Rm { path: String },
+    /// Sets your defaults from an original Twister globals.xml.
+    Import { file: std::path::PathBuf },
+    /// Writes your defaults as an original Twister globals.xml.
+    Export {
+        #[arg(short, long)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 pub async fn global(ctx: &Ctx, cmd: GlobalCmd) -> CmdResult {
@@ -100,6 +107,24 @@ pub async fn global(ctx: &Ctx, cmd: GlobalCmd) -> CmdResult {
             let g = c.set_global(run.as_deref(), &path, &value).await?;
             if ctx.json {
                 output::json(&g);
+            }
+        }
+        GlobalCmd::Import { file } => {
+            let xml = std::fs::read_to_string(&file)
+                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+            let all: Vec<serde_json::Value> = c.put_raw("/globals.xml", "application/xml", xml).await?;
+            if ctx.json {
+                output::json(&all);
+            } else {
+                println!("Imported {}; you now have {} globals.", file.display(), all.len());
+            }
+        }
+        GlobalCmd::Export { output: out } => {
+            let xml = c.get_text("/globals.xml").await?;
+            match out {
+                Some(p) => std::fs::write(&p, xml)
+                    .map_err(|e| Failure::other(format!("cannot write {}: {e}", p.display())))?,
+                None => print!("{xml}"),
             }
         }
         GlobalCmd::Rm { path } => {
