@@ -164,7 +164,7 @@ pub enum LegacyXmlError {
 
 type Result<T> = std::result::Result<T, LegacyXmlError>;
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // A small element tree over quick-xml, keeping lines and the source range of each element's content.
 
 #[derive(Debug)]
@@ -235,7 +235,7 @@ impl Elem {
         })
     }
 
-    /// The value kept for an element the model does not know: its text, or its inner XML when it holds markup.
+    /// The value kept for an element the model does not know: its text, or its inner XML if it holds markup.
     fn kept_value(&self, src: &str) -> String {
         if self.has_markup() {
             src.get(self.inner.0..self.inner.1)
@@ -417,7 +417,7 @@ fn parse_root<'a>(xml: &'a str, expected: &'static str) -> Result<(Elem, &'a str
     Ok((root, src))
 }
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // Small value helpers shared by both directions.
 
 /// Characters a list entry escapes, with their codes.
@@ -693,7 +693,7 @@ fn sanitize_name(raw: &str) -> String {
     }
 }
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // Reading a project.
 
 const ROOT_TAGS: [&str; 10] = [
@@ -1313,7 +1313,7 @@ pub fn project_from_xml(xml: &str, name: &str) -> std::result::Result<Project, L
     importer.project(&root, name)
 }
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // Writing.
 
 const INDENT: &str = "    ";
@@ -1547,8 +1547,9 @@ fn property_needs_escape(name: &str, value: &str) -> bool {
 
 /// Writes a project in the original project-file format (the shape of the 2014 `config/projects/*.xml`).
 ///
-/// `project_from_xml(&project_to_xml(p), &p.name)` gives `p` back for every valid `p`, with one exception:
-/// an empty testbed is written as `/`, the inventory root it stands for.
+/// `project_from_xml(&project_to_xml(p), &p.name)` gives `p` back for every valid `p`, with two exceptions:
+/// an empty testbed is written as `/`, the inventory root it stands for, and a NUL character, which XML
+/// cannot carry, makes the written file unreadable.
 pub fn project_to_xml(p: &Project) -> String {
     let s = &p.settings;
     let mut w = Writer {
@@ -1583,7 +1584,7 @@ pub fn project_to_xml(p: &Project) -> String {
     w.out
 }
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // Globals.
 
 fn globals_walk(
@@ -1985,7 +1986,7 @@ mod tests {
 
     #[test]
     fn globals_variants() {
-        // Root-level variables, a folder's description after its variables, names with slashes, markup values.
+        // Root-level variables, a folder's description after its variables, slashes in names, markup values.
         let xml = "<ROOT><param><name>top</name><value>1</value></param>\
             <folder><param><name>a/b</name><value><x y='1'/></value></param><fname>f</fname></folder></ROOT>";
         let g = globals_from_xml(xml).unwrap();
@@ -2408,7 +2409,7 @@ title</Title>
         }
     }
 
-    // --------------------------------------------------------------------------------------------------------
+    // ------------------------------------------------------------------------------------------------------
     // Property tests.
 
     fn text() -> impl Strategy<Value = String> {
@@ -2760,7 +2761,8 @@ title</Title>
             let _ = project_from_xml(&t, "p");
             let _ = globals_from_xml(&s);
             let _ = globals_from_xml(&format!("<root>{t}</root>"));
-            let _ = project_from_xml(&format!("<Root><TestSuite><tsName>{t}</tsName></TestSuite></Root>"), "p");
+            let suite = format!("<Root><TestSuite><tsName>{t}</tsName></TestSuite></Root>");
+            let _ = project_from_xml(&suite, "p");
         }
 
         #[test]
