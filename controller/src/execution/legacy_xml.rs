@@ -164,7 +164,7 @@ pub enum LegacyXmlError {
 
 type Result<T> = std::result::Result<T, LegacyXmlError>;
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // A small element tree over quick-xml, keeping lines and the source range of each element's content.
 
 #[derive(Debug)]
@@ -235,7 +235,7 @@ impl Elem {
         })
     }
 
-    /// The value kept for an element the model does not know: its text, or its inner XML when it holds markup.
+    /// The value kept for an element the model does not know: its text, or its inner XML if it holds markup.
     fn kept_value(&self, src: &str) -> String {
         if self.has_markup() {
             src.get(self.inner.0..self.inner.1)
@@ -417,7 +417,7 @@ fn parse_root<'a>(xml: &'a str, expected: &'static str) -> Result<(Elem, &'a str
     Ok((root, src))
 }
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // Small value helpers shared by both directions.
 
 /// Characters a list entry escapes, with their codes.
@@ -693,7 +693,7 @@ fn sanitize_name(raw: &str) -> String {
     }
 }
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // Reading a project.
 
 const ROOT_TAGS: [&str; 10] = [
@@ -1313,7 +1313,7 @@ pub fn project_from_xml(xml: &str, name: &str) -> std::result::Result<Project, L
     importer.project(&root, name)
 }
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // Writing.
 
 const INDENT: &str = "    ";
@@ -1373,7 +1373,22 @@ fn kept_tag<'k>(key: &'k str, known: &[&str]) -> Option<&'k str> {
 
 struct Writer {
     out: String,
+    /// Give mapped elements the original text kept under `legacy.<Tag>` (see [`project_to_xml`]).
+    restore: bool,
 }
+
+/// The mapped elements whose original text a `legacy.<Tag>` entry can give back, per level.
+const RESTORABLE_ROOT: [&str; 7] = [
+    "stoponfail",
+    "PrePostMandatory",
+    "ScriptPre",
+    "libraries",
+    "ScriptPost",
+    "dbautosave",
+    "tcdelay",
+];
+const RESTORABLE_SUITE: [&str; 6] = ["tsName", "Repeat", "PanicDetect", "Dependency", "SutName", "EpId"];
+const RESTORABLE_TEST: [&str; 4] = ["Title", "Repeat", "Dependency", "Timeout"];
 
 impl Writer {
     fn pad(&mut self, depth: usize) {
@@ -1423,6 +1438,25 @@ impl Writer {
         }
     }
 
+    /// A mapped element: the model's text, or (when restoring) the original text kept under `legacy.<tag>`.
+    fn mapped(
+        &mut self,
+        depth: usize,
+        tag: &str,
+        text: &str,
+        kept: &BTreeMap<String, String>,
+        used: &mut BTreeSet<String>,
+    ) {
+        let key = legacy(tag);
+        match kept.get(&key).filter(|_| self.restore) {
+            Some(raw) => {
+                self.leaf(depth, tag, raw);
+                used.insert(key);
+            }
+            None => self.leaf(depth, tag, text),
+        }
+    }
+
     fn pair(&mut self, depth: usize, tag: &str, name: &str, value: &str) {
         self.open(depth, tag);
         self.leaf(depth + 1, "propName", name);
@@ -1431,14 +1465,20 @@ impl Writer {
     }
 
     /// Fields: `legacy.<Tag>` back as elements, the rest as `UserDefined`.
-    fn fields(&mut self, depth: usize, fields: &BTreeMap<String, String>, known: &[&str]) {
+    fn fields(
+        &mut self,
+        depth: usize,
+        fields: &BTreeMap<String, String>,
+        known: &[&str],
+        used: &BTreeSet<String>,
+    ) {
         for (k, v) in fields {
             if let Some(tag) = kept_tag(k, known) {
                 self.kept(depth, tag, v);
             }
         }
         for (k, v) in fields {
-            if kept_tag(k, known).is_none() {
+            if kept_tag(k, known).is_none() && !used.contains(k) {
                 self.pair(depth, "UserDefined", k, v);
             }
         }
@@ -1447,24 +1487,26 @@ impl Writer {
     fn suite(&mut self, depth: usize, s: &Suite) {
         self.open(depth, "TestSuite");
         let d = depth + 1;
-        self.leaf_opt(d, "tsName", Some(&s.name));
-        self.leaf(d, "Repeat", &s.repeat.to_string());
-        self.leaf(d, "PanicDetect", bool_text(s.panic_detect));
+        let (kept, mut used) = (&s.fields, BTreeSet::new());
+        self.mapped(d, "tsName", &s.name, kept, &mut used);
+        self.mapped(d, "Repeat", &s.repeat.to_string(), kept, &mut used);
+        self.mapped(d, "PanicDetect", bool_text(s.panic_detect), kept, &mut used);
         let dep = s
             .depends_on
             .as_ref()
             .map(|id| format!("{}:pass;", list_encode(id)));
-        self.leaf(d, "Dependency", dep.as_deref().unwrap_or(""));
+        self.mapped(d, "Dependency", dep.as_deref().unwrap_or(""), kept, &mut used);
         self.leaf_opt(d, "ID", s.id.as_deref());
-        match s.testbed.as_deref() {
+        let testbed = match s.testbed.as_deref() {
             // An empty testbed names the inventory root, as "/" does.
-            Some("") => self.leaf(d, "SutName", "/"),
-            Some(tb) => self.leaf(d, "SutName", &list_encode(tb)),
-            None => self.leaf(d, "SutName", ""),
-        }
+            Some("") => "/".to_string(),
+            Some(tb) => list_encode(tb),
+            None => String::new(),
+        };
+        self.mapped(d, "SutName", &testbed, kept, &mut used);
         let eps: Vec<String> = s.eps.iter().map(|e| list_encode(e)).collect();
-        self.leaf(d, "EpId", &eps.join(";"));
-        self.fields(d, &s.fields, &SUITE_TAGS);
+        self.mapped(d, "EpId", &eps.join(";"), kept, &mut used);
+        self.fields(d, &s.fields, &SUITE_TAGS, &used);
         for t in &s.tests {
             self.test(d, t);
         }
@@ -1477,23 +1519,21 @@ impl Writer {
     fn test(&mut self, depth: usize, t: &TestCase) {
         self.open(depth, "TestCase");
         let d = depth + 1;
+        let (kept, mut used) = (&t.properties, BTreeSet::new());
         self.leaf(d, "tcName", &path_out(&t.file));
-        self.leaf(d, "Title", &t.title);
+        self.mapped(d, "Title", &t.title, kept, &mut used);
         self.leaf(d, "Summary", &t.summary);
-        self.leaf(d, "Repeat", &t.repeat.to_string());
+        self.mapped(d, "Repeat", &t.repeat.to_string(), kept, &mut used);
         self.leaf_opt(d, "ID", t.id.as_deref());
         let dep = t.depends_on.as_ref().map(|id| {
-            format!(
-                "{}:{};",
-                list_encode(id),
-                t.depends_status.as_deref().unwrap_or_default()
-            )
+            let status = t.depends_status.as_deref().unwrap_or_default();
+            format!("{}:{status};", list_encode(id))
         });
-        self.leaf(d, "Dependency", dep.as_deref().unwrap_or(""));
-        if t.timeout_s > 0 {
-            self.leaf(d, "Timeout", &t.timeout_s.to_string());
+        self.mapped(d, "Dependency", dep.as_deref().unwrap_or(""), kept, &mut used);
+        if t.timeout_s > 0 || (self.restore && kept.contains_key(&legacy("Timeout"))) {
+            self.mapped(d, "Timeout", &t.timeout_s.to_string(), kept, &mut used);
         }
-        for (k, v) in &t.properties {
+        for (k, v) in kept {
             if let Some(tag) = kept_tag(k, &TEST_TAGS) {
                 self.kept(d, tag, v);
             }
@@ -1511,8 +1551,8 @@ impl Writer {
         for a in &t.args {
             self.pair(d, "Property", "param", a);
         }
-        for (k, v) in &t.properties {
-            if kept_tag(k, &TEST_TAGS).is_some() {
+        for (k, v) in kept {
+            if kept_tag(k, &TEST_TAGS).is_some() || used.contains(k) {
                 continue;
             }
             if property_needs_escape(k, v) {
@@ -1547,35 +1587,70 @@ fn property_needs_escape(name: &str, value: &str) -> bool {
 
 /// Writes a project in the original project-file format (the shape of the 2014 `config/projects/*.xml`).
 ///
-/// `project_from_xml(&project_to_xml(p), &p.name)` gives `p` back for every valid `p`, with one exception:
-/// an empty testbed is written as `/`, the inventory root it stands for.
+/// Where a project read by [`project_from_xml`] kept the original text of a mapped element under
+/// `legacy.<Tag>` (`dbautosave` = `ask`, several SUTs, several dependencies, a suite name that had to be
+/// cleaned...), that text goes back into the element, provided the file still reads back as the same
+/// project; otherwise it is written as a `UserDefined` or `Property` entry.
+///
+/// `project_from_xml(&project_to_xml(p), &p.name)` gives `p` back for every valid `p`, with two exceptions:
+/// an empty testbed is written as `/`, the inventory root it stands for, and a NUL character, which XML
+/// cannot carry, makes the written file unreadable.
 pub fn project_to_xml(p: &Project) -> String {
+    let plain = write_project(p, false);
+    if !has_restorable(p) {
+        return plain;
+    }
+    let restored = write_project(p, true);
+    if project_from_xml(&restored, &p.name).ok().as_ref() == Some(p) {
+        restored
+    } else {
+        plain
+    }
+}
+
+fn has_restorable(p: &Project) -> bool {
+    fn any(map: &BTreeMap<String, String>, tags: &[&str]) -> bool {
+        tags.iter().any(|t| map.contains_key(&legacy(t)))
+    }
+    fn suites(list: &[Suite]) -> bool {
+        list.iter().any(|s| {
+            any(&s.fields, &RESTORABLE_SUITE)
+                || s.tests.iter().any(|t| any(&t.properties, &RESTORABLE_TEST))
+                || suites(&s.suites)
+        })
+    }
+    any(&p.settings.fields, &RESTORABLE_ROOT) || suites(&p.suites)
+}
+
+fn write_project(p: &Project, restore: bool) -> String {
     let s = &p.settings;
     let mut w = Writer {
         out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"),
+        restore,
     };
+    let (kept, mut used) = (&s.fields, BTreeSet::new());
     w.open(0, "Root");
-    w.leaf(1, "stoponfail", bool_text(s.stop_on_fail));
-    w.leaf(1, "PrePostMandatory", bool_text(s.scripts_mandatory));
-    w.leaf(
+    w.mapped(1, "stoponfail", bool_text(s.stop_on_fail), kept, &mut used);
+    w.mapped(
         1,
-        "ScriptPre",
-        &s.pre_script.as_deref().map(path_out).unwrap_or_default(),
+        "PrePostMandatory",
+        bool_text(s.scripts_mandatory),
+        kept,
+        &mut used,
     );
+    let pre = s.pre_script.as_deref().map(path_out).unwrap_or_default();
+    w.mapped(1, "ScriptPre", &pre, kept, &mut used);
     let libs: String = s
         .libraries
         .iter()
         .map(|l| format!("{};", list_encode(&path_out(l))))
         .collect();
-    w.leaf(1, "libraries", &libs);
-    w.leaf(
-        1,
-        "ScriptPost",
-        &s.post_script.as_deref().map(path_out).unwrap_or_default(),
-    );
-    w.leaf(1, "dbautosave", bool_text(s.db_autosave));
-    w.leaf(1, "tcdelay", &format!("{}", s.delay_s));
-    w.fields(1, &s.fields, &ROOT_TAGS);
+    w.mapped(1, "libraries", &libs, kept, &mut used);
+    let post = s.post_script.as_deref().map(path_out).unwrap_or_default();
+    w.mapped(1, "ScriptPost", &post, kept, &mut used);
+    w.mapped(1, "dbautosave", bool_text(s.db_autosave), kept, &mut used);
+    w.mapped(1, "tcdelay", &format!("{}", s.delay_s), kept, &mut used);
+    w.fields(1, &s.fields, &ROOT_TAGS, &used);
     for suite in &p.suites {
         w.suite(1, suite);
     }
@@ -1583,7 +1658,7 @@ pub fn project_to_xml(p: &Project) -> String {
     w.out
 }
 
-// ------------------------------------------------------------------------------------------------------------
+// ----------------------------------------------------------------------------------------------------------
 // Globals.
 
 fn globals_walk(
@@ -1733,6 +1808,7 @@ pub fn globals_to_xml(entries: &[(String, String)]) -> String {
     }
     let mut w = Writer {
         out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
+        restore: false,
     };
     w.open(0, "root");
     root.write(&mut w, 1);
@@ -1985,7 +2061,7 @@ mod tests {
 
     #[test]
     fn globals_variants() {
-        // Root-level variables, a folder's description after its variables, names with slashes, markup values.
+        // Root-level variables, a folder's description after its variables, slashes in names, markup values.
         let xml = "<ROOT><param><name>top</name><value>1</value></param>\
             <folder><param><name>a/b</name><value><x y='1'/></value></param><fname>f</fname></folder></ROOT>";
         let g = globals_from_xml(xml).unwrap();
@@ -2400,6 +2476,53 @@ title</Title>
     }
 
     #[test]
+    fn writer_gives_original_text_back() {
+        let xml = project_to_xml(&read(V3));
+        for part in [
+            "<dbautosave>ask</dbautosave>",
+            "<Dependency>7a9d2c41-8e0b-4f5a-b7c3-2d1e9f6a4b22:Fail;\
+             0c6f3f0e-5a51-4d0e-8d64-3f4c2b6a9e10:Pass;</Dependency>",
+        ] {
+            assert!(xml.contains(part), "{part} missing from\n{xml}");
+        }
+        assert!(
+            !xml.contains("legacy.dbautosave") && !xml.contains("legacy.Dependency"),
+            "{xml}"
+        );
+
+        let p = read(
+            "<Root><dbautosave>nosave</dbautosave><tcdelay>soon</tcdelay><TestSuite><tsName>a\nb</tsName>\
+             <SutName>s1;s2</SutName><Repeat>0</Repeat><TestCase><tcName>x.py</tcName><Timeout>-1</Timeout>\
+             </TestCase></TestSuite></Root>",
+        );
+        assert_eq!(p.suites[0].name, "a b");
+        assert_eq!(p.suites[0].testbed.as_deref(), Some("s1"));
+        let xml = project_to_xml(&p);
+        for part in [
+            "<dbautosave>false</dbautosave>",
+            "<tcdelay>soon</tcdelay>",
+            "<tsName>a\nb</tsName>",
+            "<SutName>s1;s2</SutName>",
+            "<Repeat>0</Repeat>",
+            "<Timeout>-1</Timeout>",
+        ] {
+            assert!(xml.contains(part), "{part} missing from\n{xml}");
+        }
+        assert!(!xml.contains("<propName>legacy."), "{xml}");
+        assert_round_trip(&p);
+
+        // Text that would not read back the same stays an entry of its own.
+        let mut q = p.clone();
+        q.settings
+            .fields
+            .insert("legacy.stoponfail".into(), "true".into());
+        let xml = project_to_xml(&q);
+        assert!(xml.contains("<stoponfail>false</stoponfail>"), "{xml}");
+        assert!(xml.contains("<propName>legacy.stoponfail</propName>"), "{xml}");
+        assert_round_trip(&q);
+    }
+
+    #[test]
     fn fixtures_survive_a_second_trip() {
         for f in [V1, V2, V3] {
             let p = read(f);
@@ -2408,7 +2531,7 @@ title</Title>
         }
     }
 
-    // --------------------------------------------------------------------------------------------------------
+    // ------------------------------------------------------------------------------------------------------
     // Property tests.
 
     fn text() -> impl Strategy<Value = String> {
@@ -2760,7 +2883,8 @@ title</Title>
             let _ = project_from_xml(&t, "p");
             let _ = globals_from_xml(&s);
             let _ = globals_from_xml(&format!("<root>{t}</root>"));
-            let _ = project_from_xml(&format!("<Root><TestSuite><tsName>{t}</tsName></TestSuite></Root>"), "p");
+            let suite = format!("<Root><TestSuite><tsName>{t}</tsName></TestSuite></Root>");
+            let _ = project_from_xml(&suite, "p");
         }
 
         #[test]
