@@ -23,3 +23,6 @@ CREATE TABLE panic_patterns (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX panic_patterns_user ON panic_patterns(username);
+
+-- Test tokens are revoked by name when their test ends.
+CREATE INDEX tokens_kind_name ON tokens(kind, name);

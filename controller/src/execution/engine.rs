@@ -116,6 +116,22 @@ impl RunCtl {
     }
 }
 
+/// Events of one station waiting for the writer.
+struct EventBatch {
+    station_id: String,
+    station_name: String,
+    events: Vec<(u64, StationEvent)>,
+    reply: tokio::sync::oneshot::Sender<Result<u64, ApiError>>,
+}
+
+/// What a group of event batches changed, for after the commit.
+#[derive(Default)]
+struct Applied {
+    touched: Vec<String>,
+    published: Vec<Event>,
+    finished_items: Vec<(String, String)>,
+}
+
 /// A run as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RunView {
@@ -219,6 +235,7 @@ struct Inner {
     config: Arc<Config>,
     public_url: OnceLock<String>,
     runs: Mutex<HashMap<String, Arc<RunCtl>>>,
+    writer: tokio::sync::mpsc::Sender<EventBatch>,
 }
 
 /// Permissions a test's own token may carry (further narrowed by its user's role).
@@ -240,7 +257,8 @@ impl Engine {
         sources: Sources,
         config: Arc<Config>,
     ) -> Engine {
-        Engine {
+        let (writer, mut queue) = tokio::sync::mpsc::channel::<EventBatch>(4096);
+        let engine = Engine {
             inner: Arc::new(Inner {
                 store,
                 events,
@@ -250,8 +268,25 @@ impl Engine {
                 config,
                 public_url: OnceLock::new(),
                 runs: Mutex::new(HashMap::new()),
+                writer,
             }),
-        }
+        };
+        // The writer holds the engine weakly: it ends when the engine is dropped.
+        let weak = Arc::downgrade(&engine.inner);
+        tokio::spawn(async move {
+            while let Some(first) = queue.recv().await {
+                let mut group = vec![first];
+                while group.len() < 512 {
+                    match queue.try_recv() {
+                        Ok(b) => group.push(b),
+                        Err(_) => break,
+                    }
+                }
+                let Some(inner) = weak.upgrade() else { break };
+                Engine { inner }.write_batches(group).await;
+            }
+        });
+        engine
     }
 
     /// The station hub.
@@ -741,23 +776,102 @@ impl Engine {
 
     // ---------------------------------------------------------------- station events
 
-    /// Applies numbered events from a station in one transaction; returns the highest number now stored.
+    /// Applies numbered events from a station; returns the highest number now stored. Events of all stations
+    /// go through one writer task that stores whatever has arrived meanwhile in one transaction (group commit),
+    /// so a thousand busy stations cost a few commits a second, not a thousand.
     pub async fn apply_events(
         &self,
         station_id: &str,
         station_name: &str,
         events: Vec<(u64, StationEvent)>,
     ) -> Result<u64, ApiError> {
-        let mut tx = self.inner.store.begin_write().await?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let batch = EventBatch {
+            station_id: station_id.to_string(),
+            station_name: station_name.to_string(),
+            events,
+            reply,
+        };
+        if self.inner.writer.send(batch).await.is_err() {
+            return Err(ApiError::internal("the event writer has stopped"));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal("the event writer has stopped")))
+    }
+
+    async fn write_batches(&self, batches: Vec<EventBatch>) {
+        let mut acc = Applied::default();
+        let mut results: Vec<Result<u64, ApiError>> = Vec::with_capacity(batches.len());
+        let outcome: Result<(), ApiError> = async {
+            let mut tx = self.inner.store.begin_write().await?;
+            for b in &batches {
+                let r = self
+                    .apply_in(
+                        &mut tx,
+                        &b.station_id,
+                        &b.station_name,
+                        b.events.clone(),
+                        &mut acc,
+                    )
+                    .await;
+                results.push(r);
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        match outcome {
+            Ok(()) => {
+                for (b, r) in batches.into_iter().zip(results) {
+                    let _ = b.reply.send(r);
+                }
+                self.after_events(acc);
+            }
+            Err(e) => {
+                for b in batches {
+                    let _ = b.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+
+    fn after_events(&self, acc: Applied) {
+        for e in acc.published {
+            self.inner.events.publish(e);
+        }
+        for (run, test) in &acc.finished_items {
+            if let Some(ctl) = self.ctl(run) {
+                ctl.wake_item(test);
+            }
+        }
+        let mut touched = acc.touched;
+        touched.sort();
+        touched.dedup();
+        for run in touched {
+            // Dependency waits and the like: only when something ended.
+            if acc.finished_items.iter().any(|(r, _)| *r == run) {
+                if let Some(ctl) = self.ctl(&run) {
+                    ctl.changed.notify_waiters();
+                }
+            }
+        }
+    }
+
+    /// Stores one station's events inside the writer's transaction; returns the highest number stored.
+    async fn apply_in(
+        &self,
+        tx: &mut store::WriteTx,
+        station_id: &str,
+        station_name: &str,
+        events: Vec<(u64, StationEvent)>,
+        acc: &mut Applied,
+    ) -> Result<u64, ApiError> {
         let st = store::stations::by_id(tx.conn(), station_id)
             .await?
             .ok_or_else(|| ApiError::not_found("station deleted"))?;
         let mut last = st.last_event_seq.max(0) as u64;
         let now = now_ms();
-        let mut touched: Vec<String> = Vec::new();
-        let mut published: Vec<Event> = Vec::new();
-        let mut finished_tokens: Vec<(String, String)> = Vec::new();
-        let mut finished_items: Vec<(String, String)> = Vec::new();
         for (seq, ev) in events {
             if seq <= last {
                 continue; // already stored: a resend after a reconnect
@@ -793,13 +907,13 @@ impl Engine {
                             &format!("started on {station_name} (pid {pid})"),
                         )
                         .await?;
-                        published.push(
+                        acc.published.push(
                             Event::new("runs", "item.running")
                                 .id(&run)
                                 .data(json!({"item": test})),
                         );
                     }
-                    touched.push(run);
+                    acc.touched.push(run);
                 }
                 StationEvent::Output {
                     run,
@@ -818,7 +932,7 @@ impl Engine {
                         store::runs::insert_log(tx.conn(), &run, &test, &ep, &stream, at_ms, line).await?;
                         lines.push(line.to_string());
                     }
-                    published.push(
+                    acc.published.push(
                         Event::new("logs", "log.lines")
                             .id(&run)
                             .data(json!({"item": test, "ep": ep, "stream": stream, "lines": lines})),
@@ -841,7 +955,7 @@ impl Engine {
                         &format!("PANIC DETECT: {line:?} matched {pattern:?}; stopping this EP"),
                     )
                     .await?;
-                    touched.push(run);
+                    acc.touched.push(run);
                 }
                 StationEvent::TestFinished {
                     run,
@@ -869,61 +983,27 @@ impl Engine {
                     )
                     .await?
                     {
-                        published.push(
+                        acc.published.push(
                             Event::new("runs", "item.finished")
                                 .id(&run)
                                 .data(json!({"item": test, "status": status.as_str(), "reason": reason})),
                         );
                     }
-                    finished_items.push((run.clone(), test.clone()));
-                    finished_tokens.push((run.clone(), test));
-                    touched.push(run);
+                    acc.finished_items.push((run.clone(), test.clone()));
+                    sqlx::query(
+                        "UPDATE tokens SET revoked_at = $1 WHERE kind = 'test' AND name = $2 AND revoked_at IS NULL",
+                    )
+                    .bind(now)
+                    .bind(format!("test {run}/{test}"))
+                    .execute(tx.conn())
+                    .await
+                    .map_err(StoreError::from)?;
+                    acc.touched.push(run);
                 }
             }
         }
         store::stations::set_last_event_seq(tx.conn(), station_id, last as i64, now).await?;
-        tx.commit().await?;
-        for (run, test) in finished_tokens {
-            self.revoke_test_token(&run, &test).await;
-        }
-        for e in published {
-            self.inner.events.publish(e);
-        }
-        for (run, test) in &finished_items {
-            if let Some(ctl) = self.ctl(run) {
-                ctl.wake_item(test);
-            }
-        }
-        touched.sort();
-        touched.dedup();
-        for run in touched {
-            // Dependency waits and the like: only when something ended.
-            if finished_items.iter().any(|(r, _)| *r == run) {
-                if let Some(ctl) = self.ctl(&run) {
-                    ctl.changed.notify_waiters();
-                }
-            }
-        }
         Ok(last)
-    }
-
-    async fn revoke_test_token(&self, run: &str, test: &str) {
-        let name = format!("test {run}/{test}");
-        let result: Result<(), StoreError> = async {
-            let mut tx = self.inner.store.begin_write().await?;
-            sqlx::query(
-                "UPDATE tokens SET revoked_at = $1 WHERE kind = 'test' AND name = $2 AND revoked_at IS NULL",
-            )
-            .bind(now_ms())
-            .bind(&name)
-            .execute(tx.conn())
-            .await?;
-            tx.commit().await
-        }
-        .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, run, test, "cannot revoke a test token");
-        }
     }
 
     // ---------------------------------------------------------------- driving a run
@@ -1549,7 +1629,7 @@ impl Engine {
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         };
-        let job = match self.job(ctl, ep, suite, test).await {
+        let (job, token_row) = match self.job(ctl, ep, suite, test).await {
             Ok(j) => j,
             Err(e) => {
                 return self
@@ -1562,6 +1642,7 @@ impl Engine {
         let body = serde_json::to_string(&Command::StartTest(Box::new(job.clone())))
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let mut tx = self.inner.store.begin_write().await?;
+        store::tokens::insert(tx.conn(), &token_row).await?;
         let seq = store::stations::enqueue_command(tx.conn(), &station_id, &body, now_ms()).await?;
         store::runs::set_item_status(
             tx.conn(),
@@ -1640,7 +1721,7 @@ impl Engine {
         ep: &str,
         suite: &SuiteInstance,
         test: &TestInstance,
-    ) -> Result<TestJob, ApiError> {
+    ) -> Result<(TestJob, store::tokens::TokenRow), ApiError> {
         let sources = &self.inner.sources;
         let file = sources.publish(&test.case.file)?;
         // The helper libraries every test can use, in any language, then the project's own.
@@ -1651,7 +1732,7 @@ impl Engine {
         for l in &ctl.plan.project.settings.libraries {
             libraries.push(sources.publish(l)?);
         }
-        let token = self.test_token(ctl, &test.id, test.case.timeout_s).await?;
+        let (token, token_row) = self.test_token(ctl, &test.id, test.case.timeout_s).await?;
         let mut env = BTreeMap::new();
         env.insert(
             "TWISTER_URL".into(),
@@ -1676,7 +1757,7 @@ impl Engine {
             "TWISTER_PROPERTIES".into(),
             serde_json::to_string(&test.case.properties).unwrap_or_else(|_| "{}".into()),
         );
-        Ok(TestJob {
+        let job = TestJob {
             run: ctl.id.clone(),
             test: test.id.clone(),
             ep: ep.to_string(),
@@ -1697,10 +1778,17 @@ impl Engine {
             } else {
                 Vec::new()
             },
-        })
+        };
+        Ok((job, token_row))
     }
 
-    async fn test_token(&self, ctl: &RunCtl, test: &str, timeout_s: u64) -> Result<String, ApiError> {
+    /// A token for one test (stored with the test's start command, in the same transaction).
+    async fn test_token(
+        &self,
+        ctl: &RunCtl,
+        test: &str,
+        timeout_s: u64,
+    ) -> Result<(String, store::tokens::TokenRow), ApiError> {
         let user = store::users::by_username(&self.inner.store, &ctl.username)
             .await?
             .ok_or_else(|| ApiError::invalid(format!("user {} no longer exists", ctl.username)))?;
@@ -1734,10 +1822,7 @@ impl Engine {
             last_used_at: None,
             revoked_at: None,
         };
-        let mut tx = self.inner.store.begin_write().await?;
-        store::tokens::insert(tx.conn(), &row).await?;
-        tx.commit().await?;
-        Ok(token.secret)
+        Ok((token.secret, row))
     }
 
     // ---------------------------------------------------------------- item state
