@@ -274,16 +274,12 @@ async fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
-    let mut rows = Vec::new();
-    for n in sizes {
-        let f = measure(n, per).await;
-        eprintln!("{n} stations measured");
-        rows.push(f);
-    }
-    let base = rows.first().map(|f| f.results_per_s).unwrap_or(1.0);
     println!("| stations | connected | results/s | ratio to first | ack p50 ms | ack p99 ms | controller RSS idle MiB | RSS after run MiB |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-    for f in &rows {
+    let mut base = None;
+    for n in sizes {
+        let f = measure(n, per).await;
+        let base = *base.get_or_insert(f.results_per_s);
         println!(
             "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {:.1} |",
             f.stations,

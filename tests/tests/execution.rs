@@ -54,10 +54,14 @@ fn scripts(dir: &Path) {
 }
 
 async fn controller(lost_after_s: u64) -> (TestController, Api, tempfile::TempDir) {
+    controller_on(&sqlite(), lost_after_s).await
+}
+
+async fn controller_on(backend: &Backend, lost_after_s: u64) -> (TestController, Api, tempfile::TempDir) {
     let tests = tempfile::tempdir().unwrap();
     scripts(tests.path());
     let dir = tests.path().to_path_buf();
-    let c = TestController::start_with(&sqlite(), move |cfg| {
+    let c = TestController::start_with(backend, move |cfg| {
         cfg.tests_dir = Some(dir);
         cfg.stations.heartbeat_s = 1;
         cfg.stations.lost_after_s = lost_after_s;
@@ -138,7 +142,13 @@ async fn log_text(api: &Api, run: &str, item: Option<&str>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_semantic_on_two_stations() {
-    let (c, admin, _tests) = controller(30).await;
+    for backend in twister_tests::backends().await {
+        every_semantic_on(&backend).await;
+    }
+}
+
+async fn every_semantic_on(backend: &Backend) {
+    let (c, admin, _tests) = controller_on(backend, 30).await;
     let _ws1 = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
     let _ws2 = StationProcess::start(&admin, "ws2", &["EP-2"]).await;
     put_project(&admin, json!({

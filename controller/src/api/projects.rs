@@ -62,9 +62,20 @@ pub struct SourceParams {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/projects", get(list))
-        .route("/projects/{name}", get(get_one).put(put).delete(remove))
+        .route(
+            "/projects/{name}",
+            get(get_one)
+                .put(put)
+                .delete(remove)
+                .layer(axum::extract::DefaultBodyLimit::max(super::IMPORT_LIMIT)),
+        )
         .route("/projects/{name}/suites", axum::routing::post(import_suite))
-        .route("/projects/{name}/xml", get(export_xml).put(import_xml))
+        .route(
+            "/projects/{name}/xml",
+            get(export_xml)
+                .put(import_xml)
+                .layer(axum::extract::DefaultBodyLimit::max(super::IMPORT_LIMIT)),
+        )
         .route("/projects/{name}/suites/{*suite}", get(export_suite))
         .route("/sources", get(sources))
         .route("/sources/file", get(source_file))

@@ -538,23 +538,16 @@ async fn serve(
                     }
                 }
                 let mut batch: Vec<(u64, StationEvent)> = Vec::new();
+                let mut command_ack: Option<u64> = None;
                 for up in frames {
                     match up {
                         Up::Event { seq, event } => batch.push((seq, event)),
-                        Up::Ack { seq } => {
-                            flush(state, station, sink, &mut batch).await?;
-                            let r: Result<(), StoreError> = async {
-                                let mut tx = state.store.begin_write().await?;
-                                store::stations::ack_commands(tx.conn(), &station.id, seq as i64).await?;
-                                tx.commit().await
-                            }.await;
-                            r.map_err(|e| e.to_string())?;
-                        }
+                        Up::Ack { seq } => command_ack = Some(command_ack.map_or(seq, |a| a.max(seq))),
                         Up::Heartbeat { .. } => {}
                         Up::Hello(_) => return Err("a second hello on one link".into()),
                     }
                 }
-                flush(state, station, sink, &mut batch).await?;
+                flush(state, station, sink, batch, command_ack).await?;
             }
             out = rx.recv() => match out {
                 Some(frame) => {
@@ -578,16 +571,20 @@ async fn flush(
     state: &AppState,
     station: &StationRow,
     sink: &mut futures::stream::SplitSink<WebSocket, Message>,
-    batch: &mut Vec<(u64, StationEvent)>,
+    events: Vec<(u64, StationEvent)>,
+    command_ack: Option<u64>,
 ) -> Result<(), String> {
-    if batch.is_empty() {
+    if events.is_empty() && command_ack.is_none() {
         return Ok(());
     }
-    let events = std::mem::take(batch);
+    let had_events = !events.is_empty();
     let last = state
         .engine
-        .apply_events(&station.id, &station.name, events)
+        .apply_events(&station.id, &station.name, events, command_ack)
         .await
         .map_err(|e| e.message)?;
-    send(sink, &Down::Ack { seq: last }).await
+    if had_events {
+        send(sink, &Down::Ack { seq: last }).await?;
+    }
+    Ok(())
 }

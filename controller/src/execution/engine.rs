@@ -121,6 +121,7 @@ struct EventBatch {
     station_id: String,
     station_name: String,
     events: Vec<(u64, StationEvent)>,
+    command_ack: Option<u64>,
     reply: tokio::sync::oneshot::Sender<Result<u64, ApiError>>,
 }
 
@@ -779,17 +780,20 @@ impl Engine {
     /// Applies numbered events from a station; returns the highest number now stored. Events of all stations
     /// go through one writer task that stores whatever has arrived meanwhile in one transaction (group commit),
     /// so a thousand busy stations cost a few commits a second, not a thousand.
+    /// `command_ack` (the highest command the station has executed) is stored in the same transaction.
     pub async fn apply_events(
         &self,
         station_id: &str,
         station_name: &str,
         events: Vec<(u64, StationEvent)>,
+        command_ack: Option<u64>,
     ) -> Result<u64, ApiError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let batch = EventBatch {
             station_id: station_id.to_string(),
             station_name: station_name.to_string(),
             events,
+            command_ack,
             reply,
         };
         if self.inner.writer.send(batch).await.is_err() {
@@ -806,6 +810,9 @@ impl Engine {
         let outcome: Result<(), ApiError> = async {
             let mut tx = self.inner.store.begin_write().await?;
             for b in &batches {
+                if let Some(seq) = b.command_ack {
+                    store::stations::ack_commands(tx.conn(), &b.station_id, seq as i64).await?;
+                }
                 let r = self
                     .apply_in(
                         &mut tx,

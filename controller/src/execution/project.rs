@@ -11,7 +11,7 @@ use crate::api::error::ApiError;
 /// Longest name of a project, suite or test title.
 pub const MAX_NAME: usize = 200;
 /// Most suites plus tests in one project.
-pub const MAX_ITEMS: usize = 20_000;
+pub const MAX_ITEMS: usize = 200_000;
 /// Largest repeat count.
 pub const MAX_REPEAT: u32 = 1000;
 /// Deepest suite nesting.

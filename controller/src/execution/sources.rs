@@ -151,7 +151,7 @@ impl Sources {
         let sha = hex::encode(Sha256::digest(&bytes));
         let dest = self.files.join(&sha);
         if !dest.exists() {
-            let tmp = self.files.join(format!(".{sha}.{}", std::process::id()));
+            let tmp = self.files.join(format!(".{sha}.{}", crate::store::new_id()));
             let mut f = std::fs::File::create(&tmp).map_err(ApiError::internal)?;
             f.write_all(&bytes).map_err(ApiError::internal)?;
             f.sync_all().map_err(ApiError::internal)?;
@@ -169,7 +169,7 @@ impl Sources {
         let sha = hex::encode(Sha256::digest(content));
         let dest = self.files.join(&sha);
         if !dest.exists() {
-            let tmp = self.files.join(format!(".{sha}.{}", std::process::id()));
+            let tmp = self.files.join(format!(".{sha}.{}", crate::store::new_id()));
             std::fs::write(&tmp, content).map_err(ApiError::internal)?;
             std::fs::rename(&tmp, &dest).map_err(ApiError::internal)?;
         }
