@@ -125,6 +125,24 @@ struct EventBatch {
     reply: tokio::sync::oneshot::Sender<Result<u64, ApiError>>,
 }
 
+/// A test's start: its token, the station command and the item's running state, stored together.
+struct Dispatch {
+    station_id: String,
+    token: store::tokens::TokenRow,
+    body: String,
+    run: String,
+    item: String,
+    reply: tokio::sync::oneshot::Sender<Result<i64, ApiError>>,
+}
+
+/// Work for the writer task.
+enum WriteRequest {
+    /// Events (and command acknowledgements) from a station.
+    Events(EventBatch),
+    /// A test to start.
+    Dispatch(Dispatch),
+}
+
 /// What a group of event batches changed, for after the commit.
 #[derive(Default)]
 struct Applied {
@@ -236,7 +254,7 @@ struct Inner {
     config: Arc<Config>,
     public_url: OnceLock<String>,
     runs: Mutex<HashMap<String, Arc<RunCtl>>>,
-    writer: tokio::sync::mpsc::Sender<EventBatch>,
+    writer: tokio::sync::mpsc::Sender<WriteRequest>,
 }
 
 /// Permissions a test's own token may carry (further narrowed by its user's role).
@@ -258,7 +276,7 @@ impl Engine {
         sources: Sources,
         config: Arc<Config>,
     ) -> Engine {
-        let (writer, mut queue) = tokio::sync::mpsc::channel::<EventBatch>(4096);
+        let (writer, mut queue) = tokio::sync::mpsc::channel::<WriteRequest>(16384);
         let engine = Engine {
             inner: Arc::new(Inner {
                 store,
@@ -277,7 +295,7 @@ impl Engine {
         tokio::spawn(async move {
             while let Some(first) = queue.recv().await {
                 let mut group = vec![first];
-                while group.len() < 512 {
+                while group.len() < 2048 {
                     match queue.try_recv() {
                         Ok(b) => group.push(b),
                         Err(_) => break,
@@ -796,7 +814,7 @@ impl Engine {
             command_ack,
             reply,
         };
-        if self.inner.writer.send(batch).await.is_err() {
+        if self.inner.writer.send(WriteRequest::Events(batch)).await.is_err() {
             return Err(ApiError::internal("the event writer has stopped"));
         }
         answer
@@ -804,42 +822,80 @@ impl Engine {
             .unwrap_or_else(|_| Err(ApiError::internal("the event writer has stopped")))
     }
 
-    async fn write_batches(&self, batches: Vec<EventBatch>) {
+    /// Stores a group of requests in one transaction (group commit), then answers each.
+    async fn write_batches(&self, group: Vec<WriteRequest>) {
         let mut acc = Applied::default();
-        let mut results: Vec<Result<u64, ApiError>> = Vec::with_capacity(batches.len());
+        let mut event_results: Vec<Result<u64, ApiError>> = Vec::new();
+        let mut dispatch_results: Vec<Result<i64, ApiError>> = Vec::new();
         let outcome: Result<(), ApiError> = async {
             let mut tx = self.inner.store.begin_write().await?;
-            for b in &batches {
-                if let Some(seq) = b.command_ack {
-                    store::stations::ack_commands(tx.conn(), &b.station_id, seq as i64).await?;
+            let now = now_ms();
+            for r in &group {
+                match r {
+                    WriteRequest::Events(b) => {
+                        if let Some(seq) = b.command_ack {
+                            store::stations::ack_commands(tx.conn(), &b.station_id, seq as i64).await?;
+                        }
+                        let res = self
+                            .apply_in(
+                                &mut tx,
+                                &b.station_id,
+                                &b.station_name,
+                                b.events.clone(),
+                                &mut acc,
+                            )
+                            .await;
+                        event_results.push(res);
+                    }
+                    WriteRequest::Dispatch(d) => {
+                        store::tokens::insert(tx.conn(), &d.token).await?;
+                        let seq =
+                            store::stations::enqueue_command(tx.conn(), &d.station_id, &d.body, now).await?;
+                        store::runs::set_item_status(
+                            tx.conn(),
+                            &d.run,
+                            &d.item,
+                            "running",
+                            None,
+                            None,
+                            Some(now),
+                            None,
+                        )
+                        .await?;
+                        dispatch_results.push(Ok(seq));
+                    }
                 }
-                let r = self
-                    .apply_in(
-                        &mut tx,
-                        &b.station_id,
-                        &b.station_name,
-                        b.events.clone(),
-                        &mut acc,
-                    )
-                    .await;
-                results.push(r);
             }
             tx.commit().await?;
             Ok(())
         }
         .await;
-        match outcome {
-            Ok(()) => {
-                for (b, r) in batches.into_iter().zip(results) {
-                    let _ = b.reply.send(r);
+        let mut events = event_results.into_iter();
+        let mut dispatches = dispatch_results.into_iter();
+        for r in group {
+            match r {
+                WriteRequest::Events(b) => {
+                    let res = match &outcome {
+                        Ok(()) => events
+                            .next()
+                            .unwrap_or_else(|| Err(ApiError::internal("lost result"))),
+                        Err(e) => Err(e.clone()),
+                    };
+                    let _ = b.reply.send(res);
                 }
-                self.after_events(acc);
-            }
-            Err(e) => {
-                for b in batches {
-                    let _ = b.reply.send(Err(e.clone()));
+                WriteRequest::Dispatch(d) => {
+                    let res = match &outcome {
+                        Ok(()) => dispatches
+                            .next()
+                            .unwrap_or_else(|| Err(ApiError::internal("lost result"))),
+                        Err(e) => Err(e.clone()),
+                    };
+                    let _ = d.reply.send(res);
                 }
             }
+        }
+        if outcome.is_ok() {
+            self.after_events(acc);
         }
     }
 
@@ -1648,21 +1704,21 @@ impl Engine {
         // its command on the way.
         let body = serde_json::to_string(&Command::StartTest(Box::new(job.clone())))
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let mut tx = self.inner.store.begin_write().await?;
-        store::tokens::insert(tx.conn(), &token_row).await?;
-        let seq = store::stations::enqueue_command(tx.conn(), &station_id, &body, now_ms()).await?;
-        store::runs::set_item_status(
-            tx.conn(),
-            &ctl.id,
-            &test.id,
-            "running",
-            None,
-            None,
-            Some(now_ms()),
-            None,
-        )
-        .await?;
-        tx.commit().await?;
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = WriteRequest::Dispatch(Dispatch {
+            station_id: station_id.clone(),
+            token: token_row,
+            body,
+            run: ctl.id.clone(),
+            item: test.id.clone(),
+            reply,
+        });
+        if self.inner.writer.send(request).await.is_err() {
+            return Err(ApiError::internal("the writer has stopped"));
+        }
+        let seq = answer
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal("the writer has stopped")))?;
         self.inner.events.publish(
             Event::new("runs", "item.running")
                 .id(&ctl.id)
