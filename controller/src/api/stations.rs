@@ -342,8 +342,12 @@ pub async fn link(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("station {name} is not registered")))?;
     drop(conn);
+    // Small buffers: a lab may link ten thousand stations, and the default 128 KiB read buffer each would be
+    // most of the controller's memory.
     Ok(ws
         .max_message_size(MAX_FRAME)
+        .read_buffer_size(16 * 1024)
+        .write_buffer_size(16 * 1024)
         .on_upgrade(move |socket| async move {
             let id = station.id.clone();
             if let Err(e) = session(socket, state, station).await {

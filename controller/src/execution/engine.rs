@@ -135,12 +135,26 @@ struct Dispatch {
     reply: tokio::sync::oneshot::Sender<Result<i64, ApiError>>,
 }
 
+/// A status change of a run item, with a log line saying why.
+struct ItemChange {
+    run: String,
+    item: String,
+    status: TestStatus,
+    reason: Option<String>,
+    started: Option<i64>,
+    ended: Option<i64>,
+    /// Answer: whether it changed, and the item's status afterwards.
+    reply: tokio::sync::oneshot::Sender<Result<(bool, Option<TestStatus>), ApiError>>,
+}
+
 /// Work for the writer task.
 enum WriteRequest {
+    /// A run item's status.
+    Item(Box<ItemChange>),
     /// Events (and command acknowledgements) from a station.
     Events(EventBatch),
     /// A test to start.
-    Dispatch(Dispatch),
+    Dispatch(Box<Dispatch>),
 }
 
 /// What a group of event batches changed, for after the commit.
@@ -827,6 +841,7 @@ impl Engine {
         let mut acc = Applied::default();
         let mut event_results: Vec<Result<u64, ApiError>> = Vec::new();
         let mut dispatch_results: Vec<Result<i64, ApiError>> = Vec::new();
+        let mut item_results: Vec<Result<(bool, Option<TestStatus>), ApiError>> = Vec::new();
         let outcome: Result<(), ApiError> = async {
             let mut tx = self.inner.store.begin_write().await?;
             let now = now_ms();
@@ -846,6 +861,35 @@ impl Engine {
                             )
                             .await;
                         event_results.push(res);
+                    }
+                    WriteRequest::Item(c) => {
+                        let changed = store::runs::set_item_status(
+                            tx.conn(),
+                            &c.run,
+                            &c.item,
+                            c.status.as_str(),
+                            c.reason.as_deref(),
+                            None,
+                            c.started,
+                            c.ended,
+                        )
+                        .await?;
+                        let row = store::runs::item(tx.conn(), &c.run, &c.item).await?;
+                        if changed && c.status.is_final() {
+                            if let (Some(r), Some(row)) = (&c.reason, &row) {
+                                store::runs::insert_log(
+                                    tx.conn(),
+                                    &c.run,
+                                    &c.item,
+                                    &row.ep,
+                                    "controller",
+                                    now,
+                                    &format!("{}: {r}", c.status.as_str()),
+                                )
+                                .await?;
+                            }
+                        }
+                        item_results.push(Ok((changed, row.map(|r| status_of(&r.status)))));
                     }
                     WriteRequest::Dispatch(d) => {
                         store::tokens::insert(tx.conn(), &d.token).await?;
@@ -872,8 +916,18 @@ impl Engine {
         .await;
         let mut events = event_results.into_iter();
         let mut dispatches = dispatch_results.into_iter();
+        let mut items = item_results.into_iter();
         for r in group {
             match r {
+                WriteRequest::Item(c) => {
+                    let res = match &outcome {
+                        Ok(()) => items
+                            .next()
+                            .unwrap_or_else(|| Err(ApiError::internal("lost result"))),
+                        Err(e) => Err(e.clone()),
+                    };
+                    let _ = c.reply.send(res);
+                }
                 WriteRequest::Events(b) => {
                     let res = match &outcome {
                         Ok(()) => events
@@ -1705,14 +1759,14 @@ impl Engine {
         let body = serde_json::to_string(&Command::StartTest(Box::new(job.clone())))
             .map_err(|e| ApiError::internal(e.to_string()))?;
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let request = WriteRequest::Dispatch(Dispatch {
+        let request = WriteRequest::Dispatch(Box::new(Dispatch {
             station_id: station_id.clone(),
             token: token_row,
             body,
             run: ctl.id.clone(),
             item: test.id.clone(),
             reply,
-        });
+        }));
         if self.inner.writer.send(request).await.is_err() {
             return Err(ApiError::internal("the writer has stopped"));
         }
@@ -1914,6 +1968,40 @@ impl Engine {
             .ok_or_else(|| ApiError::internal(format!("run {run} has no item {id}")))
     }
 
+    /// Changes an item's status through the writer (so it joins the group commit).
+    async fn change_item(
+        &self,
+        run: &str,
+        id: &str,
+        status: TestStatus,
+        reason: Option<&str>,
+        started: Option<i64>,
+        ended: Option<i64>,
+    ) -> Result<(bool, Option<TestStatus>), ApiError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let change = ItemChange {
+            run: run.to_string(),
+            item: id.to_string(),
+            status,
+            reason: reason.map(str::to_string),
+            started,
+            ended,
+            reply,
+        };
+        if self
+            .inner
+            .writer
+            .send(WriteRequest::Item(Box::new(change)))
+            .await
+            .is_err()
+        {
+            return Err(ApiError::internal("the writer has stopped"));
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ApiError::internal("the writer has stopped")))
+    }
+
     async fn set_item(
         &self,
         run: &str,
@@ -1921,13 +2009,8 @@ impl Engine {
         status: TestStatus,
         reason: Option<&str>,
     ) -> Result<(), ApiError> {
-        let now = now_ms();
-        let started = (status == TestStatus::Running).then_some(now);
-        let mut tx = self.inner.store.begin_write().await?;
-        let changed =
-            store::runs::set_item_status(tx.conn(), run, id, status.as_str(), reason, None, started, None)
-                .await?;
-        tx.commit().await?;
+        let started = (status == TestStatus::Running).then(now_ms);
+        let (changed, _) = self.change_item(run, id, status, reason, started, None).await?;
         if changed {
             self.inner.events.publish(
                 Event::new("runs", &format!("item.{}", status.as_str()))
@@ -1945,41 +2028,11 @@ impl Engine {
         id: &str,
         status: TestStatus,
         reason: Option<&str>,
-        exit_code: Option<i64>,
+        _exit_code: Option<i64>,
     ) -> Result<TestStatus, ApiError> {
-        let now = now_ms();
-        let mut tx = self.inner.store.begin_write().await?;
-        let changed = store::runs::set_item_status(
-            tx.conn(),
-            run,
-            id,
-            status.as_str(),
-            reason,
-            exit_code,
-            None,
-            Some(now),
-        )
-        .await?;
-        let final_status = match store::runs::item(tx.conn(), run, id).await? {
-            Some(i) => status_of(&i.status),
-            None => status,
-        };
-        if changed {
-            if let Some(r) = reason {
-                let ep = item_ep(tx.conn(), run, id).await?;
-                store::runs::insert_log(
-                    tx.conn(),
-                    run,
-                    id,
-                    &ep,
-                    "controller",
-                    now,
-                    &format!("{}: {r}", status.as_str()),
-                )
-                .await?;
-            }
-        }
-        tx.commit().await?;
+        let (changed, after) = self
+            .change_item(run, id, status, reason, None, Some(now_ms()))
+            .await?;
         if changed {
             self.inner.events.publish(
                 Event::new("runs", "item.finished")
@@ -1991,7 +2044,7 @@ impl Engine {
                 ctl.changed.notify_waiters();
             }
         }
-        Ok(final_status)
+        Ok(after.unwrap_or(status))
     }
 
     fn publish_run(&self, id: &str, kind: &str, user: &str) {
