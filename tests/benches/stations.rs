@@ -232,8 +232,11 @@ async fn measure(n: usize, tests_per_station: usize) -> Figures {
     let elapsed = start.elapsed().as_secs_f64();
     let rss_end = rss_kib(pid);
     stop.notify_waiters();
+    for t in &tasks {
+        t.abort();
+    }
     for t in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        let _ = t.await;
     }
     let mut lat = stats.latencies_us.lock().unwrap().clone();
     lat.sort_unstable();
