@@ -739,3 +739,22 @@ async fn pre_and_post_scripts() {
         .contains("power strip unreachable"));
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_station_stays_linked() {
+    // Heartbeats every second: a link the station hears nothing on for three periods is dropped, so an idle
+    // station must keep hearing from the controller.
+    let (c, admin, _tests) = controller(30).await;
+    let _ws = StationProcess::start(&admin, "idle", &["EP-1"]).await;
+    let (_, before) = admin.get("/stations/idle").await;
+    let since = before["online_since"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let (_, after) = admin.get("/stations/idle").await;
+    assert_eq!(after["online"], true);
+    assert_eq!(
+        after["online_since"].as_str().unwrap(),
+        since,
+        "the link never dropped: {after}"
+    );
+    c.stop().await;
+}

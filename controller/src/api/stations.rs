@@ -43,6 +43,9 @@ pub struct StationView {
     /// Last frame received.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_seen_at: Option<String>,
+    /// When the current link came up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub online_since: Option<String>,
     /// Registered by.
     pub created_by: String,
     /// Registered at.
@@ -96,6 +99,7 @@ fn view(state: &AppState, s: &StationRow) -> StationView {
         facts: serde_json::from_str(&s.facts).unwrap_or_default(),
         version: s.version.clone(),
         last_seen_at: s.last_seen_at.map(ms_to_rfc3339),
+        online_since: state.engine.hub().online_since(&s.id).map(ms_to_rfc3339),
         created_by: s.created_by.clone(),
         created_at: ms_to_rfc3339(s.created_at),
     }
@@ -440,6 +444,7 @@ async fn session(socket: WebSocket, state: AppState, station: StationRow) -> Res
         SessionHandle {
             session: session_id.clone(),
             tx,
+            since_ms: now_ms(),
         },
     );
     tracing::info!(station = %station.name, session = %session_id, eps = hello.eps.len(), "station linked");
@@ -513,8 +518,15 @@ async fn serve(
     }
     let silence = Duration::from_secs(3 * heartbeat_s as u64 + 5);
     let mut shutdown = state.shutdown.clone();
+    // The controller's side of liveness: a WebSocket ping every heartbeat period, so that an idle station
+    // still hears from the controller and can tell a dead link from a quiet one.
+    let period = Duration::from_secs(heartbeat_s.max(1) as u64);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         tokio::select! {
+            _ = ping.tick() => {
+                sink.send(Message::Ping(Default::default())).await.map_err(|e| e.to_string())?;
+            }
             incoming = tokio::time::timeout(silence, stream.next()) => {
                 let first = match incoming {
                     Err(_) => return Err(format!("no frame for {}s", silence.as_secs())),

@@ -17,6 +17,8 @@ pub struct SessionHandle {
     pub session: String,
     /// Frames to send.
     pub tx: mpsc::UnboundedSender<Down>,
+    /// When the link came up, Unix ms.
+    pub since_ms: i64,
 }
 
 #[derive(Default)]
@@ -116,6 +118,11 @@ impl Hub {
         st.sessions.remove(station_id);
         st.eps.retain(|_, (sid, _)| sid != station_id);
         st.down_since.remove(station_id);
+    }
+
+    /// When the station's current link came up (Unix ms), if it is linked.
+    pub fn online_since(&self, station_id: &str) -> Option<i64> {
+        self.lock().sessions.get(station_id).map(|h| h.since_ms)
     }
 
     /// Whether a station is linked now.
