@@ -521,7 +521,7 @@ assert getResourceStatus('/tb1') == 1\n\
 setResource('dev2', '/tb1', {'ip': '10.0.0.2'})\n\
 setResult('fail', 'python decided')\n",
     );
-    write(dir, "h/reads.sh", "v=$(twister global get /Config/speed) || exit 1\ntwister log \"speed is $v\"\n[ \"$v\" = 40G ] || exit 1\ntwister result skipped because I said so\n");
+    write(dir, "h/reads.sh", "v=$(twister global get /Config/speed) || exit 1\ntwister log --kind summary \"speed is $v\"\n[ \"$v\" = 40G ] || exit 1\ntwister result skipped because I said so\n");
     write(dir, "h/reads.tcl", "source twister.tcl\nset v [getGlobal /Config/speed]\nlogMsg \"tcl sees $v\"\nif {$v ne \"40G\"} { exit 1 }\nexit 0\n");
     write(
         dir,
@@ -600,6 +600,24 @@ setResult('fail', 'python decided')\n",
         assert!(logs.contains(needle), "missing {needle:?}:\n{logs}");
     }
     assert!(!logs.contains("unreachable"));
+    // The original log kinds are kept apart: logMsg('logRunning', …) went to the running log.
+    let (_, running) = admin.get(&format!("/runs/{run}/logs?stream=running")).await;
+    let running: Vec<&str> = running
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_str().unwrap())
+        .collect();
+    assert_eq!(running, ["from python"]);
+    let (_, summary) = admin.get(&format!("/runs/{run}/logs?stream=summary,debug")).await;
+    assert_eq!(summary.as_array().unwrap().len(), 1, "{summary}");
+    assert_eq!(
+        admin
+            .post(&format!("/runs/{run}/log"), json!({"line": "x", "kind": "bogus"}))
+            .await
+            .0,
+        422
+    );
     // The python test created a resource through its scoped token.
     assert_eq!(admin.get("/resources/tb1/dev2:ip").await.1["value"], "10.0.0.2");
     // A run's values never change the defaults, and the next run starts from the defaults again.

@@ -41,6 +41,9 @@ pub struct LogMessage {
     /// Test instance (test tokens: always their own).
     #[serde(default)]
     pub item: Option<String>,
+    /// The original Twister log it belongs to: `test` (default), `running`, `debug` or `summary`.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// Body of a new panic pattern.
@@ -350,6 +353,10 @@ pub async fn log_line(
             req.item.clone().unwrap_or_default()
         }
     };
+    let kind = req.kind.clone().unwrap_or_else(|| "test".into());
+    if !matches!(kind.as_str(), "test" | "running" | "debug" | "summary") {
+        return Err(ApiError::invalid("kind: test, running, debug or summary"));
+    }
     if req.line.len() > 64 * 1024 {
         return Err(ApiError::invalid("at most 64 KiB per call"));
     }
@@ -361,13 +368,13 @@ pub async fn log_line(
         .unwrap_or_default();
     let lines: Vec<String> = req.line.lines().map(str::to_string).collect();
     for l in &lines {
-        store::runs::insert_log(tx.conn(), &id, &item, &ep, "test", now, l).await?;
+        store::runs::insert_log(tx.conn(), &id, &item, &ep, &kind, now, l).await?;
     }
     tx.commit().await?;
     state.events.publish(
         Event::new("logs", "log.lines")
             .id(&id)
-            .data(serde_json::json!({"item": item, "ep": ep, "stream": "test", "lines": lines})),
+            .data(serde_json::json!({"item": item, "ep": ep, "stream": kind, "lines": lines})),
     );
     Ok(StatusCode::NO_CONTENT)
 }

@@ -61,6 +61,9 @@ pub struct LogParams {
     /// Only lines containing this text.
     #[serde(default)]
     pub q: Option<String>,
+    /// Only these streams, comma-separated (stdout, stderr, station, controller, running, debug, summary, test).
+    #[serde(default)]
+    pub stream: Option<String>,
     /// At most this many (default 1000).
     #[serde(default)]
     pub limit: Option<i64>,
@@ -169,7 +172,8 @@ pub async fn dequeue(
 /// Log lines of a run, in order; follow with `after` = the last id seen.
 #[utoipa::path(get, path = "/api/v1/runs/{id}/logs", tag = "runs", security(("bearer" = [])),
     params(("id" = String, Path), ("after" = Option<i64>, Query), ("item" = Option<String>, Query),
-        ("ep" = Option<String>, Query), ("q" = Option<String>, Query), ("limit" = Option<i64>, Query),
+        ("ep" = Option<String>, Query), ("q" = Option<String>, Query), ("stream" = Option<String>, Query),
+        ("limit" = Option<i64>, Query),
         ("format" = Option<String>, Query)),
     responses((status = 200, body = [LogLine])))]
 pub async fn logs(
@@ -188,6 +192,15 @@ pub async fn logs(
         item: p.item,
         ep: p.ep,
         contains: p.q.filter(|q| !q.is_empty()),
+        streams: p
+            .stream
+            .map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
         limit: p.limit.unwrap_or(1000),
     };
     let lines = crate::store::runs::logs(&state.store, &id, &f).await?;

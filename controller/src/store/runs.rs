@@ -347,6 +347,9 @@ pub struct LogFilter {
     pub item: Option<String>,
     /// Only this EP.
     pub ep: Option<String>,
+    /// Only these streams (comma-separated in the API): `stdout`, `stderr`, `station`, `controller`, and the
+    /// original log kinds tests write with `twister log --kind`: `running`, `debug`, `summary`, `test`.
+    pub streams: Vec<String>,
     /// Only lines containing this text.
     pub contains: Option<String>,
     /// At most this many.
@@ -368,6 +371,15 @@ pub async fn logs(store: &Store, run_id: &str, f: &LogFilter) -> Result<Vec<LogL
         n += 1;
         sql.push_str(&format!(" AND ep = ${n}"));
         binds.push(e.clone());
+    }
+    if !f.streams.is_empty() {
+        let mut marks = Vec::new();
+        for st in &f.streams {
+            n += 1;
+            marks.push(format!("${n}"));
+            binds.push(st.clone());
+        }
+        sql.push_str(&format!(" AND stream IN ({})", marks.join(", ")));
     }
     if let Some(c) = &f.contains {
         n += 1;

@@ -552,6 +552,7 @@ impl Client {
         after: i64,
         item: Option<&str>,
         q: Option<&str>,
+        stream: Option<&str>,
         limit: i64,
     ) -> Result<Vec<Value>> {
         let mut rb = self
@@ -562,6 +563,9 @@ impl Client {
         }
         if let Some(q) = q {
             rb = rb.query(&[("q", q)]);
+        }
+        if let Some(s) = stream {
+            rb = rb.query(&[("stream", s)]);
         }
         self.json(rb).await
     }
@@ -606,11 +610,11 @@ impl Client {
         Ok(())
     }
 
-    /// Appends a line to a run's log.
-    pub async fn log_line(&self, run: &str, line: &str) -> Result<()> {
+    /// Appends a line to one of a run's logs (`kind`: test, running, debug, summary).
+    pub async fn log_line(&self, run: &str, line: &str, kind: &str) -> Result<()> {
         let rb = self
             .authed(Method::POST, &format!("/runs/{}/log", encode_path(run)))?
-            .json(&json!({ "line": line }));
+            .json(&json!({ "line": line, "kind": kind }));
         self.send(rb).await?;
         Ok(())
     }

@@ -63,9 +63,9 @@ def _path(query):
 def logMsg(*args):
     """logMsg(message) or logMsg(logType, message): a line in this test's log."""
     message = args[-1] if args else ""
-    kind = args[0] if len(args) > 1 else None
-    line = f"[{kind}] {message}" if kind and kind not in ("logRunning", "logTest") else str(message)
-    _call("POST", f"/runs/{_run()}/log", {"line": line})
+    kind = {"logRunning": "running", "logDebug": "debug", "logSummary": "summary", "logTest": "test"}.get(
+        args[0] if len(args) > 1 else "logTest", "test")
+    _call("POST", f"/runs/{_run()}/log", {"line": str(message), "kind": kind})
 
 
 def getGlobal(path):

@@ -101,8 +101,12 @@ function monitor(main, id) {
   const head = el('div', { class: 'toolbar' });
   const tree = el('div', { class: 'card run-tree', id: 'run-tree' });
   const search = el('input', { id: 'log-search', placeholder: 'Search the log', type: 'search' });
+  const streams = el('select', { id: 'log-stream', title: 'Which log' },
+    [['', 'All logs'], ['stdout,stderr', 'Console output'], ['running', 'Running log'], ['debug', 'Debug log'],
+      ['summary', 'Summary log'], ['test', 'Test log'], ['station,controller', 'Station and controller']]
+      .map(([v, t]) => el('option', { value: v }, t)));
   const logBox = el('pre', { class: 'log', id: 'log-pane' });
-  const logHead = el('div', { class: 'toolbar' }, el('h3', { class: 'grow', id: 'log-title' }, 'Log'), search);
+  const logHead = el('div', { class: 'toolbar' }, el('h3', { class: 'grow', id: 'log-title' }, 'Log'), streams, search);
   main.replaceChildren(head, el('div', { class: 'split wide' }, tree, el('div', { class: 'card' }, logHead, logBox)));
   let run = null, lastLog = 0, item = null, reloadTimer = null, logTimer = null;
 
@@ -157,6 +161,7 @@ function monitor(main, id) {
     const q = new URLSearchParams({ after: String(lastLog), limit: '5000' });
     if (item) q.set('item', item);
     if (search.value) q.set('q', search.value);
+    if (streams.value) q.set('stream', streams.value);
     const { data } = await api('GET', `/runs/${encodeURIComponent(id)}/logs?${q}`);
     if (!data.length) return;
     const text = data.map((l) => `${fmtTime(l.at).slice(11)} ${l.ep.padEnd(8)} ${l.item.padEnd(7)} ${l.line}`).join('\n') + '\n';
@@ -179,6 +184,7 @@ function monitor(main, id) {
 
   let searchTimer = null;
   search.addEventListener('input', () => { clearTimeout(searchTimer); searchTimer = setTimeout(() => loadLog(true), 250); });
+  streams.addEventListener('change', () => loadLog(true));
   const sub = subscribe(['runs', 'logs'], (e) => {
     if (e.id !== id) return;
     if (e.topic === 'logs') { clearTimeout(logTimer); logTimer = setTimeout(() => loadLog(false), 100); }

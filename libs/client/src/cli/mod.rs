@@ -88,6 +88,9 @@ enum Command {
         /// Run (default: $TWISTER_RUN).
         #[arg(long)]
         run: Option<String>,
+        /// Which of the original logs: test, running, debug or summary.
+        #[arg(long, default_value = "test")]
+        kind: String,
         /// Text.
         #[arg(required = true)]
         text: Vec<String>,
@@ -229,7 +232,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Station(c) => stations::run(&ctx, c).await,
         Command::Stations => stations::list(&ctx).await,
         Command::Eps => stations::eps(&ctx).await,
-        Command::Log { run, text } => testing::log(&ctx, run, text).await,
+        Command::Log { run, kind, text } => testing::log(&ctx, run, kind, text).await,
         Command::Result { status, reason } => testing::result(&status, reason),
         Command::Global(c) => testing::global(&ctx, c).await,
         Command::Panic(c) => testing::panic(&ctx, c).await,

@@ -45,6 +45,9 @@ pub enum RunCmd {
         /// Only lines containing this text.
         #[arg(long)]
         grep: Option<String>,
+        /// Only these streams, comma-separated: stdout, stderr, station, controller, test, running, debug, summary.
+        #[arg(long)]
+        stream: Option<String>,
         #[arg(short, long)]
         follow: bool,
     },
@@ -270,13 +273,21 @@ pub async fn run(ctx: &Ctx, cmd: RunCmd) -> CmdResult {
             run,
             item,
             grep,
+            stream,
             follow,
         } => {
             let id = pick(ctx, run).await?;
             let mut after = 0i64;
             loop {
                 let lines = c
-                    .run_logs(&id, after, item.as_deref(), grep.as_deref(), 5000)
+                    .run_logs(
+                        &id,
+                        after,
+                        item.as_deref(),
+                        grep.as_deref(),
+                        stream.as_deref(),
+                        5000,
+                    )
                     .await?;
                 for l in &lines {
                     after = after.max(l["id"].as_i64().unwrap_or(after));
@@ -298,7 +309,14 @@ pub async fn run(ctx: &Ctx, cmd: RunCmd) -> CmdResult {
                 if lines.is_empty() {
                     if c.run(&id).await?["state"] == "finished" {
                         let rest = c
-                            .run_logs(&id, after, item.as_deref(), grep.as_deref(), 5000)
+                            .run_logs(
+                                &id,
+                                after,
+                                item.as_deref(),
+                                grep.as_deref(),
+                                stream.as_deref(),
+                                5000,
+                            )
                             .await?;
                         if rest.is_empty() {
                             break;

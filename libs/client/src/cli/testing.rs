@@ -14,9 +14,9 @@ fn current_run(explicit: Option<String>) -> Option<String> {
 }
 
 /// `twister log TEXT…`: a line in the running test's log.
-pub async fn log(ctx: &Ctx, run: Option<String>, text: Vec<String>) -> CmdResult {
+pub async fn log(ctx: &Ctx, run: Option<String>, kind: String, text: Vec<String>) -> CmdResult {
     let run = current_run(run).ok_or_else(|| Failure::usage("not inside a test run: give --run RUN"))?;
-    ctx.client.log_line(&run, &text.join(" ")).await?;
+    ctx.client.log_line(&run, &text.join(" "), &kind).await?;
     Ok(())
 }
 
