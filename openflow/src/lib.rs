@@ -21,6 +21,7 @@
 #[macro_use]
 mod macros;
 
+pub mod channel;
 pub mod common;
 pub mod error;
 pub mod framing;
