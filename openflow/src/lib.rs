@@ -23,6 +23,7 @@ mod macros;
 
 pub mod channel;
 pub mod common;
+pub mod conformance;
 pub mod dataplane;
 pub mod error;
 pub mod framing;
