@@ -16,12 +16,15 @@
 //! assert!(matches!(msg, OfMessage::V13(v13::Message::EchoRequest(_))));
 //! ```
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 #[macro_use]
 mod macros;
 
+pub mod channel;
 pub mod common;
+pub mod conformance;
+pub mod dataplane;
 pub mod error;
 pub mod framing;
 pub mod header;

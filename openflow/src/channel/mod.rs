@@ -1,0 +1,408 @@
+//! The controller side of the OpenFlow channel.
+//!
+//! [`Controller::bind`] listens for switches (port [`DEFAULT_PORT`] by default, any address). Each connection
+//! goes through the handshake (hello with a version bitmap, version negotiation, features request for the
+//! datapath id) and then becomes a [`Switch`]: requests get fresh xids and are matched with their replies
+//! (multipart replies reassembled until the MORE flag clears) under a timeout, echo requests are answered, an
+//! echo keep-alive drops a dead peer, and everything unsolicited (packet-in, flow-removed, port-status, errors
+//! nobody waits for) is broadcast to [`Switch::subscribe`]rs. Several switches at once are kept by datapath id;
+//! [`Controller::events`] reports connections, disconnections and failed handshakes.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), twister_openflow::channel::ChannelError> {
+//! use std::time::Duration;
+//! use twister_openflow::channel::{ChannelConfig, Controller};
+//! let controller = Controller::bind("127.0.0.1:6653", ChannelConfig::default()).await?;
+//! let switch = controller.wait_for_switch(None, Duration::from_secs(10)).await?;
+//! switch.barrier().await?;
+//! # Ok(()) }
+//! ```
+
+mod error;
+pub mod handshake;
+mod switch;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::sync::broadcast;
+
+pub use error::ChannelError;
+pub use switch::{has_more, is_error, AsyncMessage, Features, Subscription, Switch};
+
+use crate::framing::MessageBuffer;
+use crate::hello::Hello;
+use crate::{v10, v13, OfMessage, OFP10_VERSION, OFP13_VERSION};
+
+/// The IANA port for OpenFlow.
+pub const DEFAULT_PORT: u16 = 6653;
+
+/// Settings of the controller channel.
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    /// Versions we offer (wire version numbers, e.g. `[OFP10_VERSION, OFP13_VERSION]`).
+    pub versions: Vec<u8>,
+    /// Time allowed for hello and features reply.
+    pub handshake_timeout: Duration,
+    /// Time a request waits for its (last) reply.
+    pub request_timeout: Duration,
+    /// Idle time between keep-alive echo requests; zero turns the keep-alive off.
+    pub echo_interval: Duration,
+    /// Time an echo reply may take before the peer counts as dead.
+    pub echo_timeout: Duration,
+    /// Capacity of the broadcast queues (events and asynchronous messages).
+    pub event_capacity: usize,
+}
+
+impl Default for ChannelConfig {
+    fn default() -> Self {
+        ChannelConfig {
+            versions: vec![OFP10_VERSION, OFP13_VERSION],
+            handshake_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(5),
+            echo_interval: Duration::from_secs(5),
+            echo_timeout: Duration::from_secs(3),
+            event_capacity: 4096,
+        }
+    }
+}
+
+impl ChannelConfig {
+    /// The default settings offering only these versions.
+    pub fn with_versions(versions: &[u8]) -> ChannelConfig {
+        ChannelConfig {
+            versions: versions.to_vec(),
+            ..ChannelConfig::default()
+        }
+    }
+}
+
+/// Something that happened on the controller.
+#[derive(Debug, Clone)]
+pub enum SwitchEvent {
+    /// A switch completed the handshake.
+    Connected {
+        /// Its datapath id.
+        datapath_id: u64,
+        /// Negotiated version.
+        version: u8,
+    },
+    /// A switch's connection closed.
+    Disconnected {
+        /// Its datapath id.
+        datapath_id: u64,
+    },
+    /// A connection failed before or during the handshake.
+    HandshakeFailed {
+        /// Peer address.
+        peer: SocketAddr,
+        /// What went wrong.
+        error: String,
+    },
+    /// A switch sent a message that does not decode (the connection stays up).
+    Undecodable {
+        /// Its datapath id.
+        datapath_id: u64,
+        /// The message bytes.
+        bytes: Vec<u8>,
+        /// The decode error.
+        error: String,
+    },
+}
+
+pub(crate) struct Registry {
+    switches: Mutex<HashMap<u64, Switch>>,
+    events: broadcast::Sender<SwitchEvent>,
+}
+
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Switch>> {
+        self.switches
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn emit(&self, event: SwitchEvent) {
+        // No subscriber is fine.
+        let _ = self.events.send(event);
+    }
+
+    fn insert(&self, switch: Switch) {
+        let old = self.lock().insert(switch.datapath_id(), switch.clone());
+        if let Some(old) = old {
+            old.close();
+        }
+        self.emit(SwitchEvent::Connected {
+            datapath_id: switch.datapath_id(),
+            version: switch.version(),
+        });
+    }
+
+    pub(crate) fn remove(&self, switch: &Switch) {
+        let dpid = switch.datapath_id();
+        {
+            let mut map = self.lock();
+            if map.get(&dpid).is_some_and(|s| s.same_connection(switch)) {
+                map.remove(&dpid);
+            }
+        }
+        self.emit(SwitchEvent::Disconnected { datapath_id: dpid });
+    }
+}
+
+/// A listening controller and the switches connected to it. Dropping it stops listening and closes every
+/// connection.
+pub struct Controller {
+    local_addr: SocketAddr,
+    registry: Arc<Registry>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Controller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Controller")
+            .field("local_addr", &self.local_addr)
+            .finish()
+    }
+}
+
+impl Controller {
+    /// Listens on `addr` (port 0 picks a free port) and accepts switches in the background.
+    pub async fn bind(addr: impl ToSocketAddrs, config: ChannelConfig) -> Result<Controller, ChannelError> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        let (events, _) = broadcast::channel(config.event_capacity);
+        let registry = Arc::new(Registry {
+            switches: Mutex::new(HashMap::new()),
+            events,
+        });
+        let accept = tokio::spawn(accept_loop(listener, config, registry.clone()));
+        Ok(Controller {
+            local_addr,
+            registry,
+            accept,
+        })
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Receives controller events from now on.
+    pub fn events(&self) -> broadcast::Receiver<SwitchEvent> {
+        self.registry.events.subscribe()
+    }
+
+    /// The switch with this datapath id, if connected.
+    pub fn switch(&self, datapath_id: u64) -> Option<Switch> {
+        self.registry.lock().get(&datapath_id).cloned()
+    }
+
+    /// Datapath ids of the connected switches, sorted.
+    pub fn datapath_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.registry.lock().keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Waits for a switch (with this datapath id, or any) to be connected.
+    pub async fn wait_for_switch(
+        &self,
+        datapath_id: Option<u64>,
+        timeout: Duration,
+    ) -> Result<Switch, ChannelError> {
+        let mut events = self.events();
+        let find = || {
+            let map = self.registry.lock();
+            match datapath_id {
+                Some(id) => map.get(&id).cloned(),
+                None => map.values().next().cloned(),
+            }
+        };
+        let waited = tokio::time::timeout(timeout, async {
+            loop {
+                if let Some(s) = find() {
+                    return Ok(s);
+                }
+                match events.recv().await {
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Err(ChannelError::Closed),
+                }
+            }
+        })
+        .await;
+        waited.unwrap_or(Err(ChannelError::Timeout(timeout, "a switch")))
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        self.accept.abort();
+        let switches: Vec<Switch> = self.registry.lock().values().cloned().collect();
+        for s in switches {
+            s.close();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, config: ChannelConfig, registry: Arc<Registry>) {
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let config = config.clone();
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            let timeout = config.handshake_timeout;
+            let result =
+                tokio::time::timeout(timeout, handshake(stream, peer, config, registry.clone())).await;
+            let error = match result {
+                Ok(Ok(switch)) => {
+                    registry.insert(switch);
+                    return;
+                }
+                Ok(Err(e)) => e,
+                Err(_) => ChannelError::Timeout(timeout, "the handshake"),
+            };
+            registry.emit(SwitchEvent::HandshakeFailed {
+                peer,
+                error: error.to_string(),
+            });
+        });
+    }
+}
+
+/// Reads the next whole message from the stream into the buffer.
+async fn read_message(
+    stream: &mut TcpStream,
+    buffer: &mut MessageBuffer,
+) -> Result<(crate::Header, Result<OfMessage, crate::DecodeError>, Vec<u8>), ChannelError> {
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(bytes) = buffer.next_message()? {
+            let header = crate::Header::decode(&bytes)?;
+            let msg = OfMessage::decode(&bytes).map(|(_, m)| m);
+            return Ok((header, msg, bytes));
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(ChannelError::Closed);
+        }
+        buffer.push(chunk.get(..n).unwrap_or_default());
+    }
+}
+
+fn hello_failed(version: u8, text: &str) -> OfMessage {
+    let data = text.as_bytes().to_vec();
+    if version == OFP10_VERSION {
+        OfMessage::V10(v10::Message::Error(v10::error_msg::ErrorMsg {
+            kind: v10::error_msg::ErrorKind::HelloFailed(v10::error_msg::HelloFailedCode::Incompatible),
+            data,
+        }))
+    } else {
+        OfMessage::V13(v13::Message::Error(v13::error_msg::ErrorMsg {
+            kind: v13::error_msg::ErrorKind::HelloFailed(v13::error_msg::HelloFailedCode::Incompatible),
+            data,
+        }))
+    }
+}
+
+async fn handshake(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    config: ChannelConfig,
+    registry: Arc<Registry>,
+) -> Result<Switch, ChannelError> {
+    stream.set_nodelay(true)?;
+    let our_max = config.versions.iter().copied().max().unwrap_or(OFP13_VERSION);
+    let mut xid: u32 = 1;
+    let hello = Hello::with_versions(&config.versions);
+    let hello_msg = match our_max {
+        OFP10_VERSION => OfMessage::V10(v10::Message::Hello(hello)),
+        OFP13_VERSION => OfMessage::V13(v13::Message::Hello(hello)),
+        version => OfMessage::Other {
+            version,
+            msg_type: 0,
+            body: Vec::new(),
+        },
+    };
+    stream.write_all(&hello_msg.encode(xid)?).await?;
+    xid += 1;
+
+    let mut buffer = MessageBuffer::new();
+    let (header, _, bytes) = read_message(&mut stream, &mut buffer).await?;
+    if header.msg_type != 0 {
+        return Err(ChannelError::Unexpected {
+            stage: "hello",
+            msg_type: header.msg_type,
+        });
+    }
+    let peer_hello = Hello::decode_body(bytes.get(crate::HEADER_LEN..).unwrap_or_default()).ok();
+    let Some(version) = handshake::negotiate(&config.versions, header.version, peer_hello.as_ref()) else {
+        let theirs = peer_hello
+            .as_ref()
+            .and_then(Hello::versions)
+            .unwrap_or_else(|| vec![header.version]);
+        let text = format!("we support versions {:?}", config.versions);
+        if let Ok(b) = hello_failed(our_max.min(OFP13_VERSION), &text).encode(header.xid) {
+            let _ = stream.write_all(&b).await;
+        }
+        return Err(ChannelError::NoCommonVersion {
+            ours: config.versions.clone(),
+            theirs,
+        });
+    };
+
+    let request = if version == OFP10_VERSION {
+        OfMessage::V10(v10::Message::FeaturesRequest)
+    } else {
+        OfMessage::V13(v13::Message::FeaturesRequest)
+    };
+    let features_xid = xid;
+    stream.write_all(&request.encode(features_xid)?).await?;
+    xid += 1;
+    let features = loop {
+        let (header, msg, _) = read_message(&mut stream, &mut buffer).await?;
+        match msg? {
+            OfMessage::V10(v10::Message::FeaturesReply(f)) if version == OFP10_VERSION => {
+                break Features::V10(f)
+            }
+            OfMessage::V13(v13::Message::FeaturesReply(f)) if version == OFP13_VERSION => {
+                break Features::V13(f)
+            }
+            OfMessage::V10(v10::Message::EchoRequest(e)) => {
+                let reply = OfMessage::V10(v10::Message::EchoReply(e));
+                stream.write_all(&reply.encode(header.xid)?).await?;
+            }
+            OfMessage::V13(v13::Message::EchoRequest(e)) => {
+                let reply = OfMessage::V13(v13::Message::EchoReply(e));
+                stream.write_all(&reply.encode(header.xid)?).await?;
+            }
+            m if is_error(&m) && header.xid == features_xid => {
+                return Err(ChannelError::Rejected(Box::new(m)));
+            }
+            // Anything else before the features reply (a port status, say) is not ours to keep.
+            _ => {}
+        }
+    };
+    let (reader, writer) = stream.into_split();
+    let done = switch::Handshaken {
+        version,
+        features,
+        peer,
+        reader,
+        writer,
+        buffer,
+        next_xid: xid,
+    };
+    Ok(Switch::start(done, config, registry))
+}
+
+#[cfg(test)]
+mod tests;
