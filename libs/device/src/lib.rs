@@ -1,0 +1,15 @@
+//! Talking to network equipment from Twister.
+//!
+//! - [`expect`]: wait for patterns in the output of any async byte stream, answer dialogs.
+//! - [`normalize`]: clean device output (escape sequences, backspaces, carriage returns, echo).
+//! - [`pattern`]: literal and regex patterns.
+
+pub mod error;
+pub mod expect;
+pub mod normalize;
+pub mod pattern;
+pub mod testenv;
+
+pub use error::{Error, Result};
+pub use expect::{Dialog, Expect, Match, Rule};
+pub use pattern::Pattern;
