@@ -3,11 +3,13 @@
 //! - [`expect`]: wait for patterns in the output of any async byte stream, answer dialogs.
 //! - [`normalize`]: clean device output (escape sequences, backspaces, carriage returns, echo).
 //! - [`pattern`]: literal and regex patterns.
+//! - [`telnet`]: Telnet transport (RFC 854) with option negotiation.
 
 pub mod error;
 pub mod expect;
 pub mod normalize;
 pub mod pattern;
+pub mod telnet;
 pub mod testenv;
 
 pub use error::{Error, Result};
