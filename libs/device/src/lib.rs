@@ -4,11 +4,14 @@
 //! - [`normalize`]: clean device output (escape sequences, backspaces, carriage returns, echo).
 //! - [`pattern`]: literal and regex patterns.
 //! - [`telnet`]: Telnet transport (RFC 854) with option negotiation.
+//! - [`tcp`], [`pty`]: raw TCP and a local process on a pseudo-terminal.
 
 pub mod error;
 pub mod expect;
 pub mod normalize;
 pub mod pattern;
+pub mod pty;
+pub mod tcp;
 pub mod telnet;
 pub mod testenv;
 
