@@ -6,6 +6,7 @@
 //! - [`telnet`]: Telnet transport (RFC 854) with option negotiation.
 //! - [`profile`]: device profiles (prompts per mode, transitions, failure indicators, paging).
 //! - [`session`]: a command-line session over any transport.
+//! - [`ssh`]: SSH transport (russh) with host-key policies.
 //! - [`tcp`], [`pty`]: raw TCP and a local process on a pseudo-terminal.
 
 pub mod error;
@@ -15,6 +16,7 @@ pub mod pattern;
 pub mod profile;
 pub mod pty;
 pub mod session;
+pub mod ssh;
 pub mod tcp;
 pub mod telnet;
 pub mod testenv;
