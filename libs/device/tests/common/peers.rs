@@ -153,7 +153,7 @@ pub async fn start_telnetd() -> Peer {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let child = Command::new("/usr/bin/socat")
-        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork"))
+        .arg(format!("TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,nodelay"))
         .arg("EXEC:/usr/sbin/telnetd,nofork")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
