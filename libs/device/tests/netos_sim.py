@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""A simulated network-OS command line (IOS-like) for twister-device's tests.
+
+Modes user (R1>), privileged (R1#, after `enable` and the enable secret), config (R1(config)#, R1(config-if)#).
+Paging with --More-- (24 lines) until `terminal length 0`. Unknown commands give `% Invalid input`.
+Test commands: `show big N` (N lines), `sleep S` (silent for S seconds), `hang` (silent forever),
+`drop` (exit mid-output), `reload` ([confirm] prompt). Options: --login (ask username/password itself),
+--user, --password, --enable (secrets; also from SIM_ENABLE), --hostname.
+"""
+import os
+import sys
+import termios
+import time
+import tty
+
+args = sys.argv[1:]
+
+
+def opt(name, default):
+    if name in args:
+        return args[args.index(name) + 1]
+    return default
+
+
+hostname = opt("--hostname", "R1")
+enable_secret = opt("--enable", os.environ.get("SIM_ENABLE", "enable-secret"))
+length = 24
+mode = "user"
+sub = ""
+out = sys.stdout
+
+
+def w(text):
+    out.write(text)
+    out.flush()
+
+
+def readline():
+    line = sys.stdin.readline()
+    if not line:
+        sys.exit(0)
+    return line.strip()
+
+
+def getpass(prompt):
+    w(prompt)
+    fd = sys.stdin.fileno()
+    if os.isatty(fd):
+        old = termios.tcgetattr(fd)
+        new = termios.tcgetattr(fd)
+        new[3] &= ~termios.ECHO
+        termios.tcsetattr(fd, termios.TCSADRAIN, new)
+        try:
+            line = readline()
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, old)
+    else:
+        line = readline()
+    w("\r\n")
+    return line
+
+
+def getkey():
+    fd = sys.stdin.fileno()
+    if not os.isatty(fd):
+        return sys.stdin.read(1)
+    old = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        return os.read(fd, 1).decode(errors="replace")
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, old)
+
+
+def page(lines):
+    """Print lines with --More-- every `length` lines (0: no paging)."""
+    n = 0
+    for line in lines:
+        if length and n and n % (length - 1) == 0:
+            w(" --More-- ")
+            k = getkey()
+            w("\b" * 10 + " " * 10 + "\b" * 10)
+            if k in ("q", "Q"):
+                return
+        w(line + "\r\n")
+        n += 1
+
+
+def prompt():
+    if mode == "user":
+        return hostname + ">"
+    if mode == "priv":
+        return hostname + "#"
+    return "%s(config%s)#" % (hostname, sub)
+
+
+def invalid(cmd):
+    w("                ^\r\n% Invalid input detected at '^' marker.\r\n\r\n")
+
+
+if "--login" in args:
+    for _ in range(3):
+        w("\r\nUser Access Verification\r\n\r\nUsername: ")
+        u = readline()
+        p = getpass("Password: ")
+        if u == opt("--user", "admin") and p == opt("--password", "admin-pw"):
+            break
+        w("% Authentication failed\r\n")
+    else:
+        sys.exit(1)
+
+w("\r\n*** Twister simulated router: authorised access only ***\r\n\r\n")
+while True:
+    w(prompt())
+    cmd = readline()
+    words = cmd.split()
+    if not words:
+        continue
+    c = words[0]
+    if mode in ("user", "priv"):
+        if c == "exit" or c == "logout":
+            sys.exit(0)
+        elif cmd.startswith("terminal length"):
+            length = int(words[2]) if len(words) > 2 and words[2].isdigit() else 24
+        elif cmd.startswith("terminal width"):
+            pass
+        elif cmd == "show version":
+            page(["Twister IOS-like Software, Version 15.2(4)M7",
+                  "%s uptime is 1 day, 2 hours" % hostname, "Processor board ID TWSTR0001"])
+        elif cmd.startswith("show big"):
+            n = int(words[2]) if len(words) > 2 else 100
+            page(["line %05d of the big output ........................................" % i
+                  for i in range(1, n + 1)])
+        elif c == "sleep":
+            time.sleep(float(words[1]))
+        elif c == "hang":
+            time.sleep(3600)
+        elif c == "drop":
+            w("partial output\r\n")
+            sys.exit(0)
+        elif c == "enable" and mode == "user":
+            if getpass("Password: ") == enable_secret:
+                mode = "priv"
+            else:
+                w("% Bad secrets\r\n\r\n")
+        elif c == "disable" and mode == "priv":
+            mode = "user"
+        elif cmd in ("configure terminal", "conf t") and mode == "priv":
+            w("Enter configuration commands, one per line.  End with CNTL/Z.\r\n")
+            mode = "config"
+        elif c == "reload" and mode == "priv":
+            w("Proceed with reload? [confirm]")
+            k = getkey()
+            w("\r\n")
+            if k in ("\r", "\n", "y"):
+                w("Reload requested (simulated)\r\n")
+        else:
+            invalid(cmd)
+    else:
+        if c == "end":
+            mode, sub = "priv", ""
+        elif c == "exit":
+            if sub:
+                sub = ""
+            else:
+                mode = "priv"
+        elif c == "hostname" and len(words) == 2:
+            hostname = words[1]
+        elif c == "interface" and len(words) == 2:
+            sub = "-if"
+        elif c in ("description", "ip", "shutdown", "no", "logging", "ntp", "snmp-server"):
+            pass
+        else:
+            invalid(cmd)
