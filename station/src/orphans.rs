@@ -105,7 +105,24 @@ mod tests {
         let (mut other, _) = spawn("t2");
         let found = kill_orphans(dir.path(), &[TestKey::new("r", "t1")]);
         assert!(found.contains(&orphan.id()), "{found:?}");
-        assert!(found.contains(&bg), "the background sleep too: {found:?}");
+        // The background sleep dies with its group (it may be gone before the scan reaches it).
+        let gone = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .map(|s| {
+                    s.rsplit_once(')')
+                        .map(|(_, r)| r.trim_start().starts_with('Z'))
+                        .unwrap_or(true)
+                })
+                .unwrap_or(true)
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !gone(bg) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the background sleep survived: {found:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         let st = orphan.wait().unwrap();
         assert!(st.code().is_none());
         assert!(other.try_wait().unwrap().is_none(), "another test was hit");
