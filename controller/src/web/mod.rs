@@ -32,6 +32,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("assets/inventory.js"),
     },
     Asset {
+        path: "globals.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/globals.js"),
+    },
+    Asset {
         path: "runs.js",
         mime: "text/javascript; charset=utf-8",
         body: include_str!("assets/runs.js"),

@@ -3,6 +3,7 @@ import { api, session, saveSession, clearSession } from './api.js';
 import { inventoryPage } from './inventory.js';
 import { settingsPage } from './settings.js';
 import { projectsPage, runsPage, stationsPage } from './runs.js';
+import { globalsPage } from './globals.js';
 
 const root = document.getElementById('app');
 let current = null; // the page's cleanup function
@@ -63,6 +64,7 @@ const PAGES = [
   { id: 'projects', title: 'Projects', render: projectsPage },
   { id: 'runs', title: 'Runs', render: runsPage },
   { id: 'stations', title: 'Stations', render: stationsPage },
+  { id: 'globals', title: 'Globals', render: globalsPage },
   { id: 'packets', title: 'Packets', soon: true },
   { id: 'reports', title: 'Reports', soon: true },
   { id: 'settings', title: 'Settings', render: settingsPage },
