@@ -1,6 +1,6 @@
 //! Device profiles: how to recognise a device's prompts, move between its modes, and spot failures.
 //!
-//! Profiles are TOML files; the built-in ones live in `libs/device/config/devices/` and are compiled in.
+//! Profiles are TOML files; the built-in ones live in `config/devices/` at the top of the repository and are compiled in.
 
 use std::collections::VecDeque;
 
@@ -133,13 +133,13 @@ pub struct Profile {
 
 /// The built-in profiles: (name, TOML text).
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("cisco-ios", include_str!("../config/devices/cisco-ios.toml")),
-    ("arista-eos", include_str!("../config/devices/arista-eos.toml")),
+    ("cisco-ios", include_str!("../../../config/devices/cisco-ios.toml")),
+    ("arista-eos", include_str!("../../../config/devices/arista-eos.toml")),
     (
         "juniper-junos",
-        include_str!("../config/devices/juniper-junos.toml"),
+        include_str!("../../../config/devices/juniper-junos.toml"),
     ),
-    ("linux-shell", include_str!("../config/devices/linux-shell.toml")),
+    ("linux-shell", include_str!("../../../config/devices/linux-shell.toml")),
 ];
 
 fn compile(list: &[String]) -> Result<Vec<Pattern>> {
