@@ -133,13 +133,22 @@ pub struct Profile {
 
 /// The built-in profiles: (name, TOML text).
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("cisco-ios", include_str!("../../../config/devices/cisco-ios.toml")),
-    ("arista-eos", include_str!("../../../config/devices/arista-eos.toml")),
+    (
+        "cisco-ios",
+        include_str!("../../../config/devices/cisco-ios.toml"),
+    ),
+    (
+        "arista-eos",
+        include_str!("../../../config/devices/arista-eos.toml"),
+    ),
     (
         "juniper-junos",
         include_str!("../../../config/devices/juniper-junos.toml"),
     ),
-    ("linux-shell", include_str!("../../../config/devices/linux-shell.toml")),
+    (
+        "linux-shell",
+        include_str!("../../../config/devices/linux-shell.toml"),
+    ),
 ];
 
 fn compile(list: &[String]) -> Result<Vec<Pattern>> {
