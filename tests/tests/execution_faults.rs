@@ -91,14 +91,25 @@ fn expected_lines() -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn controller_killed_mid_run_resumes_and_loses_nothing() {
+    for backend in twister_tests::backends().await {
+        controller_killed_on(&backend.url).await;
+    }
+}
+
+async fn controller_killed_on(database_url: &str) {
     let dir = tempfile::tempdir().unwrap();
     let tests = dir.path().join("tests");
     std::fs::create_dir_all(&tests).unwrap();
     counting_script(&tests);
     let cfg = config_file(dir.path(), &tests);
     let data = dir.path().join("data");
-    let mut ctl =
-        ControllerProcess::start_with(&data, "", "127.0.0.1", &["--config", cfg.to_str().unwrap()]).await;
+    let mut ctl = ControllerProcess::start_with(
+        &data,
+        database_url,
+        "127.0.0.1",
+        &["--config", cfg.to_str().unwrap()],
+    )
+    .await;
     let admin = ctl.admin().await;
     let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
     let (s, b) = admin
