@@ -60,13 +60,17 @@ def getpass(prompt):
     return line
 
 
-def getkey():
+def getkey(prompt_text=""):
+    """Shows `prompt_text` and reads one key. The terminal is switched to single-key mode *before* the prompt is
+    shown, so an answer sent the moment the prompt appears cannot land in the line-mode buffer."""
     fd = sys.stdin.fileno()
     if not os.isatty(fd):
+        w(prompt_text)
         return sys.stdin.read(1)
     old = termios.tcgetattr(fd)
     try:
-        tty.setcbreak(fd)
+        tty.setcbreak(fd, termios.TCSANOW)
+        w(prompt_text)
         return os.read(fd, 1).decode(errors="replace")
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, old)
@@ -77,8 +81,7 @@ def page(lines):
     n = 0
     for line in lines:
         if length and n and n % (length - 1) == 0:
-            w(" --More-- ")
-            k = getkey()
+            k = getkey(" --More-- ")
             w("\b" * 10 + " " * 10 + "\b" * 10)
             if k in ("q", "Q"):
                 return
@@ -149,8 +152,7 @@ while True:
             w("Enter configuration commands, one per line.  End with CNTL/Z.\r\n")
             mode = "config"
         elif c == "reload" and mode == "priv":
-            w("Proceed with reload? [confirm]")
-            k = getkey()
+            k = getkey("Proceed with reload? [confirm]")
             w("\r\n")
             if k in ("\r", "\n", "y"):
                 w("Reload requested (simulated)\r\n")
