@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod duration;
 pub mod error;
+pub mod pcap;
 pub mod types;
 
 pub use client::Client;

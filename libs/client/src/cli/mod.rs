@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod openflow;
 mod output;
 mod projects;
 mod reservations;
@@ -108,6 +109,9 @@ enum Command {
     /// Panic-detect patterns.
     #[command(subcommand)]
     Panic(testing::PanicCmd),
+    /// OpenFlow 1.0 / 1.3 messages: decode to JSON (hex, file, pcap) and encode from JSON.
+    #[command(subcommand)]
+    Openflow(openflow::OpenflowCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -236,6 +240,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Result { status, reason } => testing::result(&status, reason),
         Command::Global(c) => testing::global(&ctx, c).await,
         Command::Panic(c) => testing::panic(&ctx, c).await,
+        Command::Openflow(c) => openflow::run(ctx.json, c),
     }
 }
 
