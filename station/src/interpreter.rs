@@ -4,15 +4,7 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-/// Interpreter by file extension.
-pub const BY_EXTENSION: [(&str, &str); 6] = [
-    ("py", "python3"),
-    ("tcl", "tclsh"),
-    ("pl", "perl"),
-    ("sh", "bash"),
-    ("bash", "bash"),
-    ("exp", "expect"),
-];
+pub use twister_proto::launch::BY_EXTENSION;
 
 /// How a test file is started.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,17 +39,10 @@ impl Launch {
 /// Chooses how to run `file` (its first bytes `head`), looking interpreters up on `path_var` (a `PATH`
 /// value). `Err` names the missing interpreter.
 pub fn choose(file: &Path, head: &[u8], path_var: Option<&OsStr>) -> Result<Launch, String> {
-    if let Some(rest) = head.strip_prefix(b"#!") {
-        let line = rest.split(|&b| b == b'\n').next().unwrap_or_default();
-        return Ok(Launch::Shebang {
-            line: String::from_utf8_lossy(line).trim().to_string(),
-        });
+    if let Some(line) = twister_proto::launch::shebang(head) {
+        return Ok(Launch::Shebang { line });
     }
-    let ext = file
-        .extension()
-        .and_then(OsStr::to_str)
-        .map(str::to_ascii_lowercase);
-    let Some(name) = ext.and_then(|e| BY_EXTENSION.iter().find(|(x, _)| *x == e).map(|(_, n)| *n)) else {
+    let Some(name) = twister_proto::launch::interpreter_for(file) else {
         return Ok(Launch::Direct);
     };
     match which(name, path_var) {

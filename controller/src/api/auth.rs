@@ -128,15 +128,8 @@ pub async fn login(
     tx.commit().await?;
     tracing::info!(user = %user.username, "login");
     let caller = Caller {
-        user_id: user.id,
-        username: user.username,
-        role: user.role,
         token_id: row.id,
-        kind: TokenKind::Session,
-        permissions: user.role.permissions(),
-        paths: None,
-        station: None,
-        run: None,
+        ..Caller::on_behalf_of(&user)
     };
     Ok(axum::Json(LoginResponse {
         token: token.secret,

@@ -1,9 +1,9 @@
-//! Global parameters (`/globals`: each user's defaults; `/runs/{id}/globals`: what a run's tests see and set),
-//! test log lines (`POST /runs/{id}/logs`), and panic-detect patterns (`/panic-patterns`).
+//! Global parameters: `/globals` (each user's defaults, also as the original `globals.xml`) and
+//! `/runs/{id}/globals` (what a run's tests see and set).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,8 +11,6 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ApiResult};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, TokenKind};
-use crate::events::Event;
-use crate::store::globals::PanicPattern;
 use crate::store::{self, audit, now_ms};
 
 /// One global parameter.
@@ -32,43 +30,6 @@ pub struct SetGlobal {
     pub value: String,
 }
 
-/// Body of a test's log line.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LogMessage {
-    /// Text (one or more lines).
-    pub line: String,
-    /// Test instance (test tokens: always their own).
-    #[serde(default)]
-    pub item: Option<String>,
-    /// The original Twister log it belongs to: `test` (default), `running`, `debug` or `summary`.
-    #[serde(default)]
-    pub kind: Option<String>,
-}
-
-/// Body of a new panic pattern.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewPattern {
-    /// Regular expression matched against each output line.
-    pub pattern: String,
-    /// Checked or not (default true).
-    #[serde(default = "yes")]
-    pub enabled: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Body of a pattern change.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatternChange {
-    /// Checked or not.
-    pub enabled: bool,
-}
-
 /// Routes of this module.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -80,12 +41,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/runs/{id}/globals", get(run_globals))
         .route("/runs/{id}/globals/{*path}", get(run_global).put(set_run_global))
-        .route("/runs/{id}/log", axum::routing::post(log_line))
-        .route("/panic-patterns", get(list_patterns).post(add_pattern))
-        .route(
-            "/panic-patterns/{id}",
-            patch(change_pattern).delete(delete_pattern),
-        )
 }
 
 /// Checks and normalises a global's path: `/folder/name`.
@@ -262,7 +217,7 @@ pub async fn delete_default(
 }
 
 /// The run's owner, after checking that the caller may touch this run (a test token only its own run).
-async fn run_owner(state: &AppState, caller: &Caller, id: &str) -> Result<String, ApiError> {
+pub(super) async fn run_owner(state: &AppState, caller: &Caller, id: &str) -> Result<String, ApiError> {
     if caller.kind == TokenKind::Test && caller.run.as_ref().map(|(r, _)| r.as_str()) != Some(id) {
         return Err(ApiError::forbidden("a test token may only use its own run"));
     }
@@ -331,131 +286,4 @@ pub async fn set_run_global(
         path,
         value: req.value,
     }))
-}
-
-/// Appends a line to a run's log (tests: to their own segment).
-#[utoipa::path(post, path = "/api/v1/runs/{id}/log", tag = "runs", security(("bearer" = [])),
-    params(("id" = String, Path)), request_body = LogMessage, responses((status = 204)))]
-pub async fn log_line(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Json(req): Json<LogMessage>,
-) -> ApiResult<StatusCode> {
-    let owner = run_owner(&state, &caller, &id).await?;
-    let item = match (&caller.kind, &caller.run) {
-        (TokenKind::Test, Some((_, test))) => test.clone(),
-        _ => {
-            caller.require(Permission::RunTests)?;
-            if owner != caller.username {
-                return Err(ApiError::forbidden(format!("run {id} belongs to {owner}")));
-            }
-            req.item.clone().unwrap_or_default()
-        }
-    };
-    let kind = req.kind.clone().unwrap_or_else(|| "test".into());
-    if !matches!(kind.as_str(), "test" | "running" | "debug" | "summary") {
-        return Err(ApiError::invalid("kind: test, running, debug or summary"));
-    }
-    if req.line.len() > 64 * 1024 {
-        return Err(ApiError::invalid("at most 64 KiB per call"));
-    }
-    let now = now_ms();
-    let mut tx = state.store.begin_write().await?;
-    let ep = store::runs::item(tx.conn(), &id, &item)
-        .await?
-        .map(|i| i.ep)
-        .unwrap_or_default();
-    let lines: Vec<String> = req.line.lines().map(str::to_string).collect();
-    for l in &lines {
-        store::runs::insert_log(tx.conn(), &id, &item, &ep, &kind, now, l).await?;
-    }
-    tx.commit().await?;
-    state.events.publish(
-        Event::new("logs", "log.lines")
-            .id(&id)
-            .data(serde_json::json!({"item": item, "ep": ep, "stream": kind, "lines": lines})),
-    );
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The caller's panic-detect patterns.
-#[utoipa::path(get, path = "/api/v1/panic-patterns", tag = "runs", security(("bearer" = [])),
-    responses((status = 200, body = [PanicPattern])))]
-pub async fn list_patterns(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<PanicPattern>>> {
-    caller.require(Permission::RunTests)?;
-    Ok(Json(
-        store::globals::patterns(&state.store, &caller.username).await?,
-    ))
-}
-
-/// Adds a pattern (a regular expression; checked now).
-#[utoipa::path(post, path = "/api/v1/panic-patterns", tag = "runs", security(("bearer" = [])),
-    request_body = NewPattern, responses((status = 201, body = [PanicPattern])))]
-pub async fn add_pattern(
-    State(state): State<AppState>,
-    caller: Caller,
-    Json(req): Json<NewPattern>,
-) -> ApiResult<(StatusCode, Json<Vec<PanicPattern>>)> {
-    caller.require(Permission::RunTests)?;
-    if req.pattern.is_empty() || req.pattern.len() > 1024 {
-        return Err(ApiError::invalid("pattern: 1-1024 characters"));
-    }
-    regex::RegexBuilder::new(&req.pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map_err(|e| ApiError::invalid(format!("not a valid regular expression: {e}")))?;
-    let mut tx = state.store.begin_write().await?;
-    store::globals::add_pattern(tx.conn(), &caller.username, &req.pattern, req.enabled, now_ms()).await?;
-    tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(store::globals::patterns(&state.store, &caller.username).await?),
-    ))
-}
-
-/// Enables or disables a pattern.
-#[utoipa::path(patch, path = "/api/v1/panic-patterns/{id}", tag = "runs", security(("bearer" = [])),
-    params(("id" = i64, Path)), request_body = PatternChange, responses((status = 200, body = [PanicPattern])))]
-pub async fn change_pattern(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    Json(req): Json<PatternChange>,
-) -> ApiResult<Json<Vec<PanicPattern>>> {
-    caller.require(Permission::RunTests)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("pattern ids are numbers"))?;
-    let mut tx = state.store.begin_write().await?;
-    if !store::globals::set_pattern_enabled(tx.conn(), &caller.username, id, req.enabled).await? {
-        return Err(ApiError::not_found(format!("no pattern {id}")));
-    }
-    tx.commit().await?;
-    Ok(Json(
-        store::globals::patterns(&state.store, &caller.username).await?,
-    ))
-}
-
-/// Deletes a pattern.
-#[utoipa::path(delete, path = "/api/v1/panic-patterns/{id}", tag = "runs", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 204)))]
-pub async fn delete_pattern(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    caller.require(Permission::RunTests)?;
-    let id: i64 = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("pattern ids are numbers"))?;
-    let mut tx = state.store.begin_write().await?;
-    if !store::globals::delete_pattern(tx.conn(), &caller.username, id).await? {
-        return Err(ApiError::not_found(format!("no pattern {id}")));
-    }
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod globals;
 pub mod health;
 pub mod openapi;
+pub mod panic_patterns;
 pub mod projects;
 pub mod reservations;
 pub mod resources;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::routes())
         .merge(runs::routes())
         .merge(globals::routes())
+        .merge(panic_patterns::routes())
         .merge(events::routes())
         .merge(openapi::routes())
         .fallback(api_not_found)

@@ -49,8 +49,9 @@ impl Modify for BearerAuth {
         super::runs::queue, super::runs::dequeue,
         super::globals::list_defaults, super::globals::get_default, super::globals::set_default,
         super::globals::delete_default, super::globals::run_globals, super::globals::run_global,
-        super::globals::set_run_global, super::globals::log_line, super::globals::list_patterns,
-        super::globals::add_pattern, super::globals::change_pattern, super::globals::delete_pattern,
+        super::globals::set_run_global, super::runs::log_line, super::panic_patterns::list_patterns,
+        super::panic_patterns::add_pattern, super::panic_patterns::change_pattern,
+        super::panic_patterns::delete_pattern,
         openapi_json,
     ),
     components(schemas(

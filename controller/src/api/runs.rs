@@ -1,4 +1,5 @@
-//! Runs (`/runs`): start a project, watch it, pause / resume / stop it, read its logs.
+//! Runs (`/runs`): start a project, watch it, pause / resume / stop it, queue and de-queue tests, read its logs
+//! and append to them (tests write to their own segment).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -10,9 +11,25 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ApiResult};
 use super::extract::Query;
 use crate::app::AppState;
-use crate::auth::{Caller, Permission};
+use crate::auth::{Caller, Permission, TokenKind};
+use crate::events::Event;
 use crate::execution::RunView;
 use crate::store::runs::{LogFilter, LogLine};
+use crate::store::{self, now_ms};
+
+/// Body of a test's log line.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogMessage {
+    /// Text (one or more lines).
+    pub line: String,
+    /// Test instance (test tokens: always their own).
+    #[serde(default)]
+    pub item: Option<String>,
+    /// The original Twister log it belongs to: `test` (default), `running`, `debug` or `summary`.
+    #[serde(default)]
+    pub kind: Option<String>,
+}
 
 /// Body of `POST /runs`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -79,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .route("/runs/{id}", get(get_one))
         .route("/runs/{id}/logs", get(logs))
         .route("/runs/{id}/queue", post(queue))
+        .route("/runs/{id}/log", post(log_line))
         .route("/runs/{id}/items/{item}", axum::routing::delete(dequeue))
         .route("/runs/{id}/{action}", post(control))
 }
@@ -231,4 +249,50 @@ pub async fn logs(
         }
         Some(other) => Err(ApiError::bad_request(format!("format {other:?}: json or text"))),
     }
+}
+
+/// Appends a line to a run's log (tests: to their own segment).
+#[utoipa::path(post, path = "/api/v1/runs/{id}/log", tag = "runs", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = LogMessage, responses((status = 204)))]
+pub async fn log_line(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<LogMessage>,
+) -> ApiResult<StatusCode> {
+    let owner = super::globals::run_owner(&state, &caller, &id).await?;
+    let item = match (&caller.kind, &caller.run) {
+        (TokenKind::Test, Some((_, test))) => test.clone(),
+        _ => {
+            caller.require(Permission::RunTests)?;
+            if owner != caller.username {
+                return Err(ApiError::forbidden(format!("run {id} belongs to {owner}")));
+            }
+            req.item.clone().unwrap_or_default()
+        }
+    };
+    let kind = req.kind.clone().unwrap_or_else(|| "test".into());
+    if !matches!(kind.as_str(), "test" | "running" | "debug" | "summary") {
+        return Err(ApiError::invalid("kind: test, running, debug or summary"));
+    }
+    if req.line.len() > 64 * 1024 {
+        return Err(ApiError::invalid("at most 64 KiB per call"));
+    }
+    let now = now_ms();
+    let mut tx = state.store.begin_write().await?;
+    let ep = store::runs::item(tx.conn(), &id, &item)
+        .await?
+        .map(|i| i.ep)
+        .unwrap_or_default();
+    let lines: Vec<String> = req.line.lines().map(str::to_string).collect();
+    for l in &lines {
+        store::runs::insert_log(tx.conn(), &id, &item, &ep, &kind, now, l).await?;
+    }
+    tx.commit().await?;
+    state.events.publish(
+        Event::new("logs", "log.lines")
+            .id(&id)
+            .data(serde_json::json!({"item": item, "ep": ep, "stream": kind, "lines": lines})),
+    );
+    Ok(StatusCode::NO_CONTENT)
 }

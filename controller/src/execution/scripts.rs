@@ -19,50 +19,21 @@ pub struct ScriptOutcome {
     pub failure: Option<String>,
 }
 
-/// The program and arguments that run `path`: its `#!` line, else by extension.
+/// The program and arguments that run `path`: its `#!` line (the file need not be executable), else the
+/// interpreter its extension names (`twister_proto::launch`, the stations' rule too), else Bash.
 pub fn command_for(path: &Path) -> (String, Vec<String>) {
     let file = path.display().to_string();
-    let shebang = std::fs::read(path)
-        .ok()
-        .filter(|b| b.starts_with(b"#!"))
-        .is_some();
-    if shebang {
-        return (String::from("bash"), vec![file]).pipe_exec(path);
-    }
-    let interp = match path.extension().and_then(|e| e.to_str()) {
-        Some("py") => "python3",
-        Some("tcl") => "tclsh",
-        Some("pl") => "perl",
-        Some("exp") => "expect",
-        _ => "bash",
-    };
-    (interp.into(), vec![file])
-}
-
-trait PipeExec {
-    fn pipe_exec(self, path: &Path) -> (String, Vec<String>);
-}
-
-impl PipeExec for (String, Vec<String>) {
-    /// A file with a `#!` line runs through its interpreter line (it need not be executable).
-    fn pipe_exec(self, path: &Path) -> (String, Vec<String>) {
-        let first = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|t| t.lines().next().map(str::to_string))
-            .unwrap_or_default();
-        let mut parts = first
-            .trim_start_matches("#!")
-            .split_whitespace()
-            .map(str::to_string);
-        match parts.next() {
-            Some(prog) => {
-                let mut args: Vec<String> = parts.collect();
-                args.push(path.display().to_string());
-                (prog, args)
-            }
-            None => self,
+    let head = std::fs::read(path).unwrap_or_default();
+    if let Some(line) = twister_proto::launch::shebang(&head) {
+        let mut parts = line.split_whitespace().map(str::to_string);
+        if let Some(prog) = parts.next() {
+            let mut args: Vec<String> = parts.collect();
+            args.push(file);
+            return (prog, args);
         }
     }
+    let interp = twister_proto::launch::interpreter_for(path).unwrap_or("bash");
+    (interp.into(), vec![file])
 }
 
 /// Runs a script with `env`, killing its whole process group after `limit`.

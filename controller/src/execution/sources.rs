@@ -21,6 +21,33 @@ pub const MAX_FILE: u64 = 64 * 1024 * 1024;
 pub struct Sources {
     root: PathBuf,
     files: PathBuf,
+    builtins: Vec<FileRef>,
+}
+
+/// The helper libraries every test gets beside it: the original Twister names over the REST API (Python) or
+/// the `twister` tool (Tcl).
+const BUILTIN_LIBRARIES: [(&str, &[u8]); 2] = [
+    ("twister.py", include_bytes!("helpers/twister.py")),
+    ("twister.tcl", include_bytes!("helpers/twister.tcl")),
+];
+
+/// Stores `bytes` under their SHA-256 in `files` (once; written to a unique temporary name, synced, renamed, so
+/// concurrent publishers never see a partial file) and returns the reference named `name`.
+fn store_content(files: &Path, name: &str, bytes: &[u8]) -> std::io::Result<FileRef> {
+    let sha = hex::encode(Sha256::digest(bytes));
+    let dest = files.join(&sha);
+    if !dest.exists() {
+        let tmp = files.join(format!(".{sha}.{}", crate::store::new_id()));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &dest)?;
+    }
+    Ok(FileRef {
+        path: name.to_string(),
+        sha256: sha,
+        size: bytes.len() as u64,
+    })
 }
 
 /// One entry of a directory listing.
@@ -56,9 +83,14 @@ impl Sources {
     pub fn new(root: &Path, files: &Path) -> std::io::Result<Sources> {
         std::fs::create_dir_all(root)?;
         std::fs::create_dir_all(files)?;
+        let builtins = BUILTIN_LIBRARIES
+            .iter()
+            .map(|(name, content)| store_content(files, name, content))
+            .collect::<std::io::Result<Vec<_>>>()?;
         Ok(Sources {
             root: root.canonicalize()?,
             files: files.to_path_buf(),
+            builtins,
         })
     }
 
@@ -148,36 +180,12 @@ impl Sources {
             )));
         }
         let bytes = std::fs::read(&path).map_err(|e| ApiError::bad_request(format!("{rel}: {e}")))?;
-        let sha = hex::encode(Sha256::digest(&bytes));
-        let dest = self.files.join(&sha);
-        if !dest.exists() {
-            let tmp = self.files.join(format!(".{sha}.{}", crate::store::new_id()));
-            let mut f = std::fs::File::create(&tmp).map_err(ApiError::internal)?;
-            f.write_all(&bytes).map_err(ApiError::internal)?;
-            f.sync_all().map_err(ApiError::internal)?;
-            std::fs::rename(&tmp, &dest).map_err(ApiError::internal)?;
-        }
-        Ok(FileRef {
-            path: rel.trim_matches('/').to_string(),
-            sha256: sha,
-            size: bytes.len() as u64,
-        })
+        store_content(&self.files, rel.trim_matches('/'), &bytes).map_err(ApiError::internal)
     }
 
-    /// Publishes built-in content (the helper libraries shipped with the controller) under `name`.
-    pub fn publish_builtin(&self, name: &str, content: &[u8]) -> Result<FileRef, ApiError> {
-        let sha = hex::encode(Sha256::digest(content));
-        let dest = self.files.join(&sha);
-        if !dest.exists() {
-            let tmp = self.files.join(format!(".{sha}.{}", crate::store::new_id()));
-            std::fs::write(&tmp, content).map_err(ApiError::internal)?;
-            std::fs::rename(&tmp, &dest).map_err(ApiError::internal)?;
-        }
-        Ok(FileRef {
-            path: name.to_string(),
-            sha256: sha,
-            size: content.len() as u64,
-        })
+    /// The helper libraries shipped with the controller, published once when the sources are opened.
+    pub fn builtin_libraries(&self) -> &[FileRef] {
+        &self.builtins
     }
 
     /// The content of a published file.

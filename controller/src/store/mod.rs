@@ -11,6 +11,7 @@ pub mod audit;
 pub mod globals;
 pub mod migrations;
 pub mod nodes;
+pub mod panic_patterns;
 pub mod projects;
 pub mod reservations;
 pub mod runs;

@@ -9,9 +9,13 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{watch, Notify};
-use twister_proto::link::{Command, Down, StationEvent, TestJob};
+use twister_proto::link::{Command, Down, TestJob};
 use twister_proto::TestStatus;
 use utoipa::ToSchema;
+
+mod writer;
+
+use writer::{Start, WriteRequest};
 
 use super::hub::{EpLocation, Hub};
 use super::plan::{Plan, SuiteInstance, TestInstance};
@@ -114,55 +118,6 @@ impl RunCtl {
             None => "run stopped".into(),
         }
     }
-}
-
-/// Events of one station waiting for the writer.
-struct EventBatch {
-    station_id: String,
-    station_name: String,
-    events: Vec<(u64, StationEvent)>,
-    command_ack: Option<u64>,
-    reply: tokio::sync::oneshot::Sender<Result<u64, ApiError>>,
-}
-
-/// A test's start: its token, the station command and the item's running state, stored together.
-struct Dispatch {
-    station_id: String,
-    token: store::tokens::TokenRow,
-    body: String,
-    run: String,
-    item: String,
-    reply: tokio::sync::oneshot::Sender<Result<i64, ApiError>>,
-}
-
-/// A status change of a run item, with a log line saying why.
-struct ItemChange {
-    run: String,
-    item: String,
-    status: TestStatus,
-    reason: Option<String>,
-    started: Option<i64>,
-    ended: Option<i64>,
-    /// Answer: whether it changed, and the item's status afterwards.
-    reply: tokio::sync::oneshot::Sender<Result<(bool, Option<TestStatus>), ApiError>>,
-}
-
-/// Work for the writer task.
-enum WriteRequest {
-    /// A run item's status.
-    Item(Box<ItemChange>),
-    /// Events (and command acknowledgements) from a station.
-    Events(EventBatch),
-    /// A test to start.
-    Dispatch(Box<Dispatch>),
-}
-
-/// What a group of event batches changed, for after the commit.
-#[derive(Default)]
-struct Applied {
-    touched: Vec<String>,
-    published: Vec<Event>,
-    finished_items: Vec<(String, String)>,
 }
 
 /// A run as the API shows it.
@@ -309,14 +264,14 @@ impl Engine {
         tokio::spawn(async move {
             while let Some(first) = queue.recv().await {
                 let mut group = vec![first];
-                while group.len() < 2048 {
+                while group.len() < writer::GROUP {
                     match queue.try_recv() {
                         Ok(b) => group.push(b),
                         Err(_) => break,
                     }
                 }
                 let Some(inner) = weak.upgrade() else { break };
-                Engine { inner }.write_batches(group).await;
+                Engine { inner }.write_group(group).await;
             }
         });
         engine
@@ -619,20 +574,15 @@ impl Engine {
                 "suite {suite_id} has finished; queue into a later one"
             )));
         }
-        let stored = store::runs::get(&self.inner.store, run)
-            .await?
-            .map(|r| r.plan)
-            .unwrap_or_default();
-        let mut stored: Plan =
-            serde_json::from_str(&stored).map_err(|e| ApiError::internal(e.to_string()))?;
-        for l in &mut stored.lanes {
-            for s in &mut l.suites {
-                if s.id == suite_id {
-                    s.tests.push(inst.clone());
+        let stored = self
+            .edited_plan(run, |plan| {
+                for s in plan.lanes.iter_mut().flat_map(|l| l.suites.iter_mut()) {
+                    if s.id == suite_id {
+                        s.tests.push(inst.clone());
+                    }
                 }
-            }
-        }
-        let stored = serde_json::to_string(&stored).map_err(ApiError::internal)?;
+            })
+            .await?;
         let mut tx = self.inner.store.begin_write().await?;
         store::runs::insert_item(tx.conn(), &row).await?;
         store::runs::set_plan(tx.conn(), run, &stored).await?;
@@ -707,18 +657,13 @@ impl Engine {
                 q.retain(|t| t.id != item);
             }
         }
-        let stored = store::runs::get(&self.inner.store, run)
-            .await?
-            .map(|r| r.plan)
-            .unwrap_or_default();
-        let mut stored: Plan =
-            serde_json::from_str(&stored).map_err(|e| ApiError::internal(e.to_string()))?;
-        for l in &mut stored.lanes {
-            for s in &mut l.suites {
-                s.tests.retain(|t| t.id != item);
-            }
-        }
-        let stored = serde_json::to_string(&stored).map_err(ApiError::internal)?;
+        let stored = self
+            .edited_plan(run, |plan| {
+                for s in plan.lanes.iter_mut().flat_map(|l| l.suites.iter_mut()) {
+                    s.tests.retain(|t| t.id != item);
+                }
+            })
+            .await?;
         let mut tx = self.inner.store.begin_write().await?;
         if !store::runs::delete_pending_item(tx.conn(), run, item).await? {
             return Err(ApiError::conflict(format!("{item} has just started")));
@@ -737,6 +682,17 @@ impl Engine {
         ctl.changed.notify_waiters();
         self.publish_run(run, "run.dequeued", &caller.username);
         Ok(())
+    }
+
+    /// A run's stored plan with `edit` applied, as JSON to store (queued and de-queued tests must survive a
+    /// restart).
+    async fn edited_plan(&self, run: &str, edit: impl FnOnce(&mut Plan)) -> Result<String, ApiError> {
+        let stored = store::runs::get(&self.inner.store, run)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("no run {run}")))?;
+        let mut plan: Plan = serde_json::from_str(&stored.plan).map_err(ApiError::internal)?;
+        edit(&mut plan);
+        serde_json::to_string(&plan).map_err(ApiError::internal)
     }
 
     async fn owned_live(&self, caller: &Caller, run: &str) -> Result<Arc<RunCtl>, ApiError> {
@@ -808,320 +764,6 @@ impl Engine {
     }
 
     // ---------------------------------------------------------------- station events
-
-    /// Applies numbered events from a station; returns the highest number now stored. Events of all stations
-    /// go through one writer task that stores whatever has arrived meanwhile in one transaction (group commit),
-    /// so a thousand busy stations cost a few commits a second, not a thousand.
-    /// `command_ack` (the highest command the station has executed) is stored in the same transaction.
-    pub async fn apply_events(
-        &self,
-        station_id: &str,
-        station_name: &str,
-        events: Vec<(u64, StationEvent)>,
-        command_ack: Option<u64>,
-    ) -> Result<u64, ApiError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let batch = EventBatch {
-            station_id: station_id.to_string(),
-            station_name: station_name.to_string(),
-            events,
-            command_ack,
-            reply,
-        };
-        if self.inner.writer.send(WriteRequest::Events(batch)).await.is_err() {
-            return Err(ApiError::internal("the event writer has stopped"));
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(ApiError::internal("the event writer has stopped")))
-    }
-
-    /// Stores a group of requests in one transaction (group commit), then answers each.
-    async fn write_batches(&self, group: Vec<WriteRequest>) {
-        let mut acc = Applied::default();
-        let mut event_results: Vec<Result<u64, ApiError>> = Vec::new();
-        let mut dispatch_results: Vec<Result<i64, ApiError>> = Vec::new();
-        let mut item_results: Vec<Result<(bool, Option<TestStatus>), ApiError>> = Vec::new();
-        let outcome: Result<(), ApiError> = async {
-            let mut tx = self.inner.store.begin_write().await?;
-            let now = now_ms();
-            for r in &group {
-                match r {
-                    WriteRequest::Events(b) => {
-                        if let Some(seq) = b.command_ack {
-                            store::stations::ack_commands(tx.conn(), &b.station_id, seq as i64).await?;
-                        }
-                        let res = self
-                            .apply_in(
-                                &mut tx,
-                                &b.station_id,
-                                &b.station_name,
-                                b.events.clone(),
-                                &mut acc,
-                            )
-                            .await;
-                        event_results.push(res);
-                    }
-                    WriteRequest::Item(c) => {
-                        let changed = store::runs::set_item_status(
-                            tx.conn(),
-                            &c.run,
-                            &c.item,
-                            c.status.as_str(),
-                            c.reason.as_deref(),
-                            None,
-                            c.started,
-                            c.ended,
-                        )
-                        .await?;
-                        let row = store::runs::item(tx.conn(), &c.run, &c.item).await?;
-                        if changed && c.status.is_final() {
-                            if let (Some(r), Some(row)) = (&c.reason, &row) {
-                                store::runs::insert_log(
-                                    tx.conn(),
-                                    &c.run,
-                                    &c.item,
-                                    &row.ep,
-                                    "controller",
-                                    now,
-                                    &format!("{}: {r}", c.status.as_str()),
-                                )
-                                .await?;
-                            }
-                        }
-                        item_results.push(Ok((changed, row.map(|r| status_of(&r.status)))));
-                    }
-                    WriteRequest::Dispatch(d) => {
-                        store::tokens::insert(tx.conn(), &d.token).await?;
-                        let seq =
-                            store::stations::enqueue_command(tx.conn(), &d.station_id, &d.body, now).await?;
-                        store::runs::set_item_status(
-                            tx.conn(),
-                            &d.run,
-                            &d.item,
-                            "running",
-                            None,
-                            None,
-                            Some(now),
-                            None,
-                        )
-                        .await?;
-                        dispatch_results.push(Ok(seq));
-                    }
-                }
-            }
-            tx.commit().await?;
-            Ok(())
-        }
-        .await;
-        let mut events = event_results.into_iter();
-        let mut dispatches = dispatch_results.into_iter();
-        let mut items = item_results.into_iter();
-        for r in group {
-            match r {
-                WriteRequest::Item(c) => {
-                    let res = match &outcome {
-                        Ok(()) => items
-                            .next()
-                            .unwrap_or_else(|| Err(ApiError::internal("lost result"))),
-                        Err(e) => Err(e.clone()),
-                    };
-                    let _ = c.reply.send(res);
-                }
-                WriteRequest::Events(b) => {
-                    let res = match &outcome {
-                        Ok(()) => events
-                            .next()
-                            .unwrap_or_else(|| Err(ApiError::internal("lost result"))),
-                        Err(e) => Err(e.clone()),
-                    };
-                    let _ = b.reply.send(res);
-                }
-                WriteRequest::Dispatch(d) => {
-                    let res = match &outcome {
-                        Ok(()) => dispatches
-                            .next()
-                            .unwrap_or_else(|| Err(ApiError::internal("lost result"))),
-                        Err(e) => Err(e.clone()),
-                    };
-                    let _ = d.reply.send(res);
-                }
-            }
-        }
-        if outcome.is_ok() {
-            self.after_events(acc);
-        }
-    }
-
-    fn after_events(&self, acc: Applied) {
-        for e in acc.published {
-            self.inner.events.publish(e);
-        }
-        for (run, test) in &acc.finished_items {
-            if let Some(ctl) = self.ctl(run) {
-                ctl.wake_item(test);
-            }
-        }
-        let mut touched = acc.touched;
-        touched.sort();
-        touched.dedup();
-        for run in touched {
-            // Dependency waits and the like: only when something ended.
-            if acc.finished_items.iter().any(|(r, _)| *r == run) {
-                if let Some(ctl) = self.ctl(&run) {
-                    ctl.changed.notify_waiters();
-                }
-            }
-        }
-    }
-
-    /// Stores one station's events inside the writer's transaction; returns the highest number stored.
-    async fn apply_in(
-        &self,
-        tx: &mut store::WriteTx,
-        station_id: &str,
-        station_name: &str,
-        events: Vec<(u64, StationEvent)>,
-        acc: &mut Applied,
-    ) -> Result<u64, ApiError> {
-        let st = store::stations::by_id(tx.conn(), station_id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("station deleted"))?;
-        let mut last = st.last_event_seq.max(0) as u64;
-        let now = now_ms();
-        for (seq, ev) in events {
-            if seq <= last {
-                continue; // already stored: a resend after a reconnect
-            }
-            last = seq;
-            match ev {
-                StationEvent::TestStarted {
-                    run,
-                    test,
-                    pid,
-                    at_ms,
-                } => {
-                    if store::runs::set_item_status(
-                        tx.conn(),
-                        &run,
-                        &test,
-                        "running",
-                        None,
-                        None,
-                        Some(at_ms),
-                        None,
-                    )
-                    .await?
-                    {
-                        let ep = item_ep(tx.conn(), &run, &test).await?;
-                        store::runs::insert_log(
-                            tx.conn(),
-                            &run,
-                            &test,
-                            &ep,
-                            "station",
-                            at_ms,
-                            &format!("started on {station_name} (pid {pid})"),
-                        )
-                        .await?;
-                        acc.published.push(
-                            Event::new("runs", "item.running")
-                                .id(&run)
-                                .data(json!({"item": test})),
-                        );
-                    }
-                    acc.touched.push(run);
-                }
-                StationEvent::Output {
-                    run,
-                    test,
-                    stream,
-                    at_ms,
-                    text,
-                } => {
-                    let ep = item_ep(tx.conn(), &run, &test).await?;
-                    let stream = serde_json::to_value(stream)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_else(|| "stdout".into());
-                    let mut lines = Vec::new();
-                    for line in text.lines() {
-                        store::runs::insert_log(tx.conn(), &run, &test, &ep, &stream, at_ms, line).await?;
-                        lines.push(line.to_string());
-                    }
-                    acc.published.push(
-                        Event::new("logs", "log.lines")
-                            .id(&run)
-                            .data(json!({"item": test, "ep": ep, "stream": stream, "lines": lines})),
-                    );
-                }
-                StationEvent::PanicDetected {
-                    run,
-                    test,
-                    pattern,
-                    line,
-                } => {
-                    let ep = item_ep(tx.conn(), &run, &test).await?;
-                    store::runs::insert_log(
-                        tx.conn(),
-                        &run,
-                        &test,
-                        &ep,
-                        "controller",
-                        now,
-                        &format!("PANIC DETECT: {line:?} matched {pattern:?}; stopping this EP"),
-                    )
-                    .await?;
-                    acc.touched.push(run);
-                }
-                StationEvent::TestFinished {
-                    run,
-                    test,
-                    status,
-                    reason,
-                    exit_code,
-                    at_ms,
-                    duration_ms,
-                } => {
-                    let status = if status.is_final() {
-                        status
-                    } else {
-                        TestStatus::Error
-                    };
-                    if store::runs::set_item_status(
-                        tx.conn(),
-                        &run,
-                        &test,
-                        status.as_str(),
-                        reason.as_deref(),
-                        exit_code.map(i64::from),
-                        Some(at_ms - duration_ms as i64),
-                        Some(at_ms),
-                    )
-                    .await?
-                    {
-                        acc.published.push(
-                            Event::new("runs", "item.finished")
-                                .id(&run)
-                                .data(json!({"item": test, "status": status.as_str(), "reason": reason})),
-                        );
-                    }
-                    acc.finished_items.push((run.clone(), test.clone()));
-                    sqlx::query(
-                        "UPDATE tokens SET revoked_at = $1 WHERE kind = 'test' AND name = $2 AND revoked_at IS NULL",
-                    )
-                    .bind(now)
-                    .bind(format!("test {run}/{test}"))
-                    .execute(tx.conn())
-                    .await
-                    .map_err(StoreError::from)?;
-                    acc.touched.push(run);
-                }
-            }
-        }
-        store::stations::set_last_event_seq(tx.conn(), station_id, last as i64, now).await?;
-        Ok(last)
-    }
 
     // ---------------------------------------------------------------- driving a run
 
@@ -1758,21 +1400,15 @@ impl Engine {
         // its command on the way.
         let body = serde_json::to_string(&Command::StartTest(Box::new(job.clone())))
             .map_err(|e| ApiError::internal(e.to_string()))?;
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let request = WriteRequest::Dispatch(Box::new(Dispatch {
-            station_id: station_id.clone(),
-            token: token_row,
-            body,
-            run: ctl.id.clone(),
-            item: test.id.clone(),
-            reply,
-        }));
-        if self.inner.writer.send(request).await.is_err() {
-            return Err(ApiError::internal("the writer has stopped"));
-        }
-        let seq = answer
-            .await
-            .unwrap_or_else(|_| Err(ApiError::internal("the writer has stopped")))?;
+        let seq = self
+            .store_start(Start {
+                station_id: station_id.clone(),
+                token: token_row,
+                body,
+                run: ctl.id.clone(),
+                item: test.id.clone(),
+            })
+            .await?;
         self.inner.events.publish(
             Event::new("runs", "item.running")
                 .id(&ctl.id)
@@ -1842,10 +1478,7 @@ impl Engine {
         let sources = &self.inner.sources;
         let file = sources.publish(&test.case.file)?;
         // The helper libraries every test can use, in any language, then the project's own.
-        let mut libraries = vec![
-            sources.publish_builtin("twister.py", include_bytes!("helpers/twister.py"))?,
-            sources.publish_builtin("twister.tcl", include_bytes!("helpers/twister.tcl"))?,
-        ];
+        let mut libraries = sources.builtin_libraries().to_vec();
         for l in &ctl.plan.project.settings.libraries {
             libraries.push(sources.publish(l)?);
         }
@@ -1886,7 +1519,7 @@ impl Engine {
             env,
             timeout_s: test.case.timeout_s,
             panic_patterns: if suite.panic_detect {
-                store::globals::patterns(&self.inner.store, &ctl.username)
+                store::panic_patterns::patterns(&self.inner.store, &ctl.username)
                     .await?
                     .into_iter()
                     .filter(|p| p.enabled)
@@ -1968,40 +1601,6 @@ impl Engine {
             .ok_or_else(|| ApiError::internal(format!("run {run} has no item {id}")))
     }
 
-    /// Changes an item's status through the writer (so it joins the group commit).
-    async fn change_item(
-        &self,
-        run: &str,
-        id: &str,
-        status: TestStatus,
-        reason: Option<&str>,
-        started: Option<i64>,
-        ended: Option<i64>,
-    ) -> Result<(bool, Option<TestStatus>), ApiError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let change = ItemChange {
-            run: run.to_string(),
-            item: id.to_string(),
-            status,
-            reason: reason.map(str::to_string),
-            started,
-            ended,
-            reply,
-        };
-        if self
-            .inner
-            .writer
-            .send(WriteRequest::Item(Box::new(change)))
-            .await
-            .is_err()
-        {
-            return Err(ApiError::internal("the writer has stopped"));
-        }
-        answer
-            .await
-            .unwrap_or_else(|_| Err(ApiError::internal("the writer has stopped")))
-    }
-
     async fn set_item(
         &self,
         run: &str,
@@ -2052,13 +1651,6 @@ impl Engine {
             .events
             .publish(Event::new("runs", kind).id(id).user(user));
     }
-}
-
-async fn item_ep(conn: &mut sqlx::AnyConnection, run: &str, id: &str) -> Result<String, ApiError> {
-    Ok(store::runs::item(conn, run, id)
-        .await?
-        .map(|i| i.ep)
-        .unwrap_or_default())
 }
 
 fn run_view(run: &RunRow, items: &[ItemRow], with_items: bool) -> RunView {
