@@ -9,6 +9,7 @@ use crate::execution::Engine;
 use crate::inventory::reservations::Reservations;
 use crate::inventory::Inventory;
 use crate::metrics::Metrics;
+use crate::notify::Mailer;
 use crate::secrets::SecretBox;
 use crate::store::Store;
 
@@ -29,6 +30,8 @@ pub struct AppState {
     pub reservations: Reservations,
     /// The run engine (with the station hub and the test sources).
     pub engine: Engine,
+    /// Run mails.
+    pub mailer: Mailer,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// Pending background "token last used" writes (bounded).

@@ -22,6 +22,7 @@ pub mod events;
 pub mod execution;
 pub mod inventory;
 pub mod metrics;
+pub mod notify;
 pub mod secrets;
 pub mod store;
 pub mod web;
@@ -53,6 +54,7 @@ pub struct Running {
     shutdown_tx: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     sweeper: tokio::task::JoinHandle<()>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -61,6 +63,9 @@ impl Running {
         let _ = self.shutdown_tx.send(true);
         let _ = self.server.await;
         let _ = self.sweeper.await;
+        for task in self.background {
+            let _ = task.await;
+        }
         self.state.store.close().await;
     }
 }
@@ -103,6 +108,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         config.clone(),
     );
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mailer = notify::Mailer::new(store.clone(), secrets.clone(), events.clone());
     let state = AppState {
         config,
         store,
@@ -111,6 +117,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         inventory,
         reservations: reservations.clone(),
         engine: engine.clone(),
+        mailer: mailer.clone(),
         metrics,
         token_touches: Arc::new(AtomicUsize::new(0)),
         shutdown: shutdown_rx.clone(),
@@ -121,7 +128,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     let addr = listener.local_addr()?;
     let sweeper = LeaseSweeper::spawn(reservations, shutdown_rx.clone());
     let router = api::router(state.clone());
-    let mut stop = shutdown_rx;
+    let mut stop = shutdown_rx.clone();
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -137,6 +144,8 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         .await
     });
     engine.set_public_url(format!("http://{addr}"));
+    mailer.set_base_url(format!("http://{addr}"));
+    let mail_task = mailer.spawn(shutdown_rx.clone());
     let resumed = engine
         .resume_unfinished()
         .await
@@ -152,5 +161,6 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         shutdown_tx,
         server,
         sweeper,
+        background: vec![mail_task],
     })
 }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod extract;
 pub mod globals;
 pub mod health;
+pub mod mail;
 pub mod openapi;
 pub mod panic_patterns;
 pub mod projects;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(panic_patterns::routes())
         .merge(events::routes())
         .merge(openapi::routes())
+        .merge(mail::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()

@@ -53,6 +53,8 @@ impl Modify for BearerAuth {
         super::panic_patterns::add_pattern, super::panic_patterns::change_pattern,
         super::panic_patterns::delete_pattern,
         openapi_json,
+        super::mail::get_settings, super::mail::put_settings, super::mail::import_xml, super::mail::test_mail,
+        super::mail::failures, super::mail::run_mail,
     ),
     components(schemas(
         super::error::ErrorBody, super::error::ErrorDetail,
@@ -74,6 +76,7 @@ impl Modify for BearerAuth {
         (name = "stations", description = "Stations, their EPs and their link"),
         (name = "projects", description = "Projects of suites and tests, and the test sources"),
         (name = "runs", description = "Runs: start, watch, pause, stop, logs"),
+        (name = "notify", description = "Run mails, webhooks"),
     )
 )]
 pub struct ApiDoc;

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod mail;
 mod openflow;
 mod output;
 mod projects;
@@ -112,6 +113,9 @@ enum Command {
     /// OpenFlow 1.0 / 1.3 messages: decode to JSON (hex, file, pcap) and encode from JSON.
     #[command(subcommand)]
     Openflow(openflow::OpenflowCmd),
+    /// Run mails: SMTP settings, email.xml import, test mail.
+    #[command(subcommand)]
+    Mail(mail::MailCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -241,6 +245,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Global(c) => testing::global(&ctx, c).await,
         Command::Panic(c) => testing::panic(&ctx, c).await,
         Command::Openflow(c) => openflow::run(ctx.json, c),
+        Command::Mail(c) => mail::run(&ctx, c).await,
     }
 }
 
