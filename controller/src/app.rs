@@ -11,6 +11,7 @@ use crate::inventory::Inventory;
 use crate::metrics::Metrics;
 use crate::notify::Mailer;
 use crate::secrets::SecretBox;
+use crate::services::Services;
 use crate::store::Store;
 
 /// Shared state of the running controller; cheap to clone.
@@ -32,6 +33,8 @@ pub struct AppState {
     pub engine: Engine,
     /// Run mails.
     pub mailer: Mailer,
+    /// Supervised services.
+    pub services: Services,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// Pending background "token last used" writes (bounded).

@@ -54,6 +54,10 @@ pub struct Config {
     pub tests_dir: Option<PathBuf>,
     /// Station links.
     pub stations: StationConfig,
+    /// Directory of the services' configuration and log files (default `<data_dir>/services`).
+    pub services_dir: Option<PathBuf>,
+    /// Services defined here (`[[services]]` tables); they replace stored ones of the same name at start.
+    pub services: Vec<crate::services::definition::ServiceDef>,
 }
 
 /// Station link settings.
@@ -86,6 +90,8 @@ impl Default for Config {
             reservations: ReservationConfig::default(),
             tests_dir: None,
             stations: StationConfig::default(),
+            services_dir: None,
+            services: Vec::new(),
         }
     }
 }
@@ -183,7 +189,20 @@ impl Config {
                 message: "at least twice stations.heartbeat_s".into(),
             });
         }
+        for svc in &self.services {
+            svc.validate().map_err(|e| ConfigError::Invalid {
+                key: "services",
+                message: e.to_string(),
+            })?;
+        }
         Ok(self)
+    }
+
+    /// The services directory.
+    pub fn services_dir(&self) -> PathBuf {
+        self.services_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("services"))
     }
 
     /// The test-source directory.

@@ -24,6 +24,7 @@ pub mod inventory;
 pub mod metrics;
 pub mod notify;
 pub mod secrets;
+pub mod services;
 pub mod store;
 pub mod web;
 
@@ -63,6 +64,7 @@ impl Running {
         let _ = self.shutdown_tx.send(true);
         let _ = self.server.await;
         let _ = self.sweeper.await;
+        self.state.services.shutdown().await;
         for task in self.background {
             let _ = task.await;
         }
@@ -109,6 +111,14 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     );
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let mailer = notify::Mailer::new(store.clone(), secrets.clone(), events.clone());
+    let services = services::Services::open(store.clone(), config.services_dir(), &config.services)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the services directory {}",
+                config.services_dir().display()
+            )
+        })?;
     let state = AppState {
         config,
         store,
@@ -118,6 +128,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         reservations: reservations.clone(),
         engine: engine.clone(),
         mailer: mailer.clone(),
+        services: services.clone(),
         metrics,
         token_touches: Arc::new(AtomicUsize::new(0)),
         shutdown: shutdown_rx.clone(),
@@ -146,6 +157,10 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     engine.set_public_url(format!("http://{addr}"));
     mailer.set_base_url(format!("http://{addr}"));
     let mail_task = mailer.spawn(shutdown_rx.clone());
+    let started = services.autostart().await?;
+    if started > 0 {
+        tracing::info!(services = started, "started autostart services");
+    }
     let resumed = engine
         .resume_unfinished()
         .await

@@ -15,6 +15,7 @@ pub mod projects;
 pub mod reservations;
 pub mod resources;
 pub mod runs;
+pub mod services;
 pub mod stations;
 pub mod tokens;
 pub mod users;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(openapi::routes())
         .merge(mail::routes())
+        .merge(services::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()

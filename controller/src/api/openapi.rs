@@ -55,6 +55,9 @@ impl Modify for BearerAuth {
         openapi_json,
         super::mail::get_settings, super::mail::put_settings, super::mail::import_xml, super::mail::test_mail,
         super::mail::failures, super::mail::run_mail,
+        super::services::list, super::services::create, super::services::get_one, super::services::replace,
+        super::services::remove, super::services::control, super::services::logs, super::services::get_config,
+        super::services::put_config, super::services::import_ini,
     ),
     components(schemas(
         super::error::ErrorBody, super::error::ErrorDetail,
@@ -77,6 +80,7 @@ impl Modify for BearerAuth {
         (name = "projects", description = "Projects of suites and tests, and the test sources"),
         (name = "runs", description = "Runs: start, watch, pause, stop, logs"),
         (name = "notify", description = "Run mails, webhooks"),
+        (name = "services", description = "Supervised lab services"),
     )
 )]
 pub struct ApiDoc;

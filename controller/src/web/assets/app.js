@@ -4,6 +4,7 @@ import { inventoryPage } from './inventory.js';
 import { settingsPage } from './settings.js';
 import { projectsPage, runsPage, stationsPage } from './runs.js';
 import { globalsPage } from './globals.js';
+import { servicesPage } from './services.js';
 
 const root = document.getElementById('app');
 let current = null; // the page's cleanup function
@@ -67,6 +68,7 @@ const PAGES = [
   { id: 'globals', title: 'Globals', render: globalsPage },
   { id: 'packets', title: 'Packets', soon: true },
   { id: 'reports', title: 'Reports', soon: true },
+  { id: 'services', title: 'Services', render: servicesPage },
   { id: 'settings', title: 'Settings', render: settingsPage },
 ];
 

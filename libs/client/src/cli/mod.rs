@@ -9,6 +9,7 @@ mod projects;
 mod reservations;
 mod resource;
 mod run;
+mod services;
 mod stations;
 mod testing;
 mod tokens;
@@ -116,6 +117,9 @@ enum Command {
     /// Run mails: SMTP settings, email.xml import, test mail.
     #[command(subcommand)]
     Mail(mail::MailCmd),
+    /// Supervised services: ls, start, stop, restart, status, logs, config.
+    #[command(subcommand)]
+    Service(services::ServiceCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -246,6 +250,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Panic(c) => testing::panic(&ctx, c).await,
         Command::Openflow(c) => openflow::run(ctx.json, c),
         Command::Mail(c) => mail::run(&ctx, c).await,
+        Command::Service(c) => services::run(&ctx, c).await,
     }
 }
 
