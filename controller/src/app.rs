@@ -10,6 +10,7 @@ use crate::inventory::reservations::Reservations;
 use crate::inventory::Inventory;
 use crate::metrics::Metrics;
 use crate::notify::Mailer;
+use crate::schedule::Scheduler;
 use crate::secrets::SecretBox;
 use crate::services::Services;
 use crate::store::Store;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Supervised services.
     pub services: Services,
+    /// Schedules.
+    pub scheduler: Scheduler,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// Pending background "token last used" writes (bounded).

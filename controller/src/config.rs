@@ -58,6 +58,8 @@ pub struct Config {
     pub services_dir: Option<PathBuf>,
     /// Services defined here (`[[services]]` tables); they replace stored ones of the same name at start.
     pub services: Vec<crate::services::definition::ServiceDef>,
+    /// Scheduler.
+    pub scheduler: crate::schedule::SchedulerConfig,
 }
 
 /// Station link settings.
@@ -92,6 +94,7 @@ impl Default for Config {
             stations: StationConfig::default(),
             services_dir: None,
             services: Vec::new(),
+            scheduler: crate::schedule::SchedulerConfig::default(),
         }
     }
 }
@@ -187,6 +190,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "stations.lost_after_s",
                 message: "at least twice stations.heartbeat_s".into(),
+            });
+        }
+        if self.scheduler.tick_ms < 10 || self.scheduler.tick_ms > 60_000 {
+            return Err(ConfigError::Invalid {
+                key: "scheduler.tick_ms",
+                message: "between 10 and 60000".into(),
+            });
+        }
+        if self.scheduler.grace_s == 0 {
+            return Err(ConfigError::Invalid {
+                key: "scheduler.grace_s",
+                message: "at least 1".into(),
             });
         }
         for svc in &self.services {

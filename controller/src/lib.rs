@@ -23,6 +23,7 @@ pub mod execution;
 pub mod inventory;
 pub mod metrics;
 pub mod notify;
+pub mod schedule;
 pub mod secrets;
 pub mod services;
 pub mod store;
@@ -119,6 +120,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
                 config.services_dir().display()
             )
         })?;
+    let scheduler = schedule::Scheduler::new(store.clone(), engine.clone(), config.scheduler.clone());
     let state = AppState {
         config,
         store,
@@ -129,6 +131,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         engine: engine.clone(),
         mailer: mailer.clone(),
         services: services.clone(),
+        scheduler: scheduler.clone(),
         metrics,
         token_touches: Arc::new(AtomicUsize::new(0)),
         shutdown: shutdown_rx.clone(),
@@ -157,6 +160,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     engine.set_public_url(format!("http://{addr}"));
     mailer.set_base_url(format!("http://{addr}"));
     let mail_task = mailer.spawn(shutdown_rx.clone());
+    let schedule_task = scheduler.spawn(shutdown_rx.clone());
     let started = services.autostart().await?;
     if started > 0 {
         tracing::info!(services = started, "started autostart services");
@@ -176,6 +180,6 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         shutdown_tx,
         server,
         sweeper,
-        background: vec![mail_task],
+        background: vec![mail_task, schedule_task],
     })
 }

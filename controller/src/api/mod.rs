@@ -15,6 +15,7 @@ pub mod projects;
 pub mod reservations;
 pub mod resources;
 pub mod runs;
+pub mod schedules;
 pub mod services;
 pub mod stations;
 pub mod tokens;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .merge(mail::routes())
         .merge(services::routes())
+        .merge(schedules::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()

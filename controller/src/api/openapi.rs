@@ -58,6 +58,8 @@ impl Modify for BearerAuth {
         super::services::list, super::services::create, super::services::get_one, super::services::replace,
         super::services::remove, super::services::control, super::services::logs, super::services::get_config,
         super::services::put_config, super::services::import_ini,
+        super::schedules::list, super::schedules::create, super::schedules::get_one, super::schedules::remove,
+        super::schedules::toggle, super::schedules::history, super::schedules::all_history,
     ),
     components(schemas(
         super::error::ErrorBody, super::error::ErrorDetail,
@@ -81,6 +83,7 @@ impl Modify for BearerAuth {
         (name = "runs", description = "Runs: start, watch, pause, stop, logs"),
         (name = "notify", description = "Run mails, webhooks"),
         (name = "services", description = "Supervised lab services"),
+        (name = "schedules", description = "Runs started on a cron schedule"),
     )
 )]
 pub struct ApiDoc;

@@ -15,6 +15,7 @@ pub mod panic_patterns;
 pub mod projects;
 pub mod reservations;
 pub mod runs;
+pub mod schedules;
 pub mod services;
 pub mod settings;
 pub mod stations;

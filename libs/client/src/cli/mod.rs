@@ -9,6 +9,7 @@ mod projects;
 mod reservations;
 mod resource;
 mod run;
+mod schedules;
 mod services;
 mod stations;
 mod testing;
@@ -120,6 +121,9 @@ enum Command {
     /// Supervised services: ls, start, stop, restart, status, logs, config.
     #[command(subcommand)]
     Service(services::ServiceCmd),
+    /// Scheduled runs: ls, add, rm, enable, disable, history.
+    #[command(subcommand)]
+    Schedule(schedules::ScheduleCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -251,6 +255,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Openflow(c) => openflow::run(ctx.json, c),
         Command::Mail(c) => mail::run(&ctx, c).await,
         Command::Service(c) => services::run(&ctx, c).await,
+        Command::Schedule(c) => schedules::run(&ctx, c).await,
     }
 }
 
