@@ -121,6 +121,17 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
             )
         })?;
     let scheduler = schedule::Scheduler::new(store.clone(), engine.clone(), config.scheduler.clone());
+    let webhooks = notify::webhook::Webhooks::new(
+        store.clone(),
+        secrets.clone(),
+        events.clone(),
+        config.webhooks.clone(),
+    );
+    webhooks
+        .reload()
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let webhook_task = webhooks.clone().spawn(shutdown_rx.clone());
     let state = AppState {
         config,
         store,
@@ -132,6 +143,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         mailer: mailer.clone(),
         services: services.clone(),
         scheduler: scheduler.clone(),
+        webhooks,
         metrics,
         token_touches: Arc::new(AtomicUsize::new(0)),
         shutdown: shutdown_rx.clone(),
@@ -180,6 +192,6 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         shutdown_tx,
         server,
         sweeper,
-        background: vec![mail_task, schedule_task],
+        background: vec![mail_task, schedule_task, webhook_task],
     })
 }

@@ -21,6 +21,7 @@ pub mod settings;
 pub mod stations;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::str::FromStr;
 use std::sync::Arc;

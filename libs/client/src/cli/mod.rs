@@ -15,6 +15,7 @@ mod stations;
 mod testing;
 mod tokens;
 mod users;
+mod webhooks;
 
 use std::path::PathBuf;
 
@@ -124,6 +125,9 @@ enum Command {
     /// Scheduled runs: ls, add, rm, enable, disable, history.
     #[command(subcommand)]
     Schedule(schedules::ScheduleCmd),
+    /// Outgoing webhooks: ls, add, rm, enable, disable, ping, deliveries.
+    #[command(subcommand)]
+    Webhook(webhooks::WebhookCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -256,6 +260,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Mail(c) => mail::run(&ctx, c).await,
         Command::Service(c) => services::run(&ctx, c).await,
         Command::Schedule(c) => schedules::run(&ctx, c).await,
+        Command::Webhook(c) => webhooks::run(&ctx, c).await,
     }
 }
 
