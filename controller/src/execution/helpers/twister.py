@@ -4,10 +4,12 @@ The original Twister names (logMsg, getGlobal, setGlobal, getResource, setResour
 getResourceStatus, reserveResource, freeResource) over the controller's REST API, so that original tests port
 with few edits. The station copies this file beside every test; `import twister` (or
 `from twister import *`) and go. Everything uses the environment the station gives the test: TWISTER_URL,
-TWISTER_TOKEN (scoped to this test), TWISTER_RUN, TWISTER_RESULT_FILE.
+TWISTER_TOKEN (scoped to this test), TWISTER_RUN, TWISTER_RESULT_FILE, and TWISTER_CA_FILE when the controller's
+HTTPS certificate comes from the lab's own CA.
 """
 import json
 import os
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -37,7 +39,9 @@ def _call(method, path, body=None, query=None):
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
+        ca_file = os.environ.get("TWISTER_CA_FILE")
+        context = ssl.create_default_context(cafile=ca_file) if ca_file and url.startswith("https:") else None
+        with urllib.request.urlopen(req, timeout=60, context=context) as resp:
             raw = resp.read()
             return json.loads(raw) if raw else None
     except urllib.error.HTTPError as e:

@@ -38,6 +38,9 @@ pub struct Args {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// PEM file of a CA to trust (besides the public roots) for an https:// controller.
+    #[arg(long, global = true, env = "TWISTER_CA_FILE", value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -210,7 +213,7 @@ async fn run(args: Args) -> CmdResult {
         .clone()
         .filter(|t| !t.is_empty())
         .or_else(|| config.token.clone());
-    let client = Client::new(&url, token)?;
+    let client = Client::with_ca_file(&url, token, args.ca_file.as_deref())?;
     let mut ctx = Ctx {
         client,
         json: args.json,
