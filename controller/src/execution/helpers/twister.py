@@ -15,9 +15,21 @@ import urllib.parse
 import urllib.request
 
 __all__ = ["logMsg", "getGlobal", "setGlobal", "getResource", "setResource", "renResource", "deleteResource",
-           "getResourceStatus", "reserveResource", "freeResource", "setResult", "TwisterError"]
+           "getResourceStatus", "reserveResource", "freeResource", "setResult", "TwisterError",
+           "USER", "EP", "SUITE_NAME", "FILE_NAME", "currentTB", "PROPERTIES", "getFileVariable"]
 
 RESOURCE_FREE, RESOURCE_BUSY, RESOURCE_RESERVED = 1, 2, 3
+
+# The variables the original inserted in every test.
+USER = os.environ.get("TWISTER_USER", "")
+EP = os.environ.get("TWISTER_EP", "")
+SUITE_NAME = os.environ.get("TWISTER_SUITE", "")
+FILE_NAME = os.environ.get("TWISTER_FILE", "")
+currentTB = os.environ.get("TWISTER_TESTBED", "")
+try:
+    PROPERTIES = json.loads(os.environ.get("TWISTER_PROPERTIES") or "{}")
+except ValueError:
+    PROPERTIES = {}
 
 
 class TwisterError(Exception):
@@ -73,13 +85,25 @@ def logMsg(*args):
 
 
 def getGlobal(path):
-    """A global parameter as this run sees it (None when it does not exist)."""
+    """A global parameter as this run sees it. A folder gives a dict of what is under it (nested folders as
+    dicts), and a name that does not exist gives False, as in the original."""
+    key = str(path).strip("/")
     try:
-        return _call("GET", f"/runs/{_run()}/globals/{str(path).strip('/')}")["value"]
+        return _call("GET", f"/runs/{_run()}/globals/{key}")["value"]
     except TwisterError as e:
-        if e.status == 404:
-            return None
-        raise
+        if e.status != 404:
+            raise
+    folder = {}
+    prefix = "/" + key + "/"
+    for g in _call("GET", f"/runs/{_run()}/globals"):
+        if not g["path"].startswith(prefix):
+            continue
+        *parents, name = g["path"][len(prefix):].split("/")
+        node = folder
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[name] = g["value"]
+    return folder or False
 
 
 def setGlobal(path, value):
@@ -132,6 +156,12 @@ def freeResource(reservation_id):
     """Releases a reservation made with reserveResource."""
     _call("DELETE", f"/reservations/{reservation_id}")
     return True
+
+
+def getFileVariable(*args):
+    """A property of this test case: getFileVariable('var1'), or the original's
+    PROXY.getFileVariable(USER, EP, FILE_ID, 'var1') form (only the last argument counts). None when unset."""
+    return PROPERTIES.get(str(args[-1])) if args else None
 
 
 def setResult(status, reason=""):
