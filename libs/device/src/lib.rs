@@ -23,6 +23,8 @@ pub mod ssh;
 pub mod tcp;
 pub mod telnet;
 pub mod testenv;
+#[cfg(feature = "test-peers")]
+pub mod testpeers;
 pub mod transcript;
 
 pub use error::{Error, Result};
