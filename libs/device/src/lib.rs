@@ -8,6 +8,7 @@
 //! - [`session`]: a command-line session over any transport.
 //! - [`ssh`]: SSH transport (russh) with host-key policies.
 //! - [`tcp`], [`pty`]: raw TCP and a local process on a pseudo-terminal.
+//! - [`sftp`]: file copies over SSH.
 //! - [`spec`]: a session's settings read from a device's inventory properties.
 //! - [`transcript`]: a masked copy of a session's traffic.
 
@@ -18,6 +19,7 @@ pub mod pattern;
 pub mod profile;
 pub mod pty;
 pub mod session;
+pub mod sftp;
 pub mod spec;
 pub mod ssh;
 pub mod tcp;

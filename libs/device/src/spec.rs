@@ -370,6 +370,19 @@ impl SessionSpec {
         .await
     }
 
+    /// An SFTP session with the device (SSH devices only; through `jump` when given).
+    pub async fn sftp(&self, jump: Option<&SessionSpec>) -> crate::Result<crate::sftp::Sftp> {
+        if self.protocol != Protocol::Ssh {
+            return Err(crate::Error::Transport(format!(
+                "{}: SFTP needs protocol ssh, not {}",
+                self.device,
+                self.protocol.as_str()
+            )));
+        }
+        let jump = jump.map(|j| j.ssh_options()).transpose()?;
+        crate::sftp::Sftp::connect(&self.ssh_options()?, jump.as_ref()).await
+    }
+
     /// The connected byte stream (SSH shell, Telnet, TCP), before any login prompt is answered.
     pub async fn connect(&self, jump: Option<&SessionSpec>) -> crate::Result<Box<dyn crate::Transport>> {
         let addr = format!("{}:{}", self.host, self.port);

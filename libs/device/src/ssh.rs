@@ -84,7 +84,7 @@ pub struct SshOptions {
     pub rows: u32,
 }
 
-struct Checker {
+pub(crate) struct Checker {
     host: String,
     port: u16,
     policy: HostKeyPolicy,
@@ -190,21 +190,8 @@ impl SshStream {
     /// Like [`SshStream::connect`], reaching the device through the SSH bastion `jump` (a direct-tcpip channel
     /// from the bastion to the device carries the device's SSH connection end to end).
     pub async fn connect_via(jump: &SshOptions, opts: &SshOptions) -> Result<SshStream> {
-        within(opts.timeout + jump.timeout, &opts.host, async {
-            let bastion = within(jump.timeout, &jump.host, login(jump, None)).await?;
-            let channel = bastion
-                .channel_open_direct_tcpip(opts.host.clone(), u32::from(opts.port), "127.0.0.1", 0)
-                .await
-                .map_err(|e| {
-                    Error::Transport(format!(
-                        "ssh: bastion {} would not forward to {}:{}: {e}",
-                        jump.host, opts.host, opts.port
-                    ))
-                })?;
-            let handle = login(opts, Some(channel.into_stream())).await?;
-            shell(handle, Some(bastion), opts).await
-        })
-        .await
+        let (handle, bastion) = connection(opts, Some(jump)).await?;
+        within(opts.timeout, &opts.host, shell(handle, bastion, opts)).await
     }
 
     /// A TCP connection to `host:port` forwarded by the SSH server of `jump` (for Telnet through a bastion).
@@ -250,6 +237,35 @@ impl SshStream {
             let _ = j.disconnect(russh::Disconnect::ByApplication, "bye", "en").await;
         }
         r
+    }
+}
+
+/// A logged-in connection (through a bastion when `jump` is given), without any channel yet.
+pub(crate) async fn connection(
+    opts: &SshOptions,
+    jump: Option<&SshOptions>,
+) -> Result<(Handle<Checker>, Option<Handle<Checker>>)> {
+    match jump {
+        None => within(opts.timeout, &opts.host, login(opts, None))
+            .await
+            .map(|h| (h, None)),
+        Some(jump) => {
+            within(opts.timeout + jump.timeout, &opts.host, async {
+                let bastion = within(jump.timeout, &jump.host, login(jump, None)).await?;
+                let channel = bastion
+                    .channel_open_direct_tcpip(opts.host.clone(), u32::from(opts.port), "127.0.0.1", 0)
+                    .await
+                    .map_err(|e| {
+                        Error::Transport(format!(
+                            "ssh: bastion {} would not forward to {}:{}: {e}",
+                            jump.host, opts.host, opts.port
+                        ))
+                    })?;
+                let handle = login(opts, Some(channel.into_stream())).await?;
+                Ok((handle, Some(bastion)))
+            })
+            .await
+        }
     }
 }
 

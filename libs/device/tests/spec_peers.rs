@@ -188,3 +188,40 @@ async fn through_a_jump_host() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sftp_put_and_get_through_sshd_internal_sftp() {
+    if !available() {
+        return;
+    }
+    let p = start_sshd().await;
+    let spec = SessionSpec::from_properties("/tb/r1", &ssh_props(&p, Flavour::Ios)).unwrap();
+    let sftp = spec.sftp(None).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("image.bin");
+    // 5 MB of varied bytes: streamed, not held whole.
+    let data: Vec<u8> = (0..5_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&local, &data).unwrap();
+    let remote = format!("/tmp/twister-sftp-{}.bin", std::process::id());
+    assert_eq!(sftp.put(&local, &remote).await.unwrap(), data.len() as u64);
+    assert_eq!(sftp.size(&remote).await.unwrap(), data.len() as u64);
+    let back = dir.path().join("back.bin");
+    assert_eq!(sftp.get(&remote, &back).await.unwrap(), data.len() as u64);
+    assert!(std::fs::read(&back).unwrap() == data, "the copy differs");
+    let err = sftp.get("/nonexistent/file", &back).await.unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/file"), "{err}");
+    sftp.close().await.unwrap();
+    std::fs::remove_file(&remote).unwrap();
+
+    // Telnet devices have no SFTP.
+    let mut tp = ssh_props(&p, Flavour::Ios);
+    tp.insert("protocol".into(), "telnet".into());
+    let err = SessionSpec::from_properties("/tb/r1", &tp)
+        .unwrap()
+        .sftp(None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("SFTP needs protocol ssh"), "{err}");
+}
