@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod config;
+pub mod device;
 pub mod duration;
 pub mod error;
 pub mod pcap;
