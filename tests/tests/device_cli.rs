@@ -260,12 +260,28 @@ async fn check_reports_each_device_and_fails_when_one_is_unhealthy() {
 async fn a_test_on_a_station_logs_its_device_transcript_with_secrets_masked() {
     let tests = tempfile::tempdir().unwrap();
     let twister = twister_tests::binary("twister");
+    let t = twister.display();
     std::fs::write(
         tests.path().join("dut.sh"),
         format!(
-            "#!/bin/bash\nset -e\n{t} device run /tb1/r1 show version --mode privileged\n\
-             {t} device run /tb1/sw1 show version\n",
-            t = twister.display()
+            "#!/bin/bash\nset -e\nexport TWISTER_DEVICE_AGENT_IDLE=5\n\
+             {t} device run /tb1/r1 show version --mode privileged\n\
+             {t} device run /tb1/sw1 show version\n"
+        ),
+    )
+    .unwrap();
+    // The second test finds the sessions of the first one open, and measures what that saves.
+    std::fs::write(
+        tests.path().join("again.sh"),
+        format!(
+            "#!/bin/bash\nset -e\nexport TWISTER_DEVICE_AGENT_IDLE=5\n\
+             out=$({t} device run /tb1/r1 show version --json)\necho \"$out\"\n\
+             echo \"$out\" | grep -q '\"reused\": true'\n\
+             {t} device run /tb1/r1 show version | grep -q 'IOS-like'\n\
+             ms() {{ echo $(( $(date +%s%N) / 1000000 )); }}\n\
+             a=$(ms); for i in 1 2 3 4 5; do {t} device run /tb1/r1 show version >/dev/null; done; b=$(ms)\n\
+             for i in 1 2 3 4 5; do TWISTER_DEVICE_AGENT=off {t} device run /tb1/r1 show version >/dev/null; done\n\
+             c=$(ms)\necho \"timing: agent $(( (b-a)/5 )) ms per call, no agent $(( (c-b)/5 )) ms per call\"\n"
         ),
     )
     .unwrap();
@@ -278,7 +294,7 @@ async fn a_test_on_a_station_logs_its_device_transcript_with_secrets_masked() {
         .put(
             "/projects/devices",
             json!({"name": "devices", "suites": [{"name": "s", "eps": ["EP-1"], "testbed": "/tb1",
-                "tests": [{"file": "dut.sh"}]}]}),
+                "tests": [{"file": "dut.sh"}, {"file": "again.sh"}]}]}),
         )
         .await;
     assert!(s == 200 || s == 201, "{b}");
@@ -313,7 +329,34 @@ async fn a_test_on_a_station_logs_its_device_transcript_with_secrets_masked() {
     // Both the login password (typed at the Telnet prompt) and the enable secret are masked.
     assert!(device.contains("/tb1/sw1 > ****"), "{device}");
     assert!(device.contains("/tb1/r1 > ****"), "{device}");
+    // The second test reused the session: its transcript has no login, and a timing line says what it saved.
+    let (_, again) = lab
+        .api
+        .get(&format!("/runs/{run}/logs?limit=10000&item=s1.t2&stream=device"))
+        .await;
+    let again: Vec<String> = again
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["line"].as_str().unwrap().to_string())
+        .collect();
+    assert!(again.iter().any(|l| l == "/tb1/r1 > show version"), "{again:?}");
+    // Seven calls through the agent (no login), then five without it (TWISTER_DEVICE_AGENT=off, five logins).
+    let first_login = again
+        .iter()
+        .position(|l| l.contains("terminal length 0"))
+        .unwrap_or(again.len());
+    let reused = again[..first_login]
+        .iter()
+        .filter(|l| *l == "/tb1/r1 > show version")
+        .count();
+    assert_eq!(reused, 7, "{again:?}");
+    let logins = again.iter().filter(|l| l.contains("> terminal length 0")).count();
+    assert_eq!(logins, 5, "{again:?}");
     let everything = text(None);
+    if let Some(t) = everything.lines().find(|l| l.contains("timing: ")) {
+        eprintln!("session reuse, twister device run /tb1/r1 'show version': {t}");
+    }
     assert!(!everything.contains(peers::PASSWORD), "{everything}");
     assert!(!everything.contains("enable-secret"), "{everything}");
     lab.c.stop().await;

@@ -54,17 +54,32 @@ pub fn is_device(properties: &BTreeMap<String, String>) -> bool {
     properties.contains_key("host")
 }
 
-async fn spec_of(client: &Client, path: &str) -> Result<SessionSpec, DeviceError> {
+/// A device's properties as the inventory holds them (secrets revealed), and its bastion's when it has a
+/// `jump_host`; the device's path as the controller spells it.
+pub type DeviceProperties = (String, BTreeMap<String, String>, Option<BTreeMap<String, String>>);
+
+/// Reads the properties of the device at `path` and of its bastion.
+pub async fn properties(client: &Client, path: &str) -> Result<DeviceProperties, DeviceError> {
     let node = client.node(path, true).await?;
-    Ok(SessionSpec::from_properties(&node.path, &node.properties)?)
+    let jump = match node
+        .properties
+        .get("jump_host")
+        .map(|j| j.trim())
+        .filter(|j| j.starts_with('/'))
+    {
+        Some(j) => Some(client.node(j, true).await?.properties),
+        None => None,
+    };
+    Ok((node.path, node.properties, jump))
 }
 
-/// Reads the device at `path` (and its bastion) from the inventory.
-pub async fn device(client: &Client, path: &str) -> Result<Device, DeviceError> {
-    let spec = spec_of(client, path).await?;
-    let jump = match &spec.jump_host {
-        Some(j) => {
-            let js = spec_of(client, j).await?;
+/// Builds the device and its bastion from their properties.
+pub fn from_properties(p: &DeviceProperties) -> Result<Device, DeviceError> {
+    let (path, props, jump) = p;
+    let spec = SessionSpec::from_properties(path, props)?;
+    let jump = match (&spec.jump_host, jump) {
+        (Some(j), Some(jp)) => {
+            let js = SessionSpec::from_properties(j, jp)?;
             if js.jump_host.is_some() {
                 return Err(DeviceError::NestedJump {
                     device: spec.device.clone(),
@@ -73,9 +88,14 @@ pub async fn device(client: &Client, path: &str) -> Result<Device, DeviceError> 
             }
             Some(js)
         }
-        None => None,
+        _ => None,
     };
     Ok(Device { spec, jump })
+}
+
+/// Reads the device at `path` (and its bastion) from the inventory.
+pub async fn device(client: &Client, path: &str) -> Result<Device, DeviceError> {
+    from_properties(&properties(client, path).await?)
 }
 
 /// Paths of the devices in the subtree at `root` (the root itself included when it is one).
@@ -128,25 +148,29 @@ impl RunTranscript {
         out.into_iter().map(|l| format!("{} {l}", self.device)).collect()
     }
 
-    /// Posts the lines recorded so far to the run's `device` log, in calls of at most 60 KiB.
+    /// Posts the lines recorded so far to the run's `device` log.
     pub async fn post(&mut self, client: &Client, run: &str, end: bool) -> Result<(), ClientError> {
-        let lines = self.lines(end);
-        let mut chunk = String::new();
-        for l in lines {
-            if !chunk.is_empty() && chunk.len() + l.len() > 60 * 1024 {
-                client.log_line(run, &chunk, "device").await?;
-                chunk.clear();
-            }
-            // A single line longer than the limit is cut: the log keeps its start.
-            let l: String = l.chars().take(16 * 1024).collect();
-            chunk.push_str(&l);
-            chunk.push('\n');
-        }
-        if !chunk.is_empty() {
-            client
-                .log_line(run, chunk.trim_end_matches('\n'), "device")
-                .await?;
-        }
-        Ok(())
+        post_lines(client, run, self.lines(end)).await
     }
+}
+
+/// Posts transcript lines to the run's `device` log, in calls of at most 60 KiB.
+pub async fn post_lines(client: &Client, run: &str, lines: Vec<String>) -> Result<(), ClientError> {
+    let mut chunk = String::new();
+    for l in lines {
+        if !chunk.is_empty() && chunk.len() + l.len() > 60 * 1024 {
+            client.log_line(run, &chunk, "device").await?;
+            chunk.clear();
+        }
+        // A single line longer than the limit is cut: the log keeps its start.
+        let l: String = l.chars().take(16 * 1024).collect();
+        chunk.push_str(&l);
+        chunk.push('\n');
+    }
+    if !chunk.is_empty() {
+        client
+            .log_line(run, chunk.trim_end_matches('\n'), "device")
+            .await?;
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod config;
 pub mod device;
+pub mod device_agent;
 pub mod duration;
 pub mod error;
 pub mod pcap;

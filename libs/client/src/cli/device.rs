@@ -10,6 +10,7 @@ use clap::{Subcommand, ValueEnum};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use twister_client::device::{self, Device, DeviceError, RunTranscript};
+use twister_client::device_agent::{self, AgentRequest, AgentResponse};
 use twister_client::exit;
 use twister_device::{Mode, Session};
 
@@ -66,6 +67,13 @@ pub enum DeviceCmd {
         /// Remote file.
         remote: String,
     },
+    /// The per-run session agent (started by `run` and `config` inside a test; see docs/design.md).
+    #[command(hide = true)]
+    Agent {
+        /// Unix socket to listen on.
+        #[arg(long)]
+        socket: PathBuf,
+    },
     /// Copy a file from the device over SFTP.
     Get {
         /// Device path.
@@ -99,11 +107,7 @@ impl From<ModeArg> for Mode {
 }
 
 fn mode_name(m: Mode) -> &'static str {
-    match m {
-        Mode::User => "user",
-        Mode::Privileged => "privileged",
-        Mode::Config => "config",
-    }
+    device_agent::mode_name(m)
 }
 
 /// Runs a device subcommand.
@@ -120,6 +124,15 @@ pub async fn run(ctx: &Ctx, cmd: DeviceCmd) -> CmdResult {
         DeviceCmd::Check { path, timeout } => check(ctx, &path, timeout).await,
         DeviceCmd::Put { path, local, remote } => copy(ctx, &path, &local, &remote, true).await,
         DeviceCmd::Get { path, local, remote } => copy(ctx, &path, &local, &remote, false).await,
+        DeviceCmd::Agent { socket } => {
+            let idle = std::env::var("TWISTER_DEVICE_AGENT_IDLE")
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(300);
+            device_agent::serve(&socket, Duration::from_secs(idle))
+                .await
+                .map_err(Failure::other)
+        }
     }
 }
 
@@ -205,6 +218,56 @@ struct RunOutput<'a> {
     output: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// Whether the run's session agent reused an open session.
+    reused: bool,
+}
+
+impl RunOutput<'_> {
+    fn print(&self, json: bool) {
+        if json {
+            output::json(self);
+        } else if !self.output.is_empty() {
+            print!("{}", self.output);
+            if !self.output.ends_with('\n') {
+                println!();
+            }
+        }
+    }
+}
+
+/// `run` or `config` through the run's session agent.
+async fn via_agent(
+    ctx: &Ctx,
+    socket: &std::path::Path,
+    path: &str,
+    command: Option<&str>,
+    config: Option<Vec<String>>,
+    mode: Option<ModeArg>,
+    timeout: Option<Duration>,
+) -> Result<AgentResponse, Failure> {
+    let props = device::properties(&ctx.client, path)
+        .await
+        .map_err(device_failure)?;
+    // Bad properties are reported here, as without the agent.
+    device::from_properties(&props).map_err(device_failure)?;
+    let (device, props, jump_props) = props;
+    let req = AgentRequest {
+        device,
+        props,
+        jump_props,
+        command: command.map(str::to_string),
+        config,
+        mode: mode.map(|m| mode_name(m.into()).to_string()),
+        timeout_s: timeout.map(|t| t.as_secs_f64()),
+    };
+    let mut resp = device_agent::ask(socket, &req).await.map_err(Failure::other)?;
+    if let Some(run) = current_run() {
+        let lines = std::mem::take(&mut resp.transcript);
+        if let Err(e) = device::post_lines(&ctx.client, &run, lines).await {
+            eprintln!("warning: the device transcript did not reach the run's log: {e}");
+        }
+    }
+    Ok(resp)
 }
 
 async fn run_command(
@@ -214,7 +277,35 @@ async fn run_command(
     mode: Option<ModeArg>,
     timeout: Option<f64>,
 ) -> CmdResult {
-    let d = prepare(ctx, path, timeout_arg(timeout)?).await?;
+    let timeout = timeout_arg(timeout)?;
+    if let Some(socket) = device_agent::socket_for_current_test() {
+        let r = via_agent(ctx, &socket, path, Some(command), None, mode, timeout).await?;
+        let doc = RunOutput {
+            device: path,
+            command,
+            ok: r.ok,
+            mode: match r.mode.as_str() {
+                "privileged" => "privileged",
+                "config" => "config",
+                _ => "user",
+            },
+            prompt: r.prompt.clone(),
+            output: r.output.clone(),
+            error: r.error.clone(),
+            reused: r.reused,
+        };
+        doc.print(ctx.json);
+        return match (r.ok, r.error_kind.as_deref()) {
+            (true, _) => Ok(()),
+            (false, Some("spec")) => Err(Failure::usage(r.error.unwrap_or_default())),
+            (false, Some("command")) => Err(Failure::other(format!(
+                "{path}: {command:?} failed: {}",
+                r.error.unwrap_or_default()
+            ))),
+            (false, _) => Err(Failure::other(r.error.unwrap_or_default())),
+        };
+    }
+    let d = prepare(ctx, path, timeout).await?;
     let mut o = open_or_fail(ctx, &d).await?;
     let result = async {
         if let Some(m) = mode {
@@ -242,15 +333,9 @@ async fn run_command(
         prompt: o.session.prompt().to_string(),
         output,
         error,
+        reused: false,
     };
-    if ctx.json {
-        output::json(&doc);
-    } else if !doc.output.is_empty() {
-        print!("{}", doc.output);
-        if !doc.output.ends_with('\n') {
-            println!();
-        }
-    }
+    doc.print(ctx.json);
     let _ = o.session.close().await;
     flush(ctx, &mut o.transcript).await;
     match failure {
@@ -272,6 +357,28 @@ async fn config(ctx: &Ctx, path: &str, timeout: Option<f64>) -> CmdResult {
         .collect();
     if lines.is_empty() {
         return Err(Failure::usage("no configuration lines on stdin"));
+    }
+    if let Some(socket) = device_agent::socket_for_current_test() {
+        let owned = lines.iter().map(|l| l.to_string()).collect();
+        let r = via_agent(ctx, &socket, path, None, Some(owned), None, timeout).await?;
+        if ctx.json {
+            output::json(&serde_json::json!({
+                "device": path, "lines": lines.len(), "ok": r.ok, "output": r.output,
+                "failed_line": r.failed_line, "error": r.error, "reused": r.reused,
+            }));
+        } else if r.ok {
+            println!("{path}: applied {} lines", lines.len());
+        }
+        return match (r.ok, r.error_kind.as_deref()) {
+            (true, _) => Ok(()),
+            (false, Some("spec")) => Err(Failure::usage(r.error.unwrap_or_default())),
+            (false, Some("command")) => Err(Failure::other(format!(
+                "{path}: configuration line {:?} rejected: {}",
+                r.failed_line.unwrap_or_default(),
+                r.error.unwrap_or_default()
+            ))),
+            (false, _) => Err(Failure::other(r.error.unwrap_or_default())),
+        };
     }
     let d = prepare(ctx, path, timeout).await?;
     let mut o = open_or_fail(ctx, &d).await?;
