@@ -253,13 +253,15 @@ struct Inner {
     event_writer: tokio::sync::mpsc::Sender<WriteRequest>,
 }
 
-/// Permissions a test's own token may carry (further narrowed by its user's role).
-const TEST_TOKEN_PERMISSIONS: [Permission; 5] = [
+/// Permissions a test's own token may carry (further narrowed by its user's role). `RevealSecrets` lets a test
+/// log in to its devices (`twister device run`) with the inventory's credentials, as its user could.
+const TEST_TOKEN_PERMISSIONS: [Permission; 6] = [
     Permission::ViewInventory,
     Permission::ChangeTestbed,
     Permission::Reserve,
     Permission::ChangeGlobals,
     Permission::ViewReports,
+    Permission::RevealSecrets,
 ];
 
 impl Engine {

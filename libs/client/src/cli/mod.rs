@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod device;
 mod openflow;
 mod output;
 mod projects;
@@ -115,6 +116,9 @@ enum Command {
     /// OpenFlow 1.0 / 1.3 messages: decode to JSON (hex, file, pcap) and encode from JSON.
     #[command(subcommand)]
     Openflow(openflow::OpenflowCmd),
+    /// Devices of the inventory: run commands, configure, console, health check, SFTP.
+    #[command(subcommand)]
+    Device(device::DeviceCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -244,6 +248,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Global(c) => testing::global(&ctx, c).await,
         Command::Panic(c) => testing::panic(&ctx, c).await,
         Command::Openflow(c) => openflow::run(ctx.json, c),
+        Command::Device(c) => device::run(&ctx, c).await,
     }
 }
 
