@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod openflow;
+mod openflow_conform;
 mod output;
 mod projects;
 mod reservations;
