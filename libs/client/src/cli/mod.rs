@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod device;
 mod openflow;
+mod openflow_conform;
 mod output;
 mod projects;
 mod reservations;
