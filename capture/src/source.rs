@@ -64,6 +64,10 @@ pub struct InterfaceConfig {
     pub buffer_size: u32,
     /// BPF capture filter (tcpdump syntax); empty for everything.
     pub filter: String,
+    /// Deliver each packet at once instead of in kernel blocks. Lowers latency at low rates, but libpcap
+    /// then sizes every ring slot to the snap length, so a burst overflows the buffer much sooner; the
+    /// default (off) delivers within [`BLOCK_TIMEOUT_MS`].
+    pub immediate: bool,
 }
 
 impl Default for InterfaceConfig {
@@ -74,6 +78,7 @@ impl Default for InterfaceConfig {
             snaplen: 262_144,
             buffer_size: 8 << 20,
             filter: String::new(),
+            immediate: false,
         }
     }
 }
@@ -160,6 +165,8 @@ impl std::fmt::Debug for CaptureSource {
 
 /// How long a capture thread waits on an idle descriptor before it checks for stop.
 const POLL_INTERVAL_MS: i32 = 50;
+/// Longest time the kernel holds captured packets in a block before handing them over (libpcap's timeout).
+pub const BLOCK_TIMEOUT_MS: i32 = 10;
 /// How often the kernel counters are refreshed.
 const STATS_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -302,9 +309,9 @@ fn open(cfg: &InterfaceConfig) -> Result<pcap::Capture<pcap::Active>, CaptureErr
         .map_err(|e| CaptureError::from_open(&cfg.name, e))?
         .promisc(cfg.promiscuous)
         .snaplen(cfg.snaplen as i32)
-        .immediate_mode(true)
+        .immediate_mode(cfg.immediate)
         .precision(pcap::Precision::Nano)
-        .timeout(POLL_INTERVAL_MS);
+        .timeout(BLOCK_TIMEOUT_MS);
     if cfg.buffer_size > 0 {
         inactive = inactive.buffer_size(cfg.buffer_size as i32);
     }
