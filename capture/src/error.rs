@@ -20,7 +20,7 @@ pub enum CaptureError {
         message: String,
     },
     /// The BPF capture filter does not compile.
-    #[error("bad capture filter {filter:?} on {interface}: {message}")]
+    #[error("bad capture filter {filter:?}{}: {message}", if interface.is_empty() { String::new() } else { format!(" on {interface}") })]
     Filter {
         /// Interface name.
         interface: String,

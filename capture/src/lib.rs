@@ -34,7 +34,8 @@ pub use error::CaptureError;
 pub use filter::{DisplayFilter, FilterError};
 pub use pcapng::PcapngWriter;
 pub use source::{
-    list_interfaces, CaptureSource, CapturedPacket, InterfaceConfig, InterfaceInfo, InterfaceStats,
+    check_filter, list_interfaces, CaptureSource, CapturedPacket, InterfaceConfig, InterfaceInfo,
+    InterfaceStats,
 };
 
 /// Link type of Ethernet frames (pcap `LINKTYPE_ETHERNET`).

@@ -135,6 +135,11 @@ impl<W: Write> PcapngWriter<W> {
         self.bytes
     }
 
+    /// Flushes the underlying writer.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Flushes and returns the underlying writer.
     pub fn finish(mut self) -> io::Result<W> {
         self.out.flush()?;

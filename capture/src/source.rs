@@ -17,6 +17,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CaptureError;
 
+/// Checks that a BPF capture filter compiles for link type `linktype` (1: Ethernet), without capturing;
+/// the error carries libpcap's message.
+pub fn check_filter(filter: &str, linktype: u32) -> Result<(), CaptureError> {
+    let bad = |message: String| CaptureError::Filter {
+        interface: String::new(),
+        filter: filter.to_string(),
+        message,
+    };
+    let lt = i32::try_from(linktype).map_err(|_| bad(format!("link type {linktype} is out of range")))?;
+    let dead = pcap::Capture::dead(pcap::Linktype(lt)).map_err(|e| bad(e.to_string()))?;
+    dead.compile(filter, true)
+        .map(|_| ())
+        .map_err(|e| bad(e.to_string()))
+}
+
 /// One interface the system can capture on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InterfaceInfo {

@@ -139,6 +139,9 @@ pub struct ConfigFile {
     /// `[[ep]]` tables.
     #[serde(default, rename = "ep")]
     pub eps: Vec<EpTable>,
+    /// `[capture]`: the packet sniffer (off when absent).
+    #[serde(default)]
+    pub capture: Option<crate::sniffer::SnifferConfig>,
 }
 
 /// One `[[ep]]` table.
@@ -188,6 +191,8 @@ pub struct Config {
     pub eps: Vec<EpInfo>,
     /// Log format.
     pub log_format: LogFormat,
+    /// The packet sniffer, when configured.
+    pub capture: Option<crate::sniffer::SnifferConfig>,
 }
 
 impl Config {
@@ -302,7 +307,11 @@ impl Config {
             )));
         }
 
+        if let Some(c) = &file.capture {
+            c.validate().map_err(ConfigError::Invalid)?;
+        }
         Ok(Config {
+            capture: file.capture,
             controller_url,
             token: Token::new(token),
             name,
