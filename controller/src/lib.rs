@@ -17,6 +17,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod capture;
 pub mod config;
 pub mod events;
 pub mod execution;
@@ -117,6 +118,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         engine: engine.clone(),
         metrics,
         token_touches: Arc::new(AtomicUsize::new(0)),
+        capture: crate::capture::CaptureHub::default(),
         shutdown: shutdown_rx.clone(),
     };
     let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {

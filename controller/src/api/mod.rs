@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod capture;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .merge(panic_patterns::routes())
         .merge(events::routes())
         .merge(openapi::routes())
+        .merge(capture::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()
