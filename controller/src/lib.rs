@@ -22,6 +22,7 @@ pub mod events;
 pub mod execution;
 pub mod inventory;
 pub mod metrics;
+pub mod reports;
 pub mod secrets;
 pub mod store;
 pub mod web;

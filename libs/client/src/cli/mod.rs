@@ -5,6 +5,7 @@ mod auth;
 mod openflow;
 mod output;
 mod projects;
+mod report;
 mod reservations;
 mod resource;
 mod run;
@@ -112,6 +113,9 @@ enum Command {
     /// OpenFlow 1.0 / 1.3 messages: decode to JSON (hex, file, pcap) and encode from JSON.
     #[command(subcommand)]
     Openflow(openflow::OpenflowCmd),
+    /// Reports: built-in and configured (db.xml), and the reporting configuration.
+    #[command(subcommand)]
+    Report(report::ReportCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -241,6 +245,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Global(c) => testing::global(&ctx, c).await,
         Command::Panic(c) => testing::panic(&ctx, c).await,
         Command::Openflow(c) => openflow::run(ctx.json, c),
+        Command::Report(c) => report::run(&ctx, c).await,
     }
 }
 
