@@ -25,6 +25,10 @@ pub struct SaveReport {
     pub saved: usize,
     /// Insert statements executed against the report database.
     pub inserts: usize,
+    /// Time to store the results, ms.
+    pub results_ms: u64,
+    /// Time to run the insert statements (one transaction), ms.
+    pub inserts_ms: u64,
 }
 
 /// A saved test with what the insert variables need beyond its row.
@@ -124,12 +128,15 @@ async fn rows(store: &Store, run_id: &str) -> Result<Vec<Saved>, ApiError> {
 
 /// Saves a finished run's results (replacing an earlier save) and runs the configured inserts.
 pub async fn save_run(store: &Store, run_id: &str) -> Result<SaveReport, ApiError> {
+    let t0 = std::time::Instant::now();
     let saved = rows(store, run_id).await?;
     let all: Vec<ResultRow> = saved.iter().map(|s| s.row.clone()).collect();
     let mut tx = store.begin_write().await?;
     store::results::delete_run(tx.conn(), run_id).await?;
     store::results::insert_many(tx.conn(), &all).await?;
     tx.commit().await?;
+    let results_ms = t0.elapsed().as_millis() as u64;
+    let t1 = std::time::Instant::now();
     let (config, _) = super::config::load(store).await?;
     let inserts = if config.inserts.is_empty() {
         0
@@ -141,6 +148,8 @@ pub async fn save_run(store: &Store, run_id: &str) -> Result<SaveReport, ApiErro
         run: run_id.to_string(),
         saved: all.len(),
         inserts,
+        results_ms,
+        inserts_ms: t1.elapsed().as_millis() as u64,
     })
 }
 
