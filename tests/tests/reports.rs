@@ -299,7 +299,8 @@ async fn results_and_builtin_reports(backend: &Backend) {
             "/reports/config",
             json!({"reports": [
                 {"id": "wipe", "kind": "Table", "sql_query": "DELETE FROM results"},
-                {"id": "two", "kind": "Table", "sql_query": "SELECT 1; DELETE FROM results"}
+                {"id": "two", "kind": "Table", "sql_query": "SELECT 1; DELETE FROM results"},
+                {"id": "hashes", "kind": "Table", "sql_query": "SELECT * FROM \"USERS\""}
             ]}),
         )
         .await;
@@ -308,6 +309,9 @@ async fn results_and_builtin_reports(backend: &Backend) {
     assert_eq!(s, 422, "{e}");
     let (s, e) = admin.get("/reports/two/data").await;
     assert_eq!(s, 422, "{e}");
+    // ... nor read the controller's credentials.
+    let (s, e) = admin.get("/reports/hashes/data").await;
+    assert_eq!(s, 403, "{e}");
     let (_, still) = admin.get(&format!("/runs/{run1}/results")).await;
     assert_eq!(still.as_array().unwrap().len(), 4);
     // ... and the connection it used is writable again for the controller.

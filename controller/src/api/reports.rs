@@ -126,6 +126,7 @@ async fn resolve(
         let target = Target {
             pool: state.store.pool().clone(),
             backend: state.store.backend(),
+            own: true,
         };
         return Ok((def, true, builtin::fields(), target, config));
     }

@@ -61,6 +61,8 @@ pub struct Target {
     pub pool: AnyPool,
     /// Engine.
     pub backend: Backend,
+    /// The controller's own database (private tables are off limits).
+    pub own: bool,
 }
 
 fn external_pools() -> &'static Mutex<HashMap<String, Target>> {
@@ -75,6 +77,7 @@ pub async fn target(store: &Store, config: &ReportConfig) -> Result<Target, ApiE
         return Ok(Target {
             pool: store.pool().clone(),
             backend: store.backend(),
+            own: true,
         });
     };
     if let Some(t) = external_pools()
@@ -104,7 +107,11 @@ pub async fn target(store: &Store, config: &ReportConfig) -> Result<Target, ApiE
         .connect_with(options)
         .await
         .map_err(unreachable)?;
-    let t = Target { pool, backend };
+    let t = Target {
+        pool,
+        backend,
+        own: false,
+    };
     external_pools()
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -247,6 +254,39 @@ pub async fn read_only(
     }
 }
 
+/// Tables of the controller's own database a report may not read: credentials, sealed secrets, the
+/// reporting configuration (with its database URL) and the catalogues that would list them.
+const PRIVATE_TABLES: &[&str] = &[
+    "users",
+    "tokens",
+    "node_properties",
+    "stations",
+    "station_commands",
+    "report_config",
+    "sqlite_master",
+    "sqlite_schema",
+    "sqlite_temp_master",
+    "pg_authid",
+    "pg_shadow",
+    "pg_user",
+    "pg_roles",
+    "pg_read_file",
+    "pg_ls_dir",
+    "information_schema",
+    "pg_catalog",
+];
+
+/// Refuses a report query on the controller's own database that names one of its private tables.
+pub fn check_own_database(sql: &str) -> Result<(), ApiError> {
+    let t = Template::parse(sql).map_err(|e| ApiError::invalid(e.to_string()))?;
+    if let Some(w) = t.words.iter().find(|w| PRIVATE_TABLES.contains(&w.as_str())) {
+        return Err(ApiError::forbidden(format!(
+            "reports on the controller's database may not read {w}"
+        )));
+    }
+    Ok(())
+}
+
 /// Parses a report SQL for `backend`: `TS()` expanded, one statement, only `@Field@` placeholders.
 fn report_template(sql: &str, backend: Backend) -> Result<Template, ApiError> {
     let t = Template::parse(&super::builtin::expand_timestamps(sql, backend))
@@ -276,6 +316,18 @@ pub async fn run_report(
     params: &HashMap<String, String>,
 ) -> Result<ReportOutput, ApiError> {
     let limit = Duration::from_secs(config.query_timeout_s.unwrap_or(10));
+    if target.own {
+        for sql in [
+            Some(&def.sql_query),
+            def.sql_total.as_ref(),
+            def.sql_compare.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            check_own_database(sql)?;
+        }
+    }
     let mut used = BTreeMap::new();
     let value = |name: &str, prefix: &str| -> Result<String, ApiError> {
         if let Some(v) = params.get(&format!("{prefix}{name}")) {
@@ -368,6 +420,9 @@ pub fn percentages(main: &Table, total: &Table) -> Table {
 
 /// The choices of a UserSelect field: `(value, label)` pairs from its query.
 pub async fn field_options(target: &Target, sql: &str) -> Result<Vec<(String, String)>, ApiError> {
+    if target.own {
+        check_own_database(sql)?;
+    }
     let t = report_template(sql, target.backend)?;
     if !t.placeholders.is_empty() {
         return Err(ApiError::invalid("a field's query takes no placeholders"));

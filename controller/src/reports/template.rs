@@ -46,6 +46,8 @@ pub struct Template {
     pub placeholders: Vec<Placeholder>,
     /// Nothing but white space follows a `;` (one statement).
     pub single_statement: bool,
+    /// Identifiers and key words outside literals and comments, lower-cased (quoted identifiers unquoted).
+    pub words: Vec<String>,
 }
 
 /// A template that cannot be parsed.
@@ -132,6 +134,7 @@ impl Template {
         let mut placeholders: Vec<Placeholder> = Vec::new();
         let mut i = 0;
         let mut after_semicolon = false;
+        let mut words: Vec<String> = Vec::new();
         let mut single_statement = true;
         while i < chars.len() {
             let c = chars[i];
@@ -168,6 +171,12 @@ impl Template {
                         .position(|&x| x == c)
                         .ok_or(TemplateError::Unterminated("quoted identifier"))?;
                     out.extend(&chars[i..i + end + 2]);
+                    words.push(
+                        chars[i + 1..i + 1 + end]
+                            .iter()
+                            .collect::<String>()
+                            .to_lowercase(),
+                    );
                     i += end + 2;
                 }
                 '-' if chars.get(i + 1) == Some(&'-') => {
@@ -200,6 +209,16 @@ impl Template {
                         i += 1;
                     }
                 },
+                c if is_ident_start(c) => {
+                    let mut j = i;
+                    while j < chars.len() && is_ident(chars[j]) {
+                        j += 1;
+                    }
+                    let word: String = chars[i..j].iter().collect();
+                    out.push_str(&word);
+                    words.push(word.to_lowercase());
+                    i = j;
+                }
                 _ => {
                     out.push(c);
                     i += 1;
@@ -210,6 +229,7 @@ impl Template {
             sql: out,
             placeholders,
             single_statement,
+            words,
         })
     }
 
