@@ -494,6 +494,23 @@ async fn dbxml_inserts_and_reports_on_an_external_postgresql() {
     assert_eq!(s, 200, "{saved}");
     let again = report(&admin, "Details", &format!("Build={}", urlencode(&build))).await;
     assert_eq!(again["table"]["rows"].as_array().unwrap().len(), 4);
+
+    // The inserts of a save are one transaction: a failing statement leaves none of them behind.
+    let mut broken = saved["config"].clone();
+    broken["inserts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("INSERT INTO gg_regression (id) VALUES (@res_id@ - 1)"));
+    let (s, b) = admin.put("/reports/config", broken).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, e) = admin.post(&format!("/runs/{run}/save"), json!({})).await;
+    assert_eq!(s, 422, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("insert 2"),
+        "{e}"
+    );
+    let again = report(&admin, "Details", &format!("Build={}", urlencode(&build))).await;
+    assert_eq!(again["table"]["rows"].as_array().unwrap().len(), 4);
     c.stop().await;
 }
 
