@@ -23,6 +23,7 @@ pub mod events;
 pub mod execution;
 pub mod inventory;
 pub mod metrics;
+pub mod reports;
 pub mod secrets;
 pub mod store;
 pub mod tls;

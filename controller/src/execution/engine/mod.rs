@@ -362,6 +362,7 @@ impl Engine {
         let project: Project =
             serde_json::from_str(&row.doc).map_err(|e| ApiError::internal(e.to_string()))?;
         project.validate()?;
+        crate::reports::config::check_project(&self.inner.store, &project).await?;
         let plan = Plan::expand(&project)?;
         // Every file must exist now: a typo should fail the start, not the tenth test an hour later.
         for lane in &plan.lanes {
@@ -918,6 +919,9 @@ impl Engine {
                 .filter(|i| i.kind == "test")
                 .map(|i| status_of(&i.status)),
         );
+        if let Some(why) = crate::reports::saving::autosave(&self.inner.store, &ctl.id, &ctl.plan).await {
+            self.run_log(&ctl.id, &why).await?;
+        }
         let reason = if *ctl.control.borrow() == Control::Stop {
             Some(ctl.stop_reason())
         } else {

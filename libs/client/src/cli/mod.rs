@@ -7,6 +7,7 @@ mod openflow;
 mod openflow_conform;
 mod output;
 mod projects;
+mod report;
 mod reservations;
 mod resource;
 mod run;
@@ -120,6 +121,9 @@ enum Command {
     /// Devices of the inventory: run commands, configure, console, health check, SFTP.
     #[command(subcommand)]
     Device(device::DeviceCmd),
+    /// Reports: built-in and configured (db.xml), and the reporting configuration.
+    #[command(subcommand)]
+    Report(report::ReportCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -250,6 +254,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Panic(c) => testing::panic(&ctx, c).await,
         Command::Openflow(c) => openflow::run(ctx.json, c),
         Command::Device(c) => device::run(&ctx, c).await,
+        Command::Report(c) => report::run(&ctx, c).await,
     }
 }
 
