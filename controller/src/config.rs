@@ -62,6 +62,19 @@ pub struct Config {
     pub scheduler: crate::schedule::SchedulerConfig,
     /// Outgoing webhooks.
     pub webhooks: crate::notify::webhook::WebhookConfig,
+    /// HTTP server settings (`[server]`): HTTPS certificate and key.
+    pub server: ServerSettings,
+}
+
+/// HTTP server settings. With both `tls_cert` and `tls_key` set the controller serves HTTPS (and `wss://` for
+/// stations) instead of plain HTTP.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// PEM file with the server certificate chain, leaf first.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Station link settings.
@@ -98,6 +111,7 @@ impl Default for Config {
             services: Vec::new(),
             scheduler: crate::schedule::SchedulerConfig::default(),
             webhooks: crate::notify::webhook::WebhookConfig::default(),
+            server: ServerSettings::default(),
         }
     }
 }
@@ -219,6 +233,21 @@ impl Config {
                 message: e.to_string(),
             })?;
         }
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    key: "server.tls_key",
+                    message: "needed when server.tls_cert is set".into(),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "server.tls_cert",
+                    message: "needed when server.tls_key is set".into(),
+                })
+            }
+            _ => {}
+        }
         Ok(self)
     }
 
@@ -227,6 +256,11 @@ impl Config {
         self.services_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("services"))
+    }
+
+    /// Whether the controller serves HTTPS.
+    pub fn tls(&self) -> bool {
+        self.server.tls_cert.is_some() && self.server.tls_key.is_some()
     }
 
     /// The test-source directory.
@@ -264,6 +298,15 @@ mod tests {
         };
         let e = c.validate().expect_err("bad listen").to_string();
         assert!(e.contains("listen"), "{e}");
+        let c = Config {
+            server: ServerSettings {
+                tls_cert: Some("cert.pem".into()),
+                tls_key: None,
+            },
+            ..Default::default()
+        };
+        let e = c.validate().expect_err("cert without key").to_string();
+        assert!(e.contains("server.tls_key"), "{e}");
         let e = toml::from_str::<Config>("lissten = 1")
             .expect_err("unknown key")
             .to_string();

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod capture;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -12,6 +13,7 @@ pub mod mail;
 pub mod openapi;
 pub mod panic_patterns;
 pub mod projects;
+pub mod reports;
 pub mod reservations;
 pub mod resources;
 pub mod runs;
@@ -57,12 +59,14 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(globals::routes())
         .merge(panic_patterns::routes())
+        .merge(reports::routes())
         .merge(events::routes())
         .merge(openapi::routes())
         .merge(mail::routes())
         .merge(services::routes())
         .merge(schedules::routes())
         .merge(webhooks::routes())
+        .merge(capture::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()

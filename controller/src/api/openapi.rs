@@ -52,6 +52,10 @@ impl Modify for BearerAuth {
         super::globals::set_run_global, super::runs::log_line, super::panic_patterns::list_patterns,
         super::panic_patterns::add_pattern, super::panic_patterns::change_pattern,
         super::panic_patterns::delete_pattern,
+        super::capture::stations, super::capture::set_filter, super::capture::packets, super::capture::packet,
+        super::capture::pcapng, super::capture::live,
+        super::reports::list, super::reports::describe, super::reports::data, super::reports::get_config,
+        super::reports::put_config, super::reports::import_dbxml, super::reports::save, super::reports::results,
         openapi_json,
         super::mail::get_settings, super::mail::put_settings, super::mail::import_xml, super::mail::test_mail,
         super::mail::failures, super::mail::run_mail,
@@ -86,6 +90,8 @@ impl Modify for BearerAuth {
         (name = "notify", description = "Run mails, webhooks"),
         (name = "services", description = "Supervised lab services"),
         (name = "schedules", description = "Runs started on a cron schedule"),
+        (name = "capture", description = "Packet capture: sniffers, stored packets, pcapng, live stream"),
+        (name = "reports", description = "Saved results, built-in and configured reports"),
     )
 )]
 pub struct ApiDoc;

@@ -33,6 +33,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../migrations/postgres/0003_globals_panic.sql"),
     },
     Migration {
+        version: 4,
+        name: "results_reports",
+        sqlite: include_str!("../../migrations/sqlite/0004_results_reports.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_results_reports.sql"),
+    },
+    Migration {
         version: 5,
         name: "ops",
         sqlite: include_str!("../../migrations/sqlite/0005_ops.sql"),

@@ -6,6 +6,7 @@ import { projectsPage, runsPage, stationsPage } from './runs.js';
 import { globalsPage } from './globals.js';
 import { servicesPage } from './services.js';
 import { schedulesPage } from './schedules.js';
+import { reportsPage } from './reports.js';
 
 const root = document.getElementById('app');
 let current = null; // the page's cleanup function
@@ -68,7 +69,7 @@ const PAGES = [
   { id: 'stations', title: 'Stations', render: stationsPage },
   { id: 'globals', title: 'Globals', render: globalsPage },
   { id: 'packets', title: 'Packets', soon: true },
-  { id: 'reports', title: 'Reports', soon: true },
+  { id: 'reports', title: 'Reports', render: reportsPage },
   { id: 'schedules', title: 'Schedules', render: schedulesPage },
   { id: 'services', title: 'Services', render: servicesPage },
   { id: 'settings', title: 'Settings', render: settingsPage },

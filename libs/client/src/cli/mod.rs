@@ -2,10 +2,13 @@
 
 mod audit;
 mod auth;
+mod device;
 mod mail;
 mod openflow;
+mod openflow_conform;
 mod output;
 mod projects;
+mod report;
 mod reservations;
 mod resource;
 mod run;
@@ -42,6 +45,9 @@ pub struct Args {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// PEM file of a CA to trust (besides the public roots) for an https:// controller.
+    #[arg(long, global = true, env = "TWISTER_CA_FILE", value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -128,6 +134,12 @@ enum Command {
     /// Outgoing webhooks: ls, add, rm, enable, disable, ping, deliveries.
     #[command(subcommand)]
     Webhook(webhooks::WebhookCmd),
+    /// Devices of the inventory: run commands, configure, console, health check, SFTP.
+    #[command(subcommand)]
+    Device(device::DeviceCmd),
+    /// Reports: built-in and configured (db.xml), and the reporting configuration.
+    #[command(subcommand)]
+    Report(report::ReportCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -226,7 +238,7 @@ async fn run(args: Args) -> CmdResult {
         .clone()
         .filter(|t| !t.is_empty())
         .or_else(|| config.token.clone());
-    let client = Client::new(&url, token)?;
+    let client = Client::with_ca_file(&url, token, args.ca_file.as_deref())?;
     let mut ctx = Ctx {
         client,
         json: args.json,
@@ -261,6 +273,8 @@ async fn run(args: Args) -> CmdResult {
         Command::Service(c) => services::run(&ctx, c).await,
         Command::Schedule(c) => schedules::run(&ctx, c).await,
         Command::Webhook(c) => webhooks::run(&ctx, c).await,
+        Command::Device(c) => device::run(&ctx, c).await,
+        Command::Report(c) => report::run(&ctx, c).await,
     }
 }
 
