@@ -19,15 +19,19 @@ fn write(dir: &Path, name: &str, body: &str) {
 }
 
 async fn controller() -> (TestController, Api, tempfile::TempDir) {
+    controller_on(&Backend {
+        name: "sqlite",
+        url: String::new(),
+    })
+    .await
+}
+
+async fn controller_on(backend: &Backend) -> (TestController, Api, tempfile::TempDir) {
     let tests = tempfile::tempdir().unwrap();
     write(tests.path(), "sh/pass.sh", "echo ok\nexit 0\n");
     write(tests.path(), "sh/fail.sh", "echo 'no <good>' >&2\nexit 1\n");
     let dir = tests.path().to_path_buf();
-    let backend = Backend {
-        name: "sqlite",
-        url: String::new(),
-    };
-    let c = TestController::start_with(&backend, move |cfg| {
+    let c = TestController::start_with(backend, move |cfg| {
         cfg.tests_dir = Some(dir);
         cfg.stations.heartbeat_s = 1;
     })
