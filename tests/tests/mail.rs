@@ -81,10 +81,16 @@ fn settings(port: u16) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn run_mail_plain_smtp_and_failures() {
+    for backend in twister_tests::backends().await {
+        run_mail_on(&backend).await;
+    }
+}
+
+async fn run_mail_on(backend: &Backend) {
     let Some(smtp) = SmtpServer::start(SmtpMode::Plain).await else {
         return;
     };
-    let (c, admin, _tests) = controller().await;
+    let (c, admin, _tests) = controller_on(backend).await;
     let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
     let (s, b) = admin.put("/settings/mail", settings(smtp.port)).await;
     assert_eq!(s, 200, "{b}");
