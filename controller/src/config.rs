@@ -107,11 +107,11 @@ impl Default for Config {
             reservations: ReservationConfig::default(),
             tests_dir: None,
             stations: StationConfig::default(),
+            server: ServerSettings::default(),
             services_dir: None,
             services: Vec::new(),
             scheduler: crate::schedule::SchedulerConfig::default(),
             webhooks: crate::notify::webhook::WebhookConfig::default(),
-            server: ServerSettings::default(),
         }
     }
 }
@@ -209,6 +209,21 @@ impl Config {
                 message: "at least twice stations.heartbeat_s".into(),
             });
         }
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    key: "server.tls_key",
+                    message: "needed when server.tls_cert is set".into(),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "server.tls_cert",
+                    message: "needed when server.tls_key is set".into(),
+                })
+            }
+            _ => {}
+        }
         if self.scheduler.tick_ms < 10 || self.scheduler.tick_ms > 60_000 {
             return Err(ConfigError::Invalid {
                 key: "scheduler.tick_ms",
@@ -233,22 +248,12 @@ impl Config {
                 message: e.to_string(),
             })?;
         }
-        match (&self.server.tls_cert, &self.server.tls_key) {
-            (Some(_), None) => {
-                return Err(ConfigError::Invalid {
-                    key: "server.tls_key",
-                    message: "needed when server.tls_cert is set".into(),
-                })
-            }
-            (None, Some(_)) => {
-                return Err(ConfigError::Invalid {
-                    key: "server.tls_cert",
-                    message: "needed when server.tls_key is set".into(),
-                })
-            }
-            _ => {}
-        }
         Ok(self)
+    }
+
+    /// Whether the controller serves HTTPS.
+    pub fn tls(&self) -> bool {
+        self.server.tls_cert.is_some() && self.server.tls_key.is_some()
     }
 
     /// The services directory.
@@ -256,11 +261,6 @@ impl Config {
         self.services_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("services"))
-    }
-
-    /// Whether the controller serves HTTPS.
-    pub fn tls(&self) -> bool {
-        self.server.tls_cert.is_some() && self.server.tls_key.is_some()
     }
 
     /// The test-source directory.

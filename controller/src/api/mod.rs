@@ -62,11 +62,11 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::routes())
         .merge(events::routes())
         .merge(openapi::routes())
+        .merge(capture::routes())
         .merge(mail::routes())
         .merge(services::routes())
         .merge(schedules::routes())
         .merge(webhooks::routes())
-        .merge(capture::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()

@@ -87,11 +87,11 @@ impl Modify for BearerAuth {
         (name = "stations", description = "Stations, their EPs and their link"),
         (name = "projects", description = "Projects of suites and tests, and the test sources"),
         (name = "runs", description = "Runs: start, watch, pause, stop, logs"),
+        (name = "capture", description = "Packet capture: sniffers, stored packets, pcapng, live stream"),
+        (name = "reports", description = "Saved results, built-in and configured reports"),
         (name = "notify", description = "Run mails, webhooks"),
         (name = "services", description = "Supervised lab services"),
         (name = "schedules", description = "Runs started on a cron schedule"),
-        (name = "capture", description = "Packet capture: sniffers, stored packets, pcapng, live stream"),
-        (name = "reports", description = "Saved results, built-in and configured reports"),
     )
 )]
 pub struct ApiDoc;

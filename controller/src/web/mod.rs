@@ -47,6 +47,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("assets/settings.js"),
     },
     Asset {
+        path: "reports.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/reports.js"),
+    },
+    Asset {
         path: "services.js",
         mime: "text/javascript; charset=utf-8",
         body: include_str!("assets/services.js"),
@@ -55,11 +60,6 @@ const ASSETS: &[Asset] = &[
         path: "schedules.js",
         mime: "text/javascript; charset=utf-8",
         body: include_str!("assets/schedules.js"),
-    },
-    Asset {
-        path: "reports.js",
-        mime: "text/javascript; charset=utf-8",
-        body: include_str!("assets/reports.js"),
     },
     Asset {
         path: "style.css",

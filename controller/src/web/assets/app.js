@@ -4,9 +4,9 @@ import { inventoryPage } from './inventory.js';
 import { settingsPage } from './settings.js';
 import { projectsPage, runsPage, stationsPage } from './runs.js';
 import { globalsPage } from './globals.js';
+import { reportsPage } from './reports.js';
 import { servicesPage } from './services.js';
 import { schedulesPage } from './schedules.js';
-import { reportsPage } from './reports.js';
 
 const root = document.getElementById('app');
 let current = null; // the page's cleanup function

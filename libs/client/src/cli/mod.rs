@@ -122,6 +122,12 @@ enum Command {
     /// OpenFlow 1.0 / 1.3 messages: decode to JSON (hex, file, pcap) and encode from JSON.
     #[command(subcommand)]
     Openflow(openflow::OpenflowCmd),
+    /// Devices of the inventory: run commands, configure, console, health check, SFTP.
+    #[command(subcommand)]
+    Device(device::DeviceCmd),
+    /// Reports: built-in and configured (db.xml), and the reporting configuration.
+    #[command(subcommand)]
+    Report(report::ReportCmd),
     /// Run mails: SMTP settings, email.xml import, test mail.
     #[command(subcommand)]
     Mail(mail::MailCmd),
@@ -134,12 +140,6 @@ enum Command {
     /// Outgoing webhooks: ls, add, rm, enable, disable, ping, deliveries.
     #[command(subcommand)]
     Webhook(webhooks::WebhookCmd),
-    /// Devices of the inventory: run commands, configure, console, health check, SFTP.
-    #[command(subcommand)]
-    Device(device::DeviceCmd),
-    /// Reports: built-in and configured (db.xml), and the reporting configuration.
-    #[command(subcommand)]
-    Report(report::ReportCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -269,12 +269,12 @@ async fn run(args: Args) -> CmdResult {
         Command::Global(c) => testing::global(&ctx, c).await,
         Command::Panic(c) => testing::panic(&ctx, c).await,
         Command::Openflow(c) => openflow::run(ctx.json, c),
+        Command::Device(c) => device::run(&ctx, c).await,
+        Command::Report(c) => report::run(&ctx, c).await,
         Command::Mail(c) => mail::run(&ctx, c).await,
         Command::Service(c) => services::run(&ctx, c).await,
         Command::Schedule(c) => schedules::run(&ctx, c).await,
         Command::Webhook(c) => webhooks::run(&ctx, c).await,
-        Command::Device(c) => device::run(&ctx, c).await,
-        Command::Report(c) => report::run(&ctx, c).await,
     }
 }
 
