@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod openflow;
 mod openflow_conform;
+mod openflow_controller;
 mod output;
 mod projects;
 mod reservations;
