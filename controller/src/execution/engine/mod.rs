@@ -306,7 +306,8 @@ impl Engine {
                         Err(_) => break,
                     }
                 }
-                while group.len() < writer::GROUP {
+                let room = group.len() + writer::ENGINE_WORK_PER_GROUP;
+                while group.len() < room.min(writer::GROUP) {
                     match queue.try_recv() {
                         Ok(b) => group.push(b),
                         Err(_) => break,

@@ -17,6 +17,13 @@ use crate::store::{self, now_ms, StoreError};
 /// Most requests stored in one transaction.
 pub(super) const GROUP: usize = 2048;
 
+/// Most test starts and item changes in one transaction: when thousands of lanes start at once, a transaction
+/// of them all would hold up the station events (and their acknowledgements) queued behind it.
+pub(super) const ENGINE_WORK_PER_GROUP: usize = 256;
+
+/// How many times a group is tried before its requests get the error.
+const WRITE_ATTEMPTS: u32 = 3;
+
 /// One request to the writer and where its answer goes.
 pub(super) struct WriteRequest {
     work: Work,
@@ -163,15 +170,30 @@ impl Engine {
     pub(super) async fn write_group(&self, group: Vec<WriteRequest>) {
         let mut acc = Applied::default();
         let mut answers = Vec::with_capacity(group.len());
-        let outcome: Result<(), ApiError> = async {
-            let mut tx = self.inner.store.begin_write().await?;
-            for r in &group {
-                answers.push(self.perform(&mut tx, &r.work, &mut acc).await);
+        let mut outcome: Result<(), ApiError> = Ok(());
+        // A failed transaction rolled everything back, so the whole group can be stored again; a transient
+        // failure (the database busy) then costs a retry instead of failing every request in the group.
+        for attempt in 1..=WRITE_ATTEMPTS {
+            acc = Applied::default();
+            answers.clear();
+            outcome = async {
+                let mut tx = self.inner.store.begin_write().await?;
+                for r in &group {
+                    answers.push(self.perform(&mut tx, &r.work, &mut acc).await);
+                }
+                tx.commit().await?;
+                Ok(())
             }
-            tx.commit().await?;
-            Ok(())
+            .await;
+            match &outcome {
+                Ok(()) => break,
+                Err(e) if attempt < WRITE_ATTEMPTS => {
+                    tracing::warn!(error = %e.message, attempt, "group commit failed; storing it again");
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt as u64)).await;
+                }
+                Err(_) => {}
+            }
         }
-        .await;
         for (r, answer) in group.into_iter().zip(answers) {
             let _ = r.reply.send(match &outcome {
                 Ok(()) => answer,
