@@ -145,6 +145,9 @@ pub struct ConfigFile {
     /// `[[ep]]` tables.
     #[serde(default, rename = "ep")]
     pub eps: Vec<EpTable>,
+    /// `[capture]`: the packet sniffer (off when absent).
+    #[serde(default)]
+    pub capture: Option<crate::sniffer::SnifferConfig>,
 }
 
 /// One `[[ep]]` table.
@@ -196,6 +199,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Certificate authorities trusted for an https:// controller.
     pub trust: TrustRoots,
+    /// The packet sniffer, when configured.
+    pub capture: Option<crate::sniffer::SnifferConfig>,
 }
 
 impl Config {
@@ -320,8 +325,12 @@ impl Config {
             None => TrustRoots::public(),
         };
 
+        if let Some(c) = &file.capture {
+            c.validate().map_err(ConfigError::Invalid)?;
+        }
         Ok(Config {
             trust,
+            capture: file.capture,
             controller_url,
             token: Token::new(token),
             name,

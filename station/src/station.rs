@@ -118,7 +118,18 @@ impl Station {
         let (stop_tx, stop_rx) = watch::channel(false);
         let executor = Executor::new(self.runner.clone(), self.config.eps.clone());
         let executor = tokio::spawn(executor.run(commands_rx, acks_tx));
+        let (_sniffer, sniffer_link) = match &self.config.capture {
+            Some(c) => match crate::sniffer::spawn(c.clone(), self.config.data_dir.join("capture")) {
+                Ok((s, l)) => (Some(s), Some(l)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start the sniffer thread");
+                    (None, None)
+                }
+            },
+            None => (None, None),
+        };
         let link = Link {
+            sniffer: sniffer_link,
             controller_url: self.config.controller_url.clone(),
             token: self.config.token.clone(),
             station: self.config.name.clone(),

@@ -3,17 +3,22 @@
 
 pub mod audit;
 pub mod auth;
+pub mod capture;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod globals;
 pub mod health;
+pub mod mail;
 pub mod openapi;
 pub mod panic_patterns;
 pub mod projects;
+pub mod reports;
 pub mod reservations;
 pub mod resources;
 pub mod runs;
+pub mod schedules;
+pub mod services;
 pub mod stations;
 pub mod tokens;
 pub mod users;
@@ -53,8 +58,13 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(globals::routes())
         .merge(panic_patterns::routes())
+        .merge(reports::routes())
         .merge(events::routes())
         .merge(openapi::routes())
+        .merge(capture::routes())
+        .merge(mail::routes())
+        .merge(services::routes())
+        .merge(schedules::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()

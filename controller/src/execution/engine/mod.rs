@@ -226,13 +226,15 @@ struct Inner {
     writer: tokio::sync::mpsc::Sender<WriteRequest>,
 }
 
-/// Permissions a test's own token may carry (further narrowed by its user's role).
-const TEST_TOKEN_PERMISSIONS: [Permission; 5] = [
+/// Permissions a test's own token may carry (further narrowed by its user's role). `RevealSecrets` lets a test
+/// log in to its devices (`twister device run`) with the inventory's credentials, as its user could.
+const TEST_TOKEN_PERMISSIONS: [Permission; 6] = [
     Permission::ViewInventory,
     Permission::ChangeTestbed,
     Permission::Reserve,
     Permission::ChangeGlobals,
     Permission::ViewReports,
+    Permission::RevealSecrets,
 ];
 
 impl Engine {
@@ -318,6 +320,7 @@ impl Engine {
         let project: Project =
             serde_json::from_str(&row.doc).map_err(|e| ApiError::internal(e.to_string()))?;
         project.validate()?;
+        crate::reports::config::check_project(&self.inner.store, &project).await?;
         let plan = Plan::expand(&project)?;
         // Every file must exist now: a typo should fail the start, not the tenth test an hour later.
         for lane in &plan.lanes {
@@ -864,6 +867,9 @@ impl Engine {
                 .filter(|i| i.kind == "test")
                 .map(|i| status_of(&i.status)),
         );
+        if let Some(why) = crate::reports::saving::autosave(&self.inner.store, &ctl.id, &ctl.plan).await {
+            self.run_log(&ctl.id, &why).await?;
+        }
         let reason = if *ctl.control.borrow() == Control::Stop {
             Some(ctl.stop_reason())
         } else {

@@ -2,12 +2,18 @@
 
 mod audit;
 mod auth;
+mod device;
+mod mail;
 mod openflow;
+mod openflow_conform;
 mod output;
 mod projects;
+mod report;
 mod reservations;
 mod resource;
 mod run;
+mod schedules;
+mod services;
 mod stations;
 mod testing;
 mod tokens;
@@ -115,6 +121,21 @@ enum Command {
     /// OpenFlow 1.0 / 1.3 messages: decode to JSON (hex, file, pcap) and encode from JSON.
     #[command(subcommand)]
     Openflow(openflow::OpenflowCmd),
+    /// Devices of the inventory: run commands, configure, console, health check, SFTP.
+    #[command(subcommand)]
+    Device(device::DeviceCmd),
+    /// Reports: built-in and configured (db.xml), and the reporting configuration.
+    #[command(subcommand)]
+    Report(report::ReportCmd),
+    /// Run mails: SMTP settings, email.xml import, test mail.
+    #[command(subcommand)]
+    Mail(mail::MailCmd),
+    /// Supervised services: ls, start, stop, restart, status, logs, config.
+    #[command(subcommand)]
+    Service(services::ServiceCmd),
+    /// Scheduled runs: ls, add, rm, enable, disable, history.
+    #[command(subcommand)]
+    Schedule(schedules::ScheduleCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -244,6 +265,11 @@ async fn run(args: Args) -> CmdResult {
         Command::Global(c) => testing::global(&ctx, c).await,
         Command::Panic(c) => testing::panic(&ctx, c).await,
         Command::Openflow(c) => openflow::run(ctx.json, c),
+        Command::Device(c) => device::run(&ctx, c).await,
+        Command::Report(c) => report::run(&ctx, c).await,
+        Command::Mail(c) => mail::run(&ctx, c).await,
+        Command::Service(c) => services::run(&ctx, c).await,
+        Command::Schedule(c) => schedules::run(&ctx, c).await,
     }
 }
 
