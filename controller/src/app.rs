@@ -33,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Pending background "token last used" writes (bounded).
     pub token_touches: Arc<AtomicUsize>,
+    /// Captured packets: rings, sniffer counters, live broadcast.
+    pub capture: crate::capture::CaptureHub,
     /// Becomes true when the controller shuts down (long-lived streams end).
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }

@@ -123,6 +123,10 @@ pub struct Link {
     pub acks: mpsc::UnboundedReceiver<u64>,
     /// Tunables.
     pub options: LinkOptions,
+    /// TLS client settings (trusted roots) for a `wss://` link.
+    pub tls: std::sync::Arc<rustls::ClientConfig>,
+    /// The packet sniffer's batches and settings, when it runs.
+    pub sniffer: Option<crate::sniffer::SnifferLink>,
 }
 
 impl std::fmt::Debug for Link {
@@ -139,6 +143,16 @@ async fn send(ws: &mut Ws, msg: &Up) -> Result<(), LinkError> {
     ws.send(Message::text(text))
         .await
         .map_err(|e| LinkError::Lost(e.to_string()))
+}
+
+/// The sniffer's next batch; never ready when there is no sniffer.
+async fn next_batch(
+    sniffer: &mut Option<crate::sniffer::SnifferLink>,
+) -> Option<twister_proto::capture::PacketBatch> {
+    match sniffer {
+        Some(s) => s.batches.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Reads the next controller message; `Ok(None)` when the connection closed.
@@ -197,10 +211,18 @@ impl Link {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME))
             .max_frame_size(Some(MAX_FRAME));
-        let dial = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
+        let dial =
+            tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector));
         match tokio::time::timeout(self.options.connect_timeout, dial).await {
             Err(_) => Err(LinkError::Connect("timed out".into())),
-            Ok(Err(e)) => Err(LinkError::Connect(e.to_string())),
+            Ok(Err(e)) => {
+                let e = e.to_string();
+                Err(LinkError::Connect(match crate::trust::explain(&e) {
+                    Some(advice) => format!("{e} ({advice})"),
+                    None => e,
+                }))
+            }
             Ok(Ok((ws, _))) => Ok(ws),
         }
     }
@@ -303,6 +325,7 @@ impl Link {
                 }
                 _ = latest.changed() => {}
                 Some(seq) = self.acks.recv() => send(&mut ws, &Up::Ack { seq }).await?,
+                Some(batch) = next_batch(&mut self.sniffer) => send(&mut ws, &Up::Packets(batch)).await?,
                 _ = ticker.tick() => send(&mut ws, &Up::Heartbeat { at_ms: now_ms() }).await?,
                 _ = tokio::time::sleep_until(last_rx + dead_after) => {
                     let _ = ws.close(None).await;
@@ -345,6 +368,15 @@ impl Link {
                 .map_err(|e| LinkError::Lost(format!("spool: {e}"))),
             Down::Command { seq, command } => {
                 let _ = self.commands.send(Numbered { seq, command });
+                Ok(())
+            }
+            Down::Capture(settings) => {
+                match &self.sniffer {
+                    Some(s) => {
+                        let _ = s.settings.send(settings);
+                    }
+                    None => tracing::warn!("capture settings received, but this station has no sniffer"),
+                }
                 Ok(())
             }
             Down::Refused { code, message } => Err(LinkError::Refused { code, message }),

@@ -19,6 +19,7 @@ pub struct StationProcess {
     pub data_dir: PathBuf,
     token_file: PathBuf,
     netns: Option<String>,
+    extra_args: Vec<String>,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
@@ -26,15 +27,26 @@ pub struct StationProcess {
 impl StationProcess {
     /// Registers `name` with `admin` and starts the station with `eps`; waits until it is online.
     pub async fn start(admin: &Api, name: &str, eps: &[&str]) -> StationProcess {
-        Self::start_inner(admin, name, eps, None).await
+        Self::start_inner(admin, name, eps, None, &[]).await
+    }
+
+    /// Like [`StationProcess::start`], with extra command-line flags (e.g. `--ca-file`).
+    pub async fn start_with_args(admin: &Api, name: &str, eps: &[&str], args: &[&str]) -> StationProcess {
+        Self::start_inner(admin, name, eps, None, args).await
     }
 
     /// Like [`StationProcess::start`], with the process inside network namespace `netns` (needs root).
     pub async fn start_in_netns(admin: &Api, name: &str, eps: &[&str], netns: &str) -> StationProcess {
-        Self::start_inner(admin, name, eps, Some(netns.to_string())).await
+        Self::start_inner(admin, name, eps, Some(netns.to_string()), &[]).await
     }
 
-    async fn start_inner(admin: &Api, name: &str, eps: &[&str], netns: Option<String>) -> StationProcess {
+    async fn start_inner(
+        admin: &Api,
+        name: &str,
+        eps: &[&str],
+        netns: Option<String>,
+        args: &[&str],
+    ) -> StationProcess {
         let (s, body) = admin.post("/stations", serde_json::json!({ "name": name })).await;
         assert_eq!(s, 201, "register station {name}: {body}");
         let dir = tempfile::tempdir().expect("temp dir");
@@ -47,6 +59,7 @@ impl StationProcess {
             data_dir: dir.path().join("data"),
             token_file,
             netns,
+            extra_args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
             _dir: dir,
         };
@@ -94,6 +107,7 @@ impl StationProcess {
         for ep in &self.eps {
             cmd.arg("--ep").arg(ep);
         }
+        cmd.args(&self.extra_args);
         self.child = Some(cmd.spawn().expect("start twister-station"));
     }
 

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod capture;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -11,6 +12,7 @@ pub mod health;
 pub mod openapi;
 pub mod panic_patterns;
 pub mod projects;
+pub mod reports;
 pub mod reservations;
 pub mod resources;
 pub mod runs;
@@ -53,8 +55,10 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(globals::routes())
         .merge(panic_patterns::routes())
+        .merge(reports::routes())
         .merge(events::routes())
         .merge(openapi::routes())
+        .merge(capture::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()

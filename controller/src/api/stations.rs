@@ -560,6 +560,7 @@ async fn serve(
                         Up::Event { seq, event } => batch.push((seq, event)),
                         Up::Ack { seq } => command_ack = Some(command_ack.map_or(seq, |a| a.max(seq))),
                         Up::Heartbeat { .. } => {}
+                        Up::Packets(b) => state.capture.ingest(&station.name, b, now_ms()),
                         Up::Hello(_) => return Err("a second hello on one link".into()),
                     }
                 }

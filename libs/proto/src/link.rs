@@ -47,6 +47,8 @@ pub enum Up {
         /// Station clock, Unix ms (to spot clock skew).
         at_ms: i64,
     },
+    /// Captured packets and capture counters (not numbered: dropped, and counted, when the link lags).
+    Packets(crate::capture::PacketBatch),
 }
 
 /// A station's introduction.
@@ -194,6 +196,9 @@ pub enum Down {
         /// Highest event number stored.
         seq: u64,
     },
+    /// Change the running sniffer (not numbered: the latest settings win, and a station that was offline
+    /// gets them again when it links).
+    Capture(crate::capture::CaptureSettings),
     /// The controller refuses the link (wrong protocol, token, duplicate station); it closes after this.
     Refused {
         /// Stable code.
