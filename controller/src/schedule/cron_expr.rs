@@ -1,8 +1,10 @@
 //! Cron expressions with optional seconds, evaluated in an IANA time zone.
 //!
 //! Five fields (`min hour day month weekday`) or six with seconds first (`sec min hour day month weekday`), an
-//! optional seventh for the year. Names (`MON-FRI`, `JAN`) are accepted; weekday numbers count 1 = Sunday to
-//! 7 = Saturday. Slots are computed in the zone, so `0 2 * * *` in `Europe/Paris` follows daylight saving time.
+//! optional seventh for the year. Names (`MON-FRI`, `JAN`) are accepted; weekday numbers follow standard cron:
+//! 0 or 7 = Sunday, 1 = Monday … 6 = Saturday (they become names before the `cron` crate, which counts
+//! 1 = Sunday, sees them). Slots are computed in the zone, so `0 2 * * *` in `Europe/Paris` follows daylight
+//! saving time.
 
 use std::str::FromStr;
 
@@ -36,9 +38,18 @@ impl CronSchedule {
     /// Parses `expr` for zone `tz`.
     pub fn parse(expr: &str, tz: &str) -> Result<CronSchedule, CronError> {
         let fields = expr.split_whitespace().count();
+        let mut parts: Vec<String> = expr.split_whitespace().map(str::to_string).collect();
+        if fields == 5 {
+            parts.insert(0, "0".into());
+        }
         let full = match fields {
-            5 => format!("0 {}", expr.trim()),
-            6 | 7 => expr.trim().to_string(),
+            5..=7 => {
+                parts[5] = weekday_names(&parts[5]).map_err(|message| CronError::Expression {
+                    expr: expr.into(),
+                    message,
+                })?;
+                parts.join(" ")
+            }
             _ => {
                 return Err(CronError::Expression {
                     expr: expr.into(),
@@ -92,6 +103,45 @@ impl CronSchedule {
     }
 }
 
+/// Standard cron weekday numbers (0 or 7 = Sunday, 1 = Monday … 6 = Saturday) as names, in one weekday field.
+fn weekday_names(field: &str) -> Result<String, String> {
+    const NAMES: [&str; 8] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
+    let name = |t: &str| -> Result<String, String> {
+        match t.parse::<usize>() {
+            Ok(n) if n < NAMES.len() => Ok(NAMES[n].to_string()),
+            Ok(n) => Err(format!("weekday {n} is out of range 0-7")),
+            Err(_) => Ok(t.to_string()),
+        }
+    };
+    let mut items = Vec::new();
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (item, None),
+        };
+        let with_step = |r: String| match step {
+            Some(s) => format!("{r}/{s}"),
+            None => r,
+        };
+        match range.split_once('-') {
+            Some((a, b)) => {
+                let (a_sun, b_sun) = (a == "0", b == "7");
+                if (a_sun || b_sun) && step.is_some() {
+                    return Err(format!("weekday range {range} with a step: write it with names"));
+                }
+                let from = if a_sun { "MON".to_string() } else { name(a)? };
+                let to = if b_sun { "SAT".to_string() } else { name(b)? };
+                if a_sun || b_sun {
+                    items.push("SUN".to_string());
+                }
+                items.push(with_step(format!("{from}-{to}")));
+            }
+            None => items.push(with_step(name(range)?)),
+        }
+    }
+    Ok(items.join(","))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +168,33 @@ mod tests {
             c.next_after(ms("2026-01-03T10:00:00Z")),
             Some(ms("2026-01-05T09:00:00Z"))
         );
+    }
+
+    #[test]
+    fn weekday_numbers_are_standard_cron() {
+        // 2026-01-03 is a Saturday; 2026-01-04 a Sunday; 2026-01-05 a Monday.
+        let c = CronSchedule::parse("0 9 * * 1-5", "UTC").expect("weekdays");
+        assert_eq!(
+            c.next_after(ms("2026-01-03T10:00:00Z")),
+            Some(ms("2026-01-05T09:00:00Z"))
+        );
+        for sunday in [
+            "0 9 * * 0",
+            "0 9 * * 7",
+            "0 9 * * 0,6",
+            "0 9 * * 6-7",
+            "0 9 * * 0-3",
+        ] {
+            let c = CronSchedule::parse(sunday, "UTC").expect(sunday);
+            assert_eq!(
+                c.next_after(ms("2026-01-03T10:00:00Z")),
+                Some(ms("2026-01-04T09:00:00Z")),
+                "{sunday}"
+            );
+        }
+        assert!(CronSchedule::parse("0 9 * * 8", "UTC").is_err());
+        assert_eq!(weekday_names("*/2").expect("step"), "*/2");
+        assert_eq!(weekday_names("MON-FRI").expect("names"), "MON-FRI");
     }
 
     #[test]
