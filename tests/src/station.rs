@@ -19,6 +19,7 @@ pub struct StationProcess {
     pub data_dir: PathBuf,
     token_file: PathBuf,
     netns: Option<String>,
+    config: Option<PathBuf>,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
@@ -34,12 +35,37 @@ impl StationProcess {
         Self::start_inner(admin, name, eps, Some(netns.to_string())).await
     }
 
+    /// Like [`StationProcess::start`], with `station_toml` as its configuration file (for `[capture]`).
+    pub async fn start_with_config(
+        admin: &Api,
+        name: &str,
+        eps: &[&str],
+        station_toml: &str,
+    ) -> StationProcess {
+        Self::start_inner_with(admin, name, eps, None, Some(station_toml)).await
+    }
+
     async fn start_inner(admin: &Api, name: &str, eps: &[&str], netns: Option<String>) -> StationProcess {
+        Self::start_inner_with(admin, name, eps, netns, None).await
+    }
+
+    async fn start_inner_with(
+        admin: &Api,
+        name: &str,
+        eps: &[&str],
+        netns: Option<String>,
+        station_toml: Option<&str>,
+    ) -> StationProcess {
         let (s, body) = admin.post("/stations", serde_json::json!({ "name": name })).await;
         assert_eq!(s, 201, "register station {name}: {body}");
         let dir = tempfile::tempdir().expect("temp dir");
         let token_file = dir.path().join("station.token");
         std::fs::write(&token_file, body["token"].as_str().expect("token")).expect("write token");
+        let config = station_toml.map(|text| {
+            let p = dir.path().join("station.toml");
+            std::fs::write(&p, text).expect("write station.toml");
+            p
+        });
         let mut st = StationProcess {
             name: name.to_string(),
             eps: eps.iter().map(|e| e.to_string()).collect(),
@@ -47,6 +73,7 @@ impl StationProcess {
             data_dir: dir.path().join("data"),
             token_file,
             netns,
+            config,
             child: None,
             _dir: dir,
         };
@@ -93,6 +120,9 @@ impl StationProcess {
             .stderr(Stdio::inherit());
         for ep in &self.eps {
             cmd.arg("--ep").arg(ep);
+        }
+        if let Some(c) = &self.config {
+            cmd.arg("--config").arg(c);
         }
         self.child = Some(cmd.spawn().expect("start twister-station"));
     }
