@@ -122,6 +122,7 @@ async fn station(
                         }
                     }
                     Down::Refused { message, .. } => { eprintln!("{name}: refused: {message}"); break; }
+                    Down::Capture(_) => {}
                 }
             }
         }
