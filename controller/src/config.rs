@@ -54,6 +54,19 @@ pub struct Config {
     pub tests_dir: Option<PathBuf>,
     /// Station links.
     pub stations: StationConfig,
+    /// HTTP server settings (`[server]`): HTTPS certificate and key.
+    pub server: ServerSettings,
+}
+
+/// HTTP server settings. With both `tls_cert` and `tls_key` set the controller serves HTTPS (and `wss://` for
+/// stations) instead of plain HTTP.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// PEM file with the server certificate chain, leaf first.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the certificate's private key (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Station link settings.
@@ -86,6 +99,7 @@ impl Default for Config {
             reservations: ReservationConfig::default(),
             tests_dir: None,
             stations: StationConfig::default(),
+            server: ServerSettings::default(),
         }
     }
 }
@@ -183,7 +197,27 @@ impl Config {
                 message: "at least twice stations.heartbeat_s".into(),
             });
         }
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(_), None) => {
+                return Err(ConfigError::Invalid {
+                    key: "server.tls_key",
+                    message: "needed when server.tls_cert is set".into(),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Invalid {
+                    key: "server.tls_cert",
+                    message: "needed when server.tls_key is set".into(),
+                })
+            }
+            _ => {}
+        }
         Ok(self)
+    }
+
+    /// Whether the controller serves HTTPS.
+    pub fn tls(&self) -> bool {
+        self.server.tls_cert.is_some() && self.server.tls_key.is_some()
     }
 
     /// The test-source directory.
@@ -221,6 +255,15 @@ mod tests {
         };
         let e = c.validate().expect_err("bad listen").to_string();
         assert!(e.contains("listen"), "{e}");
+        let c = Config {
+            server: ServerSettings {
+                tls_cert: Some("cert.pem".into()),
+                tls_key: None,
+            },
+            ..Default::default()
+        };
+        let e = c.validate().expect_err("cert without key").to_string();
+        assert!(e.contains("server.tls_key"), "{e}");
         let e = toml::from_str::<Config>("lissten = 1")
             .expect_err("unknown key")
             .to_string();

@@ -23,8 +23,10 @@ pub mod events;
 pub mod execution;
 pub mod inventory;
 pub mod metrics;
+pub mod reports;
 pub mod secrets;
 pub mod store;
+pub mod tls;
 pub mod web;
 
 use std::net::SocketAddr;
@@ -32,6 +34,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 
 use crate::app::AppState;
 use crate::auth::bootstrap::{ensure_admin, Bootstrap};
@@ -47,6 +50,8 @@ use crate::store::Store;
 pub struct Running {
     /// The bound address.
     pub addr: SocketAddr,
+    /// Base URL: `http://ADDR`, or `https://ADDR` when serving TLS.
+    pub url: String,
     /// Shared state.
     pub state: AppState,
     /// What first start did about the admin user.
@@ -117,6 +122,10 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         capture: crate::capture::CaptureHub::default(),
         shutdown: shutdown_rx.clone(),
     };
+    let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::load_server_config(cert, key)?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(state.config.listen_addr())
         .await
         .with_context(|| format!("cannot listen on {}", state.config.listen))?;
@@ -124,21 +133,38 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     let sweeper = LeaseSweeper::spawn(reservations, shutdown_rx.clone());
     let router = api::router(state.clone());
     let mut stop = shutdown_rx;
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            while !*stop.borrow() {
-                if stop.changed().await.is_err() {
-                    break;
-                }
+    let stopped = async move {
+        while !*stop.borrow() {
+            if stop.changed().await.is_err() {
+                break;
             }
-        })
-        .await
-    });
-    engine.set_public_url(format!("http://{addr}"));
+        }
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let server = match tls {
+        None => tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stopped)
+            .await
+        }),
+        Some(tls) => {
+            // tap_io gives the TLS listener the same peer-address connect info as plain TCP.
+            let listener = tls::TlsListener::new(listener, tls)?.tap_io(|_| {});
+            tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(stopped)
+                .await
+            })
+        }
+    };
+    let url = format!("{scheme}://{addr}");
+    engine.set_public_url(url.clone());
     let resumed = engine
         .resume_unfinished()
         .await
@@ -146,9 +172,10 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     if resumed > 0 {
         tracing::info!(runs = resumed, "resumed unfinished runs");
     }
-    tracing::info!(%addr, "controller listening");
+    tracing::info!(%url, "controller listening");
     Ok(Running {
         addr,
+        url,
         state,
         bootstrap,
         shutdown_tx,

@@ -29,6 +29,12 @@ struct Flags {
     /// Test-source directory.
     #[arg(long, env = "TWISTER_TESTS_DIR")]
     tests_dir: Option<std::path::PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long, env = "TWISTER_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "TWISTER_TLS_KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 fn init_logging(format: LogFormat) {
@@ -87,6 +93,12 @@ async fn main() -> anyhow::Result<()> {
     if let Some(v) = flags.tests_dir {
         config.tests_dir = Some(v);
     }
+    if let Some(v) = flags.tls_cert {
+        config.server.tls_cert = Some(v);
+    }
+    if let Some(v) = flags.tls_key {
+        config.server.tls_key = Some(v);
+    }
     let config = config.validate()?;
     init_logging(config.log_format);
     let admin_password = std::env::var("TWISTER_ADMIN_PASSWORD").ok();
@@ -104,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Bootstrap::Existing => {}
     }
-    println!("Twister controller listening on http://{}", running.addr);
+    println!("Twister controller listening on {}", running.url);
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.shutdown().await;

@@ -30,6 +30,7 @@ pub mod framing;
 pub mod header;
 pub mod hello;
 pub mod message;
+pub mod pcapng;
 pub mod types;
 pub mod v10;
 pub mod v13;

@@ -11,6 +11,7 @@ use twister_proto::link::EpInfo;
 
 use crate::epname_ini::{self, EpnameError};
 use crate::facts::LocalHost;
+use crate::trust::TrustRoots;
 
 /// Controller URL when none is configured.
 pub const DEFAULT_CONTROLLER_URL: &str = "http://127.0.0.1:8000";
@@ -116,6 +117,9 @@ pub struct Flags {
     /// Log format.
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// PEM file of a CA to trust, besides the public roots, for an https:// controller.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The contents of `station.toml`.
@@ -136,6 +140,8 @@ pub struct ConfigFile {
     pub log_format: Option<LogFormat>,
     /// Original Twister epname.ini (relative to the configuration file); used when no `[[ep]]` is given.
     pub epname_ini: Option<PathBuf>,
+    /// PEM file of a CA to trust for an https:// controller (relative to the configuration file).
+    pub ca_file: Option<PathBuf>,
     /// `[[ep]]` tables.
     #[serde(default, rename = "ep")]
     pub eps: Vec<EpTable>,
@@ -191,6 +197,8 @@ pub struct Config {
     pub eps: Vec<EpInfo>,
     /// Log format.
     pub log_format: LogFormat,
+    /// Certificate authorities trusted for an https:// controller.
+    pub trust: TrustRoots,
     /// The packet sniffer, when configured.
     pub capture: Option<crate::sniffer::SnifferConfig>,
 }
@@ -307,10 +315,21 @@ impl Config {
             )));
         }
 
+        let ca_file = match (&flags.ca_file, &file.ca_file) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(p)) => Some(base.join(p)),
+            (None, None) => None,
+        };
+        let trust = match ca_file {
+            Some(p) => TrustRoots::with_ca_file(&p).map_err(|e| ConfigError::Invalid(e.to_string()))?,
+            None => TrustRoots::public(),
+        };
+
         if let Some(c) = &file.capture {
             c.validate().map_err(ConfigError::Invalid)?;
         }
         Ok(Config {
+            trust,
             capture: file.capture,
             controller_url,
             token: Token::new(token),

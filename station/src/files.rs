@@ -11,6 +11,7 @@ use tokio::io::AsyncWriteExt;
 use twister_proto::link::FileRef;
 
 use crate::config::Token;
+use crate::trust::TrustRoots;
 
 /// Why a file could not be had.
 #[derive(Debug, Error)]
@@ -90,11 +91,15 @@ fn normalize(sha256: &str) -> Result<String, FetchError> {
 impl FileCache {
     /// A cache in `dir` fed from the controller at `base_url` (http or https, no trailing slash).
     pub fn new(dir: PathBuf, base_url: &str, token: Token) -> FileCache {
-        let http = reqwest::Client::builder()
+        FileCache::with_trust(dir, base_url, token, &TrustRoots::public())
+    }
+
+    /// Like [`FileCache::new`], trusting `trust`'s roots for an https:// controller.
+    pub fn with_trust(dir: PathBuf, base_url: &str, token: Token, trust: &TrustRoots) -> FileCache {
+        let builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(600))
-            .build()
-            .unwrap_or_default();
+            .timeout(Duration::from_secs(600));
+        let http = trust.apply(builder).build().unwrap_or_default();
         FileCache {
             dir,
             base_url: base_url.trim_end_matches('/').to_string(),

@@ -22,4 +22,5 @@ pub mod spool;
 pub mod state;
 pub mod station;
 pub mod time;
+pub mod trust;
 pub mod workdir;

@@ -123,6 +123,8 @@ pub struct Link {
     pub acks: mpsc::UnboundedReceiver<u64>,
     /// Tunables.
     pub options: LinkOptions,
+    /// TLS client settings (trusted roots) for a `wss://` link.
+    pub tls: std::sync::Arc<rustls::ClientConfig>,
     /// The packet sniffer's batches and settings, when it runs.
     pub sniffer: Option<crate::sniffer::SnifferLink>,
 }
@@ -209,10 +211,18 @@ impl Link {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_FRAME))
             .max_frame_size(Some(MAX_FRAME));
-        let dial = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
+        let dial =
+            tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector));
         match tokio::time::timeout(self.options.connect_timeout, dial).await {
             Err(_) => Err(LinkError::Connect("timed out".into())),
-            Ok(Err(e)) => Err(LinkError::Connect(e.to_string())),
+            Ok(Err(e)) => {
+                let e = e.to_string();
+                Err(LinkError::Connect(match crate::trust::explain(&e) {
+                    Some(advice) => format!("{e} ({advice})"),
+                    None => e,
+                }))
+            }
             Ok(Ok((ws, _))) => Ok(ws),
         }
     }

@@ -73,6 +73,8 @@ struct Inner {
     outbox: Outbox,
     running: Mutex<HashMap<TestKey, Handle>>,
     stopping: watch::Sender<bool>,
+    /// Variables every test gets from the station itself (e.g. `TWISTER_CA_FILE`).
+    station_env: Vec<(String, std::ffi::OsString)>,
 }
 
 /// Starts and tracks test processes. Cheap to clone.
@@ -162,6 +164,16 @@ struct Prepared {
 impl Runner {
     /// A runner keeping work directories under `data_dir/work`, files from `files`, events to `outbox`.
     pub fn new(data_dir: PathBuf, files: FileCache, outbox: Outbox) -> Runner {
+        Runner::with_env(data_dir, files, outbox, Vec::new())
+    }
+
+    /// Like [`Runner::new`], giving every test the variables `station_env` on top of the controller's.
+    pub fn with_env(
+        data_dir: PathBuf,
+        files: FileCache,
+        outbox: Outbox,
+        station_env: Vec<(String, std::ffi::OsString)>,
+    ) -> Runner {
         // Paths handed to tests (the program, TWISTER_RESULT_FILE) must not depend on their working directory.
         let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
         Runner {
@@ -171,6 +183,7 @@ impl Runner {
                 outbox,
                 running: Mutex::new(HashMap::new()),
                 stopping: watch::channel(false).0,
+                station_env,
             }),
         }
     }
@@ -343,6 +356,7 @@ impl Runner {
         cmd.args(&job.args)
             .current_dir(&work_dir)
             .envs(&job.env)
+            .envs(self.inner.station_env.iter().map(|(k, v)| (k, v)))
             .env("TWISTER_RESULT_FILE", work_dir.join(RESULT_FILE))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -15,6 +15,7 @@ use crate::link::{Link, LinkOptions};
 use crate::orphans::kill_orphans;
 use crate::outbox::{Outbox, OutboxError};
 use crate::runner::Runner;
+use crate::trust::{TrustError, CA_FILE_ENV};
 
 /// How long shutdown waits for killed tests to report their end.
 pub const STOP_WAIT: Duration = Duration::from_secs(10);
@@ -33,6 +34,9 @@ pub enum StationError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The TLS trust roots cannot be set up.
+    #[error(transparent)]
+    Trust(#[from] TrustError),
 }
 
 /// A station ready to run.
@@ -43,6 +47,7 @@ pub struct Station {
     runner: Runner,
     facts: HostFacts,
     options: LinkOptions,
+    tls: std::sync::Arc<rustls::ClientConfig>,
 }
 
 impl Station {
@@ -66,13 +71,21 @@ impl Station {
         if !orphans.is_empty() {
             tracing::warn!(pids = ?orphans, "killed processes of interrupted tests");
         }
-        let files = FileCache::new(
+        let files = FileCache::with_trust(
             config.data_dir.join("cache"),
             &config.controller_url,
             config.token.clone(),
+            &config.trust,
         );
-        let runner = Runner::new(config.data_dir.clone(), files, outbox.clone());
+        let station_env = config
+            .trust
+            .ca_file()
+            .map(|p| vec![(CA_FILE_ENV.to_string(), p.as_os_str().to_owned())])
+            .unwrap_or_default();
+        let runner = Runner::with_env(config.data_dir.clone(), files, outbox.clone(), station_env);
+        let tls = config.trust.client_config()?;
         Ok(Station {
+            tls,
             config,
             outbox,
             runner,
@@ -126,6 +139,7 @@ impl Station {
             commands: commands_tx,
             acks: acks_rx,
             options: self.options,
+            tls: self.tls,
         };
         let mut link = tokio::spawn(link.run(stop_rx));
         tracing::info!(

@@ -40,6 +40,7 @@ fn config(url: &str, dir: &Path) -> Config {
             },
         ],
         log_format: LogFormat::Text,
+        trust: Default::default(),
         capture: None,
     }
 }

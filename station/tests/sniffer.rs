@@ -43,6 +43,7 @@ fn config(url: &str, dir: &Path, capture: SnifferConfig) -> Config {
             tags: vec![],
         }],
         log_format: LogFormat::Text,
+        trust: Default::default(),
         capture: Some(capture),
     }
 }

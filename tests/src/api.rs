@@ -33,7 +33,16 @@ impl Api {
 
     /// Logs in and returns a client with the session token; panics on failure.
     pub async fn login(url: &str, user: &str, password: &str) -> Api {
-        let anon = Api::anonymous(url);
+        Api::login_with(reqwest::Client::new(), url, user, password).await
+    }
+
+    /// Like [`Api::login`], over a given HTTP client (e.g. one that trusts a test CA).
+    pub async fn login_with(client: reqwest::Client, url: &str, user: &str, password: &str) -> Api {
+        let anon = Api {
+            url: url.to_string(),
+            token: None,
+            client: client.clone(),
+        };
         let (status, body) = anon
             .post(
                 "/auth/login",
@@ -41,7 +50,11 @@ impl Api {
             )
             .await;
         assert_eq!(status, 200, "login {user}: {body}");
-        Api::with_token(url, body["token"].as_str().expect("token"))
+        Api {
+            url: url.to_string(),
+            token: Some(body["token"].as_str().expect("token").to_string()),
+            client,
+        }
     }
 
     /// Sends a request with optional JSON body and extra headers; returns status, headers and body.

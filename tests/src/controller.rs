@@ -14,7 +14,7 @@ pub const ADMIN_PASSWORD: &str = "admin-password-1";
 
 /// An in-process controller with its own data directory.
 pub struct TestController {
-    /// Base URL, `http://127.0.0.1:PORT`.
+    /// Base URL, `http://127.0.0.1:PORT` (`https://` when the configuration names a certificate).
     pub url: String,
     /// The running server.
     pub running: Option<twister_controller::Running>,
@@ -42,7 +42,7 @@ impl TestController {
         let running = twister_controller::spawn(config, Some(ADMIN_PASSWORD.into()))
             .await
             .expect("controller starts");
-        let url = format!("http://{}", running.addr);
+        let url = running.url.clone();
         TestController {
             url,
             running: Some(running),

@@ -19,7 +19,7 @@ pub struct StationProcess {
     pub data_dir: PathBuf,
     token_file: PathBuf,
     netns: Option<String>,
-    config: Option<PathBuf>,
+    extra_args: Vec<String>,
     child: Option<Child>,
     _dir: tempfile::TempDir,
 }
@@ -27,45 +27,46 @@ pub struct StationProcess {
 impl StationProcess {
     /// Registers `name` with `admin` and starts the station with `eps`; waits until it is online.
     pub async fn start(admin: &Api, name: &str, eps: &[&str]) -> StationProcess {
-        Self::start_inner(admin, name, eps, None).await
+        Self::start_inner(admin, name, eps, None, &[]).await
     }
 
-    /// Like [`StationProcess::start`], with the process inside network namespace `netns` (needs root).
-    pub async fn start_in_netns(admin: &Api, name: &str, eps: &[&str], netns: &str) -> StationProcess {
-        Self::start_inner(admin, name, eps, Some(netns.to_string())).await
+    /// Like [`StationProcess::start`], with extra command-line flags (e.g. `--ca-file`).
+    pub async fn start_with_args(admin: &Api, name: &str, eps: &[&str], args: &[&str]) -> StationProcess {
+        Self::start_inner(admin, name, eps, None, args).await
     }
 
-    /// Like [`StationProcess::start`], with `station_toml` as its configuration file (for `[capture]`).
+    /// Like [`StationProcess::start`], with `station_toml` as its configuration file (for `[capture]`); the
+    /// file stays in a temporary directory so that a restart reads it again.
     pub async fn start_with_config(
         admin: &Api,
         name: &str,
         eps: &[&str],
         station_toml: &str,
     ) -> StationProcess {
-        Self::start_inner_with(admin, name, eps, None, Some(station_toml)).await
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        let path = dir.join("station.toml");
+        std::fs::write(&path, station_toml).expect("write station.toml");
+        let path = path.to_string_lossy().into_owned();
+        Self::start_inner(admin, name, eps, None, &["--config", &path]).await
     }
 
-    async fn start_inner(admin: &Api, name: &str, eps: &[&str], netns: Option<String>) -> StationProcess {
-        Self::start_inner_with(admin, name, eps, netns, None).await
+    /// Like [`StationProcess::start`], with the process inside network namespace `netns` (needs root).
+    pub async fn start_in_netns(admin: &Api, name: &str, eps: &[&str], netns: &str) -> StationProcess {
+        Self::start_inner(admin, name, eps, Some(netns.to_string()), &[]).await
     }
 
-    async fn start_inner_with(
+    async fn start_inner(
         admin: &Api,
         name: &str,
         eps: &[&str],
         netns: Option<String>,
-        station_toml: Option<&str>,
+        args: &[&str],
     ) -> StationProcess {
         let (s, body) = admin.post("/stations", serde_json::json!({ "name": name })).await;
         assert_eq!(s, 201, "register station {name}: {body}");
         let dir = tempfile::tempdir().expect("temp dir");
         let token_file = dir.path().join("station.token");
         std::fs::write(&token_file, body["token"].as_str().expect("token")).expect("write token");
-        let config = station_toml.map(|text| {
-            let p = dir.path().join("station.toml");
-            std::fs::write(&p, text).expect("write station.toml");
-            p
-        });
         let mut st = StationProcess {
             name: name.to_string(),
             eps: eps.iter().map(|e| e.to_string()).collect(),
@@ -73,7 +74,7 @@ impl StationProcess {
             data_dir: dir.path().join("data"),
             token_file,
             netns,
-            config,
+            extra_args: args.iter().map(|a| a.to_string()).collect(),
             child: None,
             _dir: dir,
         };
@@ -121,9 +122,7 @@ impl StationProcess {
         for ep in &self.eps {
             cmd.arg("--ep").arg(ep);
         }
-        if let Some(c) = &self.config {
-            cmd.arg("--config").arg(c);
-        }
+        cmd.args(&self.extra_args);
         self.child = Some(cmd.spawn().expect("start twister-station"));
     }
 

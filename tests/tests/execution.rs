@@ -776,3 +776,51 @@ async fn an_idle_station_stays_linked() {
     );
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn original_test_variables_and_properties() {
+    // The original inserted USER, EP, SUITE_NAME, FILE_NAME and currentTB in every test and read properties
+    // with PROXY.getFileVariable(USER, EP, FILE_ID, name): the helpers offer the same names.
+    let (c, admin, tests) = controller(30).await;
+    let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
+    write(
+        tests.path(),
+        "o/vars.py",
+        "from twister import *\n\
+assert (USER, EP, SUITE_NAME, FILE_NAME, currentTB) == ('admin', 'EP-1', 'vars', 'o/vars.py', ''), \
+(USER, EP, SUITE_NAME, FILE_NAME, currentTB)\n\
+assert getFileVariable('var1') == 'v1', PROPERTIES\n\
+assert getFileVariable(USER, EP, 'o/vars.py', 'var1') == 'v1'\n\
+assert getFileVariable('missing') is None\n\
+assert getGlobal('/Lab') == {'dut': {'ip': '10.0.0.1'}, 'speed': '10G'}, getGlobal('/Lab')\n\
+assert getGlobal('/Lab/nothing') is False\n\
+print('python variables ok')\n",
+    );
+    write(
+        tests.path(),
+        "o/vars.tcl",
+        "source twister.tcl\n\
+if {$USER ne \"admin\" || $EP ne \"EP-1\" || $SUITE_NAME ne \"vars\" || $FILE_NAME ne \"o/vars.tcl\"} {\n\
+  puts \"bad: $USER $EP $SUITE_NAME $FILE_NAME\"; exit 1\n}\n\
+puts \"tcl variables ok\"\nexit 0\n",
+    );
+    for (path, value) in [("/globals/Lab/dut/ip", "10.0.0.1"), ("/globals/Lab/speed", "10G")] {
+        let (s, b) = admin.put(path, json!({ "value": value })).await;
+        assert_eq!(s, 200, "{b}");
+    }
+    put_project(
+        &admin,
+        json!({"name": "vars", "suites": [{"name": "vars", "eps": ["EP-1"], "tests": [
+            {"file": "o/vars.py", "properties": {"var1": "v1"}}, {"file": "o/vars.tcl"}]}]}),
+    )
+    .await;
+    let run = start(&admin, "vars").await;
+    let r = wait_finished(&admin, &run, Duration::from_secs(60)).await;
+    let log = log_text(&admin, &run, None).await;
+    assert_eq!(r["status"], "pass", "{r:#}\n{log}");
+    assert!(
+        log.contains("python variables ok") && log.contains("tcl variables ok"),
+        "{log}"
+    );
+    c.stop().await;
+}

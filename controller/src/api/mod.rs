@@ -12,6 +12,7 @@ pub mod health;
 pub mod openapi;
 pub mod panic_patterns;
 pub mod projects;
+pub mod reports;
 pub mod reservations;
 pub mod resources;
 pub mod runs;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .merge(runs::routes())
         .merge(globals::routes())
         .merge(panic_patterns::routes())
+        .merge(reports::routes())
         .merge(events::routes())
         .merge(openapi::routes())
         .merge(capture::routes())

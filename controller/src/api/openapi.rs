@@ -54,6 +54,8 @@ impl Modify for BearerAuth {
         super::panic_patterns::delete_pattern,
         super::capture::stations, super::capture::set_filter, super::capture::packets, super::capture::packet,
         super::capture::pcapng, super::capture::live,
+        super::reports::list, super::reports::describe, super::reports::data, super::reports::get_config,
+        super::reports::put_config, super::reports::import_dbxml, super::reports::save, super::reports::results,
         openapi_json,
     ),
     components(schemas(
@@ -77,6 +79,7 @@ impl Modify for BearerAuth {
         (name = "projects", description = "Projects of suites and tests, and the test sources"),
         (name = "runs", description = "Runs: start, watch, pause, stop, logs"),
         (name = "capture", description = "Packet capture: sniffers, stored packets, pcapng, live stream"),
+        (name = "reports", description = "Saved results, built-in and configured reports"),
     )
 )]
 pub struct ApiDoc;

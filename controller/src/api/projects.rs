@@ -178,6 +178,7 @@ pub async fn put(
     let project: Project = serde_json::from_value(value)
         .map_err(|e| ApiError::invalid(format!("not a project document: {e}")))?;
     project.validate()?;
+    crate::reports::config::check_project(&state.store, &project).await?;
     let doc = serde_json::to_string(&project).map_err(ApiError::internal)?;
     let now = now_ms();
     let mut tx = state.store.begin_write().await?;
@@ -342,6 +343,7 @@ pub async fn import_suite(
     }
     project.suites.push(suite.clone());
     project.validate()?;
+    crate::reports::config::check_project(&state.store, &project).await?;
     let doc = serde_json::to_string(&project).map_err(ApiError::internal)?;
     row.version += 1;
     let now = now_ms();

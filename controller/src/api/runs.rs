@@ -26,7 +26,8 @@ pub struct LogMessage {
     /// Test instance (test tokens: always their own).
     #[serde(default)]
     pub item: Option<String>,
-    /// The original Twister log it belongs to: `test` (default), `running`, `debug` or `summary`.
+    /// The original Twister log it belongs to: `test` (default), `running`, `debug` or `summary`; or `device`
+    /// (transcripts of device sessions, secrets masked).
     #[serde(default)]
     pub kind: Option<String>,
 }
@@ -78,7 +79,8 @@ pub struct LogParams {
     /// Only lines containing this text.
     #[serde(default)]
     pub q: Option<String>,
-    /// Only these streams, comma-separated (stdout, stderr, station, controller, running, debug, summary, test).
+    /// Only these streams, comma-separated (stdout, stderr, station, controller, running, debug, summary, test,
+    /// device).
     #[serde(default)]
     pub stream: Option<String>,
     /// At most this many (default 1000).
@@ -272,8 +274,8 @@ pub async fn log_line(
         }
     };
     let kind = req.kind.clone().unwrap_or_else(|| "test".into());
-    if !matches!(kind.as_str(), "test" | "running" | "debug" | "summary") {
-        return Err(ApiError::invalid("kind: test, running, debug or summary"));
+    if !matches!(kind.as_str(), "test" | "running" | "debug" | "summary" | "device") {
+        return Err(ApiError::invalid("kind: test, running, debug, summary or device"));
     }
     if req.line.len() > 64 * 1024 {
         return Err(ApiError::invalid("at most 64 KiB per call"));

@@ -32,6 +32,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0003_globals_panic.sql"),
         postgres: include_str!("../../migrations/postgres/0003_globals_panic.sql"),
     },
+    Migration {
+        version: 4,
+        name: "results_reports",
+        sqlite: include_str!("../../migrations/sqlite/0004_results_reports.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_results_reports.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen yet.

@@ -47,6 +47,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("assets/settings.js"),
     },
     Asset {
+        path: "reports.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/reports.js"),
+    },
+    Asset {
         path: "style.css",
         mime: "text/css; charset=utf-8",
         body: include_str!("assets/style.css"),

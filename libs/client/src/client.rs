@@ -45,6 +45,16 @@ fn query_pairs(pairs: &[(&str, Option<String>)]) -> Vec<(String, String)> {
 impl Client {
     /// A client for the controller at `base_url` (e.g. `http://127.0.0.1:8000`).
     pub fn new(base_url: &str, token: Option<String>) -> Result<Client> {
+        Client::with_ca_file(base_url, token, None)
+    }
+
+    /// Like [`Client::new`], also trusting the CA certificate(s) in the PEM file `ca_file` for an https://
+    /// controller whose certificate the public roots do not cover (a lab's own CA).
+    pub fn with_ca_file(
+        base_url: &str,
+        token: Option<String>,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<Client> {
         let parsed = url::Url::parse(base_url)
             .map_err(|e| ClientError::Usage(format!("bad controller URL {base_url:?}: {e}")))?;
         if !matches!(parsed.scheme(), "http" | "https") {
@@ -52,9 +62,25 @@ impl Client {
                 "bad controller URL {base_url:?}: use http:// or https://"
             )));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("twister-client/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("twister-client/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| ClientError::Usage(format!("cannot read CA file {}: {e}", path.display())))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| ClientError::Usage(format!("CA file {}: {e}", path.display())))?;
+            if certs.is_empty() {
+                return Err(ClientError::Usage(format!(
+                    "CA file {}: no CERTIFICATE block in it",
+                    path.display()
+                )));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
             .build()
             .map_err(|e| ClientError::Usage(format!("cannot build HTTP client: {e}")))?;
         Ok(Client {

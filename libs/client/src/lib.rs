@@ -4,6 +4,8 @@
 
 pub mod client;
 pub mod config;
+pub mod device;
+pub mod device_agent;
 pub mod duration;
 pub mod error;
 pub mod pcap;

@@ -290,6 +290,13 @@ impl Session {
         }
     }
 
+    /// Hand the transport over (for an interactive console), with the output received but not consumed yet.
+    pub fn into_transport(self) -> (Box<dyn Transport>, String) {
+        let mut expect = self.expect;
+        let pending = expect.take_buffered();
+        (expect.into_inner(), pending)
+    }
+
     /// Leave: send the profile's exit command(s) and close the transport.
     pub async fn close(mut self) -> Result<()> {
         if let Some(exit) = self.profile.spec.exit_command.clone() {

@@ -32,7 +32,7 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use tokio::sync::broadcast;
 
 pub use error::ChannelError;
-pub use switch::{has_more, is_error, AsyncMessage, Features, Subscription, Switch};
+pub use switch::{has_more, is_error, AsyncMessage, ControlRecord, Features, Subscription, Switch};
 
 use crate::framing::MessageBuffer;
 use crate::hello::Hello;

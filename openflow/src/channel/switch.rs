@@ -63,6 +63,17 @@ pub(crate) struct Handshaken {
     pub(crate) next_xid: u32,
 }
 
+/// One control-channel message as it crossed the connection, kept while recording is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControlRecord {
+    /// When it was sent or read.
+    pub at: std::time::SystemTime,
+    /// True for switch to controller.
+    pub from_switch: bool,
+    /// The encoded message (or several, for raw sends).
+    pub bytes: Vec<u8>,
+}
+
 type ReplyResult = Result<Vec<OfMessage>, ChannelError>;
 
 struct Pending {
@@ -80,6 +91,7 @@ pub(crate) struct Shared {
     closed: watch::Sender<bool>,
     messages: broadcast::Sender<AsyncMessage>,
     config: ChannelConfig,
+    recording: Mutex<Option<Vec<ControlRecord>>>,
 }
 
 /// A connected switch. Cheap to clone; every clone talks over the same connection.
@@ -143,6 +155,7 @@ impl Switch {
                 closed,
                 messages,
                 config,
+                recording: Mutex::new(None),
             }),
         };
         tokio::spawn(read_loop(switch.clone(), reader, buffer, registry));
@@ -211,11 +224,33 @@ impl Switch {
         Ok(())
     }
 
+    /// Starts keeping every message sent and received (keep-alive echoes included), dropping any earlier
+    /// record.
+    pub fn start_recording(&self) {
+        *lock(&self.shared.recording) = Some(Vec::new());
+    }
+
+    /// Stops recording and returns what was kept since [`Switch::start_recording`].
+    pub fn take_recording(&self) -> Vec<ControlRecord> {
+        lock(&self.shared.recording).take().unwrap_or_default()
+    }
+
+    fn record(&self, from_switch: bool, bytes: &[u8]) {
+        if let Some(r) = lock(&self.shared.recording).as_mut() {
+            r.push(ControlRecord {
+                at: std::time::SystemTime::now(),
+                from_switch,
+                bytes: bytes.to_vec(),
+            });
+        }
+    }
+
     /// Sends raw bytes (already a complete message or several), for tests of malformed input.
     pub async fn send_raw(&self, bytes: &[u8]) -> Result<(), ChannelError> {
         if self.is_closed() {
             return Err(ChannelError::Closed);
         }
+        self.record(false, bytes);
         let mut w = self.shared.writer.lock().await;
         w.write_all(bytes).await?;
         Ok(())
@@ -383,14 +418,17 @@ async fn read_loop(
     'outer: loop {
         loop {
             match buffer.next_message() {
-                Ok(Some(bytes)) => match OfMessage::decode(&bytes) {
-                    Ok((header, msg)) => switch.dispatch(header.xid, msg).await,
-                    Err(error) => registry.emit(SwitchEvent::Undecodable {
-                        datapath_id: switch.datapath_id(),
-                        bytes,
-                        error: error.to_string(),
-                    }),
-                },
+                Ok(Some(bytes)) => {
+                    switch.record(true, &bytes);
+                    match OfMessage::decode(&bytes) {
+                        Ok((header, msg)) => switch.dispatch(header.xid, msg).await,
+                        Err(error) => registry.emit(SwitchEvent::Undecodable {
+                            datapath_id: switch.datapath_id(),
+                            bytes,
+                            error: error.to_string(),
+                        }),
+                    }
+                }
                 Ok(None) => break,
                 Err(_) => break 'outer,
             }
@@ -443,6 +481,18 @@ impl Subscription {
                 Ok(m) => return Some(m),
                 Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// The next message already queued, without waiting; `None` when nothing is queued (or the connection
+    /// is gone).
+    pub fn try_recv(&mut self) -> Option<AsyncMessage> {
+        loop {
+            match self.rx.try_recv() {
+                Ok(m) => return Some(m),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                Err(_) => return None,
             }
         }
     }

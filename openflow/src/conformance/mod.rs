@@ -1,124 +1,105 @@
-//! First conformance cases: a catalogue (id, title, specification section, required or optional) and a
-//! runner that executes a case against a connected [`Switch`] and the test's [`DataPlane`].
+//! The conformance suite: a catalogue of cases in groups, each with an id, a title, the specification section
+//! it checks, the ONF TS-026 test number where one is known and whether the behaviour is required; a runner
+//! that gives each case a verdict (pass, fail, error, unsupported) under a settle-and-retry policy, reruns
+//! failures and flags a case flaky only when its runs disagree; evidence (control channel and data plane as
+//! pcapng) per case; reports as JSON and JUnit XML.
 //!
-//! Cases that touch the data plane call its blocking functions through `tokio::task::block_in_place`, so
-//! they need a multi-threaded Tokio runtime.
+//! Most cases are generated from tables: one per match field (and masked field) per version, one per action
+//! or set-field, one per stats or multipart type. Cases that touch the data plane call its blocking
+//! functions through `tokio::task::block_in_place`, so they need a multi-threaded Tokio runtime.
+//!
+//! ```no_run
+//! # async fn f(sw: twister_openflow::channel::Switch, dp: twister_openflow::dataplane::DataPlane) {
+//! use twister_openflow::conformance::{catalogue, Context, RunOptions, Runner};
+//! let ctx = Context::new(&sw, &dp, vec![1, 2, 3]);
+//! let cases = catalogue(sw.version());
+//! let report = Runner::new(RunOptions::default()).run(&ctx, &cases, |_, _| {}).await;
+//! println!("{} passed", report.count(twister_openflow::conformance::Verdict::Pass));
+//! # }
+//! ```
 
+mod actions;
 mod cases;
+mod catalogue;
+mod evidence;
+mod fields;
+mod probe;
+mod report;
+mod runner;
+mod steps;
 
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 use crate::channel::{ChannelError, Switch};
 use crate::dataplane::{DataPlane, DataPlaneError};
-use crate::{OFP10_VERSION, OFP13_VERSION};
+
+pub use catalogue::{catalogue, groups};
+pub use evidence::write_evidence;
+pub use report::{CaseResult, Report};
+pub use runner::{RunOptions, Runner};
 
 /// One conformance case of the catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
-    /// Stable identifier, e.g. `"of13.echo"`.
-    pub id: &'static str,
+    /// Stable identifier, e.g. `"of13.match.ipv4_src"`.
+    pub id: String,
+    /// The group it belongs to (`match`, `action`, `flow_mod`, ...).
+    pub group: &'static str,
     /// What it checks.
-    pub title: &'static str,
+    pub title: String,
     /// Section of the specification it rests on.
     pub section: &'static str,
+    /// ONF TS-026 test number, where one is known.
+    pub ts026: Option<&'static str>,
     /// True when the specification requires the behaviour (false: optional feature).
     pub required: bool,
     /// Wire version the case is for.
     pub version: u8,
+    pub(crate) body: Body,
 }
 
-const fn case(id: &'static str, title: &'static str, section: &'static str, version: u8) -> Case {
-    Case {
-        id,
-        title,
-        section,
-        required: true,
-        version,
+/// What a case does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// A hand-written case, by name.
+    Named(&'static str),
+    /// A flow matching one field: the frame carrying it is forwarded, a frame that differs is not.
+    Match { field: fields::Field, masked: bool },
+    /// An action (or set-field) applied to a probe gives the expected frame.
+    Action(actions::ActionCase),
+    /// A stats or multipart request of this kind is answered with a reply of the same kind.
+    Stats(&'static str),
+}
+
+/// The verdict of a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// The switch behaved as the specification says.
+    Pass,
+    /// The switch behaved against the specification.
+    Fail,
+    /// The harness could not run the case (socket, connection, ...); says nothing about the switch.
+    Error,
+    /// The switch declares the feature absent or rejects it with the error the specification allows.
+    Unsupported,
+}
+
+impl Verdict {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+            Verdict::Unsupported => "unsupported",
+        }
     }
 }
 
-/// Every case, 1.0 first.
-pub const CATALOGUE: &[Case] = &[
-    case(
-        "of10.handshake",
-        "Hello and features reply with a datapath id",
-        "1.0 §4.3.1, §5.3.1",
-        OFP10_VERSION,
-    ),
-    case(
-        "of10.echo",
-        "Echo request is answered with the same payload",
-        "1.0 §5.5.2",
-        OFP10_VERSION,
-    ),
-    case(
-        "of10.features",
-        "Features reply lists the data ports",
-        "1.0 §5.3.1",
-        OFP10_VERSION,
-    ),
-    case(
-        "of10.flow_add_delete",
-        "Added flow is in the flow statistics; deleted flow is gone",
-        "1.0 §4.6",
-        OFP10_VERSION,
-    ),
-    case(
-        "of10.packet_out",
-        "Packet-out with an output action leaves on that port",
-        "1.0 §5.3.6",
-        OFP10_VERSION,
-    ),
-    case(
-        "of10.packet_in_no_match",
-        "A frame no flow matches comes to the controller",
-        "1.0 §4.5, §5.4.1",
-        OFP10_VERSION,
-    ),
-    case(
-        "of13.handshake",
-        "Hello with version bitmap, features reply with a datapath id",
-        "1.3 §6.3.1, §7.3.1",
-        OFP13_VERSION,
-    ),
-    case(
-        "of13.echo",
-        "Echo request is answered with the same payload",
-        "1.3 §7.5.2",
-        OFP13_VERSION,
-    ),
-    case(
-        "of13.features",
-        "Port description multipart lists the data ports",
-        "1.3 §7.3.5.6",
-        OFP13_VERSION,
-    ),
-    case(
-        "of13.flow_add_delete",
-        "Added flow is in the flow statistics; deleted flow is gone",
-        "1.3 §6.4",
-        OFP13_VERSION,
-    ),
-    case(
-        "of13.packet_out",
-        "Packet-out with an output action leaves on that port",
-        "1.3 §7.3.7",
-        OFP13_VERSION,
-    ),
-    case(
-        "of13.packet_in_table_miss",
-        "A table-miss flow to the controller gives a packet-in",
-        "1.3 §5.4, §7.4.1",
-        OFP13_VERSION,
-    ),
-];
-
-/// The catalogue entry with this id.
-pub fn find(id: &str) -> Option<&'static Case> {
-    CATALOGUE.iter().find(|c| c.id == id)
-}
-
-/// Why a case failed.
+/// Why a case did not pass.
 #[derive(Debug, thiserror::Error)]
 pub enum CaseError {
     /// No case with this id.
@@ -141,29 +122,98 @@ pub enum CaseError {
     /// The switch behaved against the specification.
     #[error("{0}")]
     Failed(String),
+    /// The switch does not support the feature, in a way the specification allows.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
-/// What a case runs against.
+impl CaseError {
+    /// The verdict this error stands for.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            CaseError::Failed(_) => Verdict::Fail,
+            CaseError::Unsupported(_) => Verdict::Unsupported,
+            CaseError::DataPlane(DataPlaneError::Missing { .. } | DataPlaneError::Unexpected { .. }) => {
+                Verdict::Fail
+            }
+            // The switch did not answer a request in time, or refused it: its fault, not the harness's.
+            CaseError::Channel(ChannelError::Timeout(..) | ChannelError::Rejected(_)) => Verdict::Fail,
+            CaseError::Channel(ChannelError::Unexpected { .. }) => Verdict::Fail,
+            _ => Verdict::Error,
+        }
+    }
+}
+
+/// What a case runs against, and the timing policy.
 #[derive(Debug)]
 pub struct Context<'a> {
     /// The switch under test, connected in the case's version.
     pub switch: &'a Switch,
     /// Raw sockets on the switch's data ports.
     pub dataplane: &'a DataPlane,
-    /// Two data port numbers the case may use (first is the ingress).
-    pub ports: [u32; 2],
-    /// How long to wait for a frame or an asynchronous message.
+    /// Data port numbers the cases may use (at least two; the first is the ingress; group cases use a third).
+    pub ports: Vec<u32>,
+    /// How long to wait for an asynchronous message or a counter to move.
     pub timeout: Duration,
+    /// Pause after a barrier reply before the data plane is used (the fast path may lag the barrier).
+    pub settle: Duration,
+    /// How long one forwarding attempt waits for its frame.
+    pub step: Duration,
+    /// Forwarding attempts before a frame counts as not forwarded (the frame is re-sent each time).
+    pub attempts: u32,
+    /// How long "no frame" is watched for.
+    pub quiet: Duration,
 }
 
-/// Runs one case.
-pub async fn run(id: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
-    let case = find(id).ok_or_else(|| CaseError::Unknown(id.to_string()))?;
+impl<'a> Context<'a> {
+    /// A context with the default timing: settle 100 ms, 4 forwarding attempts of 400 ms, 300 ms quiet
+    /// time, 3 s for asynchronous messages.
+    pub fn new(switch: &'a Switch, dataplane: &'a DataPlane, ports: Vec<u32>) -> Context<'a> {
+        Context {
+            switch,
+            dataplane,
+            ports,
+            timeout: Duration::from_secs(3),
+            settle: Duration::from_millis(100),
+            step: Duration::from_millis(400),
+            attempts: 4,
+            quiet: Duration::from_millis(300),
+        }
+    }
+}
+
+/// The data-plane filter for the suite: frames carrying the probe marker are always kept (IPv6 and ARP
+/// probes included); other frames are kept unless they are background traffic.
+pub fn keep_frame(frame: &[u8]) -> bool {
+    probe::has_marker(frame) || !crate::dataplane::packet::is_background(frame)
+}
+
+/// Runs one case once.
+pub async fn run_case(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError> {
     if ctx.switch.version() != case.version {
         return Err(CaseError::WrongVersion {
             needs: case.version,
             speaks: ctx.switch.version(),
         });
     }
+    if ctx.ports.len() < 2 {
+        return Err(CaseError::Failed(
+            "the suite needs at least two data ports".into(),
+        ));
+    }
     cases::run(case, ctx).await
+}
+
+/// Runs the catalogue case with this id once.
+pub async fn run(id: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
+    let case = find(id).ok_or_else(|| CaseError::Unknown(id.to_string()))?;
+    run_case(&case, ctx).await
+}
+
+/// The catalogue entry with this id.
+pub fn find(id: &str) -> Option<Case> {
+    [crate::OFP10_VERSION, crate::OFP13_VERSION]
+        .into_iter()
+        .flat_map(catalogue)
+        .find(|c| c.id == id)
 }

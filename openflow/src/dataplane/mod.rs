@@ -49,6 +49,19 @@ pub enum DataPlaneError {
     },
 }
 
+/// One data-plane frame as the test sent or received it, kept while recording is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameRecord {
+    /// When it was sent or read.
+    pub at: std::time::SystemTime,
+    /// OpenFlow port number of the interface.
+    pub port: u32,
+    /// True when the test sent it into the switch.
+    pub sent: bool,
+    /// The frame.
+    pub frame: Vec<u8>,
+}
+
 /// A receive filter: true keeps the frame.
 pub type Filter = Box<dyn Fn(&[u8]) -> bool + Send + Sync>;
 
@@ -56,6 +69,7 @@ pub type Filter = Box<dyn Fn(&[u8]) -> bool + Send + Sync>;
 pub struct DataPlane {
     ports: BTreeMap<u32, RawSocket>,
     filter: Filter,
+    recording: std::sync::Mutex<Option<Vec<FrameRecord>>>,
 }
 
 impl std::fmt::Debug for DataPlane {
@@ -78,7 +92,38 @@ impl DataPlane {
         Ok(DataPlane {
             ports: map,
             filter: Box::new(|f| !packet::is_background(f)),
+            recording: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Starts keeping every frame sent and received (filtered ones included), dropping any earlier record.
+    pub fn start_recording(&self) {
+        *self.recording.lock().unwrap_or_else(|p| p.into_inner()) = Some(Vec::new());
+    }
+
+    /// Stops recording and returns the frames kept since [`DataPlane::start_recording`].
+    pub fn take_recording(&self) -> Vec<FrameRecord> {
+        self.recording
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or_default()
+    }
+
+    fn record(&self, port: u32, sent: bool, frame: &[u8]) {
+        if let Some(r) = self.recording.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            r.push(FrameRecord {
+                at: std::time::SystemTime::now(),
+                port,
+                sent,
+                frame: frame.to_vec(),
+            });
+        }
+    }
+
+    /// The port numbers, ascending.
+    pub fn port_numbers(&self) -> Vec<u32> {
+        self.ports.keys().copied().collect()
     }
 
     /// Replaces the filter: only frames for which it returns true are received.
@@ -93,6 +138,7 @@ impl DataPlane {
     /// Sends a frame out of the interface of `port` (into the switch).
     pub fn send(&self, port: u32, frame: &[u8]) -> Result<(), DataPlaneError> {
         let s = self.socket(port)?;
+        self.record(port, true, frame);
         s.send(frame).map_err(|source| DataPlaneError::Io {
             ifname: s.ifname().to_string(),
             source,
@@ -116,6 +162,9 @@ impl DataPlane {
                 ifname: s.ifname().to_string(),
                 source,
             })?;
+            if let Some(f) = &got {
+                self.record(port, false, f);
+            }
             match got {
                 Some(f) if (self.filter)(&f) => return Ok(Some(f)),
                 Some(_) if !left.is_zero() => continue,

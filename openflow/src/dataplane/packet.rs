@@ -121,7 +121,8 @@ pub fn icmp_echo_request(id: u16, seq: u16, data: &[u8]) -> Vec<u8> {
     m
 }
 
-fn l4_checksum(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, segment: &[u8]) -> u16 {
+/// The TCP/UDP checksum of `segment` (checksum field zeroed or included) with the IPv4 pseudo-header.
+pub fn l4_checksum(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, segment: &[u8]) -> u16 {
     let mut pseudo = Vec::with_capacity(12 + segment.len());
     pseudo.extend_from_slice(&src.octets());
     pseudo.extend_from_slice(&dst.octets());

@@ -71,7 +71,8 @@ pub(super) struct Applied {
     eps: HashMap<(String, String), String>,
     touched: Vec<String>,
     published: Vec<Event>,
-    finished_items: Vec<(String, String)>,
+    /// Tests that ended: run, test, and their final status when this group set it.
+    finished_items: Vec<(String, String, Option<TestStatus>)>,
 }
 
 impl Applied {
@@ -94,8 +95,11 @@ impl Engine {
     async fn submit(&self, work: Work) -> Result<Done, ApiError> {
         let stopped = || ApiError::internal("the writer has stopped");
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.inner
-            .writer
+        let queue = match work {
+            Work::Events { .. } => &self.inner.event_writer,
+            Work::Start(_) | Work::Item { .. } => &self.inner.writer,
+        };
+        queue
             .send(WriteRequest { work, reply })
             .await
             .map_err(|_| stopped())?;
@@ -236,8 +240,13 @@ impl Engine {
                     *ended,
                 )
                 .await?;
+                let logged = changed && status.is_final() && reason.is_some();
+                if changed && !logged {
+                    // Nothing to log and the status is the one just set: no need to read the row back.
+                    return Ok(Done::Item(true, Some(*status)));
+                }
                 let row = store::runs::item(tx.conn(), run, item).await?;
-                if let (true, true, Some(r), Some(row)) = (changed, status.is_final(), reason, &row) {
+                if let (true, Some(r), Some(row)) = (logged, reason, &row) {
                     let line = format!("{}: {r}", status.as_str());
                     store::runs::insert_log(tx.conn(), run, item, &row.ep, "controller", now, &line).await?;
                 }
@@ -250,8 +259,11 @@ impl Engine {
         for e in acc.published {
             self.inner.events.publish(e);
         }
-        for (run, test) in &acc.finished_items {
+        for (run, test, status) in &acc.finished_items {
             if let Some(ctl) = self.ctl(run) {
+                if let Some(st) = status {
+                    ctl.record_final(test, *st);
+                }
                 ctl.wake_item(test);
             }
         }
@@ -260,7 +272,7 @@ impl Engine {
         touched.dedup();
         for run in touched {
             // Dependency waits and the like: only when something ended.
-            if acc.finished_items.iter().any(|(r, _)| *r == run) {
+            if acc.finished_items.iter().any(|(r, _, _)| *r == run) {
                 if let Some(ctl) = self.ctl(&run) {
                     ctl.changed.notify_waiters();
                 }
@@ -381,7 +393,7 @@ impl Engine {
                     } else {
                         TestStatus::Error
                     };
-                    if store::runs::set_item_status(
+                    let changed = store::runs::set_item_status(
                         tx.conn(),
                         &run,
                         &test,
@@ -391,15 +403,17 @@ impl Engine {
                         Some(at_ms - duration_ms as i64),
                         Some(at_ms),
                     )
-                    .await?
-                    {
+                    .await?;
+                    if changed {
                         acc.published.push(
                             Event::new("runs", "item.finished")
                                 .id(&run)
                                 .data(json!({"item": test, "status": status.as_str(), "reason": reason})),
                         );
                     }
-                    acc.finished_items.push((run.clone(), test.clone()));
+                    // Unchanged: it already had a final status (stopped, lost), which the lane reads itself.
+                    acc.finished_items
+                        .push((run.clone(), test.clone(), changed.then_some(status)));
                     sqlx::query(
                         "UPDATE tokens SET revoked_at = $1 WHERE kind = 'test' AND name = $2 AND revoked_at IS NULL",
                     )

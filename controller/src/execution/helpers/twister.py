@@ -4,18 +4,32 @@ The original Twister names (logMsg, getGlobal, setGlobal, getResource, setResour
 getResourceStatus, reserveResource, freeResource) over the controller's REST API, so that original tests port
 with few edits. The station copies this file beside every test; `import twister` (or
 `from twister import *`) and go. Everything uses the environment the station gives the test: TWISTER_URL,
-TWISTER_TOKEN (scoped to this test), TWISTER_RUN, TWISTER_RESULT_FILE.
+TWISTER_TOKEN (scoped to this test), TWISTER_RUN, TWISTER_RESULT_FILE, and TWISTER_CA_FILE when the controller's
+HTTPS certificate comes from the lab's own CA.
 """
 import json
 import os
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 
 __all__ = ["logMsg", "getGlobal", "setGlobal", "getResource", "setResource", "renResource", "deleteResource",
-           "getResourceStatus", "reserveResource", "freeResource", "setResult", "TwisterError"]
+           "getResourceStatus", "reserveResource", "freeResource", "setResult", "TwisterError",
+           "USER", "EP", "SUITE_NAME", "FILE_NAME", "currentTB", "PROPERTIES", "getFileVariable"]
 
 RESOURCE_FREE, RESOURCE_BUSY, RESOURCE_RESERVED = 1, 2, 3
+
+# The variables the original inserted in every test.
+USER = os.environ.get("TWISTER_USER", "")
+EP = os.environ.get("TWISTER_EP", "")
+SUITE_NAME = os.environ.get("TWISTER_SUITE", "")
+FILE_NAME = os.environ.get("TWISTER_FILE", "")
+currentTB = os.environ.get("TWISTER_TESTBED", "")
+try:
+    PROPERTIES = json.loads(os.environ.get("TWISTER_PROPERTIES") or "{}")
+except ValueError:
+    PROPERTIES = {}
 
 
 class TwisterError(Exception):
@@ -37,7 +51,9 @@ def _call(method, path, body=None, query=None):
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(req, timeout=60) as resp:
+        ca_file = os.environ.get("TWISTER_CA_FILE")
+        context = ssl.create_default_context(cafile=ca_file) if ca_file and url.startswith("https:") else None
+        with urllib.request.urlopen(req, timeout=60, context=context) as resp:
             raw = resp.read()
             return json.loads(raw) if raw else None
     except urllib.error.HTTPError as e:
@@ -69,13 +85,25 @@ def logMsg(*args):
 
 
 def getGlobal(path):
-    """A global parameter as this run sees it (None when it does not exist)."""
+    """A global parameter as this run sees it. A folder gives a dict of what is under it (nested folders as
+    dicts), and a name that does not exist gives False, as in the original."""
+    key = str(path).strip("/")
     try:
-        return _call("GET", f"/runs/{_run()}/globals/{str(path).strip('/')}")["value"]
+        return _call("GET", f"/runs/{_run()}/globals/{key}")["value"]
     except TwisterError as e:
-        if e.status == 404:
-            return None
-        raise
+        if e.status != 404:
+            raise
+    folder = {}
+    prefix = "/" + key + "/"
+    for g in _call("GET", f"/runs/{_run()}/globals"):
+        if not g["path"].startswith(prefix):
+            continue
+        *parents, name = g["path"][len(prefix):].split("/")
+        node = folder
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[name] = g["value"]
+    return folder or False
 
 
 def setGlobal(path, value):
@@ -128,6 +156,12 @@ def freeResource(reservation_id):
     """Releases a reservation made with reserveResource."""
     _call("DELETE", f"/reservations/{reservation_id}")
     return True
+
+
+def getFileVariable(*args):
+    """A property of this test case: getFileVariable('var1'), or the original's
+    PROXY.getFileVariable(USER, EP, FILE_ID, 'var1') form (only the last argument counts). None when unset."""
+    return PROPERTIES.get(str(args[-1])) if args else None
 
 
 def setResult(status, reason=""):

@@ -4,6 +4,16 @@
 
 namespace eval twister {}
 
+# The variables the original inserted in every test.
+foreach {twister::var twister::env} {USER TWISTER_USER EP TWISTER_EP SUITE_NAME TWISTER_SUITE
+    FILE_NAME TWISTER_FILE currentTB TWISTER_TESTBED} {
+    if {[info exists ::env($twister::env)]} {
+        set ::$twister::var $::env($twister::env)
+    } else {
+        set ::$twister::var ""
+    }
+}
+
 proc twister::_cli {args} {
     if {[catch {exec twister {*}$args 2>@1} out]} {
         error "twister $args: $out"

@@ -4,6 +4,7 @@ import { inventoryPage } from './inventory.js';
 import { settingsPage } from './settings.js';
 import { projectsPage, runsPage, stationsPage } from './runs.js';
 import { globalsPage } from './globals.js';
+import { reportsPage } from './reports.js';
 
 const root = document.getElementById('app');
 let current = null; // the page's cleanup function
@@ -66,7 +67,7 @@ const PAGES = [
   { id: 'stations', title: 'Stations', render: stationsPage },
   { id: 'globals', title: 'Globals', render: globalsPage },
   { id: 'packets', title: 'Packets', soon: true },
-  { id: 'reports', title: 'Reports', soon: true },
+  { id: 'reports', title: 'Reports', render: reportsPage },
   { id: 'settings', title: 'Settings', render: settingsPage },
 ];
 

@@ -2,9 +2,12 @@
 
 mod audit;
 mod auth;
+mod device;
 mod openflow;
+mod openflow_conform;
 mod output;
 mod projects;
+mod report;
 mod reservations;
 mod resource;
 mod run;
@@ -38,6 +41,9 @@ pub struct Args {
     /// Print JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// PEM file of a CA to trust (besides the public roots) for an https:// controller.
+    #[arg(long, global = true, env = "TWISTER_CA_FILE", value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -112,6 +118,12 @@ enum Command {
     /// OpenFlow 1.0 / 1.3 messages: decode to JSON (hex, file, pcap) and encode from JSON.
     #[command(subcommand)]
     Openflow(openflow::OpenflowCmd),
+    /// Devices of the inventory: run commands, configure, console, health check, SFTP.
+    #[command(subcommand)]
+    Device(device::DeviceCmd),
+    /// Reports: built-in and configured (db.xml), and the reporting configuration.
+    #[command(subcommand)]
+    Report(report::ReportCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -210,7 +222,7 @@ async fn run(args: Args) -> CmdResult {
         .clone()
         .filter(|t| !t.is_empty())
         .or_else(|| config.token.clone());
-    let client = Client::new(&url, token)?;
+    let client = Client::with_ca_file(&url, token, args.ca_file.as_deref())?;
     let mut ctx = Ctx {
         client,
         json: args.json,
@@ -241,6 +253,8 @@ async fn run(args: Args) -> CmdResult {
         Command::Global(c) => testing::global(&ctx, c).await,
         Command::Panic(c) => testing::panic(&ctx, c).await,
         Command::Openflow(c) => openflow::run(ctx.json, c),
+        Command::Device(c) => device::run(&ctx, c).await,
+        Command::Report(c) => report::run(&ctx, c).await,
     }
 }
 

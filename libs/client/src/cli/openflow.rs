@@ -39,6 +39,8 @@ pub enum OpenflowCmd {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Run the conformance suite against a switch that connects to --listen.
+    Conform(super::openflow_conform::ConformArgs),
 }
 
 fn read_input(file: &PathBuf) -> Result<Vec<u8>, Failure> {
@@ -122,6 +124,7 @@ pub fn run(json_out: bool, cmd: OpenflowCmd) -> CmdResult {
                 ));
             }
         }
+        OpenflowCmd::Conform(args) => return super::openflow_conform::run(json_out, args),
         OpenflowCmd::Encode {
             file,
             xid,

@@ -78,6 +78,8 @@ pub enum RunCmd {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+    /// Save a finished run's results to the reports database (when its project does not autosave).
+    Save { run: Option<String> },
     /// Write a run's results as JUnit XML (for Jenkins and GitLab).
     Junit {
         run: String,
@@ -363,6 +365,24 @@ pub async fn run(ctx: &Ctx, cmd: RunCmd) -> CmdResult {
             c.dequeue_test(&id, &item).await?;
             if !ctx.json {
                 println!("Removed {item} from run {id}.");
+            }
+        }
+        RunCmd::Save { run } => {
+            let id = pick(ctx, run).await?;
+            let r: Value = c
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/runs/{}/save", twister_client::client::encode_path(&id)),
+                    &serde_json::json!({}),
+                )
+                .await?;
+            if ctx.json {
+                output::json(&r);
+            } else {
+                println!(
+                    "Saved {} results of run {id} ({} insert statements).",
+                    r["saved"], r["inserts"]
+                );
             }
         }
         RunCmd::Ls { live, mine, limit } => {

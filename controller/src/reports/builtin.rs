@@ -1,0 +1,192 @@
+//! Built-in reports over the built-in `results` table: they work with no configuration. Each is an ordinary
+//! report definition (SQL with `@Field@` placeholders), run like a configured one against the controller's
+//! own database. `TS(column)` in their SQL becomes the backend's way of showing Unix milliseconds as UTC text.
+
+use super::config::{ReportDef, ReportField, ReportFieldKind, ReportKind};
+use crate::store::Backend;
+
+const PASS: &str = "SUM(CASE WHEN status = 'pass' THEN 1 ELSE 0 END)";
+
+fn def(id: &str, kind: ReportKind, description: &str, sql: String) -> ReportDef {
+    ReportDef {
+        id: id.into(),
+        kind,
+        sql_query: sql,
+        sql_total: None,
+        sql_compare: None,
+        description: description.into(),
+    }
+}
+
+/// The built-in reports.
+pub fn reports() -> Vec<ReportDef> {
+    let project = "('@Project@' = '' OR project = '@Project@')";
+    vec![
+        def(
+            "run-summary",
+            ReportKind::Table,
+            "Saved runs, newest first: tests, passed, failed, other outcomes and pass rate.",
+            format!(
+                "SELECT run_id AS run, MAX(project) AS project, MAX(build) AS build, TS(MIN(started_at)) AS started, \
+                 COUNT(*) AS tests, CAST({PASS} AS BIGINT) AS passed, \
+                 CAST(SUM(CASE WHEN status = 'fail' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+                 CAST(SUM(CASE WHEN status NOT IN ('pass', 'fail') THEN 1 ELSE 0 END) AS BIGINT) AS other, \
+                 CAST(100.0 * {PASS} / COUNT(*) AS DOUBLE PRECISION) AS pass_rate \
+                 FROM results WHERE {project} AND ('@Run@' = '' OR run_id = '@Run@') \
+                 GROUP BY run_id ORDER BY MAX(saved_at) DESC LIMIT 200"
+            ),
+        ),
+        def(
+            "status-breakdown",
+            ReportKind::PieChart,
+            "Outcomes of the saved tests (of one run, build or project when chosen).",
+            format!(
+                "SELECT status, COUNT(*) AS tests FROM results WHERE {project} \
+                 AND ('@Run@' = '' OR run_id = '@Run@') AND ('@Build@' = '' OR build = '@Build@') \
+                 GROUP BY status ORDER BY tests DESC"
+            ),
+        ),
+        def(
+            "pass-rate-per-build",
+            ReportKind::BarChart,
+            "Pass rate of every build (the suites' `build` field).",
+            format!(
+                "SELECT build, CAST(100.0 * {PASS} / COUNT(*) AS DOUBLE PRECISION) AS pass_rate, \
+                 COUNT(*) AS tests, CAST({PASS} AS BIGINT) AS passed \
+                 FROM results WHERE {project} GROUP BY build ORDER BY build"
+            ),
+        ),
+        def(
+            "test-history",
+            ReportKind::LineChart,
+            "One test across runs, newest first: duration, outcome and reason.",
+            "SELECT TS(started_at) AS started, duration_ms, status, run_id AS run, build, ep, reason \
+             FROM results WHERE test = '@Test@' ORDER BY started_at DESC LIMIT 500"
+                .to_string(),
+        ),
+        def(
+            "slowest-tests",
+            ReportKind::BarChart,
+            "The tests with the longest average duration.",
+            format!(
+                "SELECT test, CAST(AVG(duration_ms) AS DOUBLE PRECISION) AS avg_ms, MAX(duration_ms) AS max_ms, \
+                 COUNT(*) AS runs FROM results WHERE duration_ms IS NOT NULL AND {project} \
+                 GROUP BY test ORDER BY avg_ms DESC LIMIT 20"
+            ),
+        ),
+        def(
+            "flaky-tests",
+            ReportKind::Table,
+            "Tests whose outcome changed between runs of the same build.",
+            format!(
+                "SELECT build, test, COUNT(*) AS runs, COUNT(DISTINCT status) AS outcomes, \
+                 CAST({PASS} AS BIGINT) AS passed, \
+                 CAST(SUM(CASE WHEN status <> 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS not_passed \
+                 FROM results WHERE build <> '' AND {project} AND ('@Build@' = '' OR build = '@Build@') \
+                 GROUP BY build, test HAVING COUNT(DISTINCT status) > 1 \
+                 ORDER BY outcomes DESC, runs DESC, build, test LIMIT 500"
+            ),
+        ),
+    ]
+}
+
+/// The fields the built-in reports use; all optional except `Test`.
+pub fn fields() -> Vec<ReportField> {
+    let f = |id: &str, label: &str, sql: &str, default: Option<&str>| ReportField {
+        id: id.into(),
+        kind: ReportFieldKind::UserSelect,
+        sql_query: sql.into(),
+        label: label.into(),
+        default: default.map(str::to_string),
+    };
+    vec![
+        f(
+            "Project",
+            "Project",
+            "SELECT DISTINCT project FROM results ORDER BY project",
+            Some(""),
+        ),
+        f(
+            "Build",
+            "Build",
+            "SELECT DISTINCT build FROM results ORDER BY build",
+            Some(""),
+        ),
+        f(
+            "Run",
+            "Run",
+            "SELECT run_id, MAX(project) FROM results GROUP BY run_id ORDER BY MAX(saved_at) DESC LIMIT 200",
+            Some(""),
+        ),
+        f(
+            "Test",
+            "Test",
+            "SELECT DISTINCT test FROM results ORDER BY test",
+            None,
+        ),
+    ]
+}
+
+/// The built-in report with this id.
+pub fn find(id: &str) -> Option<ReportDef> {
+    reports().into_iter().find(|r| r.id == id)
+}
+
+/// `sql` with every `TS(expr)` written for `backend` (RFC 3339 UTC text from Unix milliseconds).
+pub fn expand_timestamps(sql: &str, backend: Backend) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(pos) = rest.find("TS(") {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 3..];
+        // Find the matching parenthesis.
+        let mut depth = 1;
+        let mut end = None;
+        for (i, c) in after.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(i);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[pos..]);
+            return out;
+        };
+        let expr = &after[..end];
+        out.push_str(&match backend {
+            Backend::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%SZ', ({expr}) / 1000, 'unixepoch')"),
+            Backend::Postgres => format!(
+                "to_char(to_timestamp(({expr}) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+            ),
+        });
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses_and_names_known_fields() {
+        let known: Vec<String> = fields().into_iter().map(|f| f.id).collect();
+        for r in reports() {
+            for b in [Backend::Sqlite, Backend::Postgres] {
+                let t = super::super::template::Template::parse(&expand_timestamps(&r.sql_query, b)).unwrap();
+                for f in t.fields() {
+                    assert!(known.contains(&f), "{} uses {f}", r.id);
+                }
+            }
+        }
+        assert!(expand_timestamps("SELECT TS(MIN(a)) x", Backend::Sqlite).contains("(MIN(a)) / 1000"));
+    }
+}

@@ -1,0 +1,479 @@
+//! Running report queries: read-only (SQLite `query_only`, PostgreSQL read-only transaction with a statement
+//! timeout), with a time limit, bound parameters, and rows decoded to JSON values whatever their SQL types.
+
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Column, Executor, Row};
+use utoipa::ToSchema;
+
+use super::config::{ReportConfig, ReportDef, ReportKind};
+use super::template::{bind_all, BoundValue, PlaceholderKind, Template};
+use crate::api::error::ApiError;
+use crate::store::{redact_url, Backend, Store, StoreError};
+
+/// Most rows a report returns.
+pub const MAX_ROWS: usize = 100_000;
+
+/// Rows and their column names.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Table {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Rows of JSON values (numbers, text, null).
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// More rows existed than were returned.
+    pub truncated: bool,
+}
+
+/// A report's output.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportOutput {
+    /// Report id.
+    pub id: String,
+    /// How to show it.
+    pub kind: ReportKind,
+    /// Field values used.
+    pub fields: BTreeMap<String, String>,
+    /// The main query's rows.
+    pub table: Table,
+    /// SQLTotal's rows, when the report has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<Table>,
+    /// The main values as percentages of the totals (matched on the first column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<Table>,
+    /// SQLCompare's rows, shown side by side.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compare: Option<Table>,
+}
+
+/// A database a report runs against.
+#[derive(Clone)]
+pub struct Target {
+    /// Pool.
+    pub pool: AnyPool,
+    /// Engine.
+    pub backend: Backend,
+    /// The controller's own database (private tables are off limits).
+    pub own: bool,
+}
+
+fn external_pools() -> &'static Mutex<HashMap<String, Target>> {
+    static POOLS: OnceLock<Mutex<HashMap<String, Target>>> = OnceLock::new();
+    POOLS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// The database configured for reports and inserts: the controller's own, or an external one by URL
+/// (pools are kept per URL).
+pub async fn target(store: &Store, config: &ReportConfig) -> Result<Target, ApiError> {
+    let Some(url) = config.database_url.as_deref() else {
+        return Ok(Target {
+            pool: store.pool().clone(),
+            backend: store.backend(),
+            own: true,
+        });
+    };
+    if let Some(t) = external_pools()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(url)
+    {
+        return Ok(t.clone());
+    }
+    let backend = if url.starts_with("sqlite:") {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    };
+    sqlx::any::install_default_drivers();
+    let unreachable = |e: sqlx::Error| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "report_database",
+            format!("report database {}: {e}", redact_url(url)),
+        )
+    };
+    let options = AnyConnectOptions::from_str(url).map_err(unreachable)?;
+    let pool = AnyPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(unreachable)?;
+    let t = Target {
+        pool,
+        backend,
+        own: false,
+    };
+    external_pools()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(url.to_string(), t.clone());
+    Ok(t)
+}
+
+/// A JSON object's members in document order.
+struct Ordered(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Ordered, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, serde_json::Value>()? {
+                    out.push((k, v));
+                }
+                Ok(Ordered(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+fn sqlite_value(row: &sqlx::any::AnyRow, i: usize) -> serde_json::Value {
+    if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+        return v.map_or(serde_json::Value::Null, Into::into);
+    }
+    if let Ok(v) = row.try_get::<Option<f64>, _>(i) {
+        return v
+            .and_then(serde_json::Number::from_f64)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number);
+    }
+    if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+        return v.map_or(serde_json::Value::Null, Into::into);
+    }
+    if let Ok(v) = row.try_get::<Option<Vec<u8>>, _>(i) {
+        return v.map_or(serde_json::Value::Null, |b| hex::encode(b).into());
+    }
+    serde_json::Value::Null
+}
+
+fn query_error(e: sqlx::Error) -> ApiError {
+    // 57014: PostgreSQL cancelled the statement at its statement_timeout.
+    if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("57014") {
+        return ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "report_timeout",
+            "report query ran longer than its time limit",
+        );
+    }
+    ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "report_query",
+        format!("report query failed: {e}"),
+    )
+}
+
+/// Runs one statement read-only with a time limit and returns its rows.
+pub async fn read_only(
+    target: &Target,
+    sql: &str,
+    values: &[BoundValue],
+    limit: Duration,
+) -> Result<Table, ApiError> {
+    let mut conn = target.pool.acquire().await.map_err(StoreError::from)?;
+    let ms = limit.as_millis().max(1);
+    let backend = target.backend;
+    let work = async {
+        match backend {
+            Backend::Sqlite => {
+                conn.execute("PRAGMA query_only = ON")
+                    .await
+                    .map_err(query_error)?;
+                let rows = bind_all(sqlx::query(sql), values).fetch_all(&mut *conn).await;
+                conn.execute("PRAGMA query_only = OFF")
+                    .await
+                    .map_err(StoreError::from)?;
+                let rows = rows.map_err(query_error)?;
+                let mut table = Table::default();
+                if let Some(first) = rows.first() {
+                    table.columns = first.columns().iter().map(|c| c.name().to_string()).collect();
+                }
+                for r in rows.iter().take(MAX_ROWS) {
+                    table
+                        .rows
+                        .push((0..r.len()).map(|i| sqlite_value(r, i)).collect());
+                }
+                table.truncated = rows.len() > MAX_ROWS;
+                Ok::<Table, ApiError>(table)
+            }
+            Backend::Postgres => {
+                conn.execute("BEGIN READ ONLY").await.map_err(query_error)?;
+                let result = async {
+                    conn.execute(format!("SET LOCAL statement_timeout = {ms}").as_str())
+                        .await
+                        .map_err(query_error)?;
+                    let body = sql.trim().trim_end_matches(';');
+                    let wrapped = format!("SELECT row_to_json(q)::text AS j FROM ({body}\n) q");
+                    let rows = bind_all(sqlx::query(&wrapped), values)
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(query_error)?;
+                    let mut table = Table::default();
+                    for r in rows.iter().take(MAX_ROWS) {
+                        let text: String = r.try_get(0).map_err(query_error)?;
+                        let Ordered(members) = serde_json::from_str(&text)
+                            .map_err(|e| ApiError::internal(format!("row_to_json output: {e}")))?;
+                        if table.columns.is_empty() {
+                            table.columns = members.iter().map(|(k, _)| k.clone()).collect();
+                        }
+                        table.rows.push(members.into_iter().map(|(_, v)| v).collect());
+                    }
+                    table.truncated = rows.len() > MAX_ROWS;
+                    Ok::<Table, ApiError>(table)
+                }
+                .await;
+                conn.execute("ROLLBACK").await.map_err(StoreError::from)?;
+                result
+            }
+        }
+    };
+    match tokio::time::timeout(limit + Duration::from_millis(250), work).await {
+        Ok(r) => r,
+        Err(_) => {
+            // The connection is mid-statement (and may still be read-only): close it rather than reuse it.
+            drop(conn.detach());
+            Err(ApiError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "report_timeout",
+                format!("report query ran longer than {} s", limit.as_secs_f64()),
+            ))
+        }
+    }
+}
+
+/// Tables of the controller's own database a report may not read: credentials, sealed secrets, the
+/// reporting configuration (with its database URL) and the catalogues that would list them.
+const PRIVATE_TABLES: &[&str] = &[
+    "users",
+    "tokens",
+    "node_properties",
+    "stations",
+    "station_commands",
+    "report_config",
+    "sqlite_master",
+    "sqlite_schema",
+    "sqlite_temp_master",
+    "pg_authid",
+    "pg_shadow",
+    "pg_user",
+    "pg_roles",
+    "pg_read_file",
+    "pg_ls_dir",
+    "information_schema",
+    "pg_catalog",
+];
+
+/// Refuses a report query on the controller's own database that names one of its private tables.
+pub fn check_own_database(sql: &str) -> Result<(), ApiError> {
+    let t = Template::parse(sql).map_err(|e| ApiError::invalid(e.to_string()))?;
+    if let Some(w) = t.words.iter().find(|w| PRIVATE_TABLES.contains(&w.as_str())) {
+        return Err(ApiError::forbidden(format!(
+            "reports on the controller's database may not read {w}"
+        )));
+    }
+    Ok(())
+}
+
+/// Parses a report SQL for `backend`: `TS()` expanded, one statement, only `@Field@` placeholders.
+fn report_template(sql: &str, backend: Backend) -> Result<Template, ApiError> {
+    let t = Template::parse(&super::builtin::expand_timestamps(sql, backend))
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    if !t.single_statement {
+        return Err(ApiError::invalid("a report query must be one statement"));
+    }
+    if let Some(p) = t
+        .placeholders
+        .iter()
+        .find(|p| p.kind == PlaceholderKind::Variable)
+    {
+        return Err(ApiError::invalid(format!(
+            "report queries use @Field@ placeholders; ${} is not one",
+            p.name
+        )));
+    }
+    Ok(t)
+}
+
+/// Runs a report with the user's field values (`params`; `cmp.Field` gives SQLCompare its own values).
+pub async fn run_report(
+    target: &Target,
+    config: &ReportConfig,
+    fields: &[super::config::ReportField],
+    def: &ReportDef,
+    params: &HashMap<String, String>,
+) -> Result<ReportOutput, ApiError> {
+    let limit = Duration::from_secs(config.query_timeout_s.unwrap_or(10));
+    if target.own {
+        for sql in [
+            Some(&def.sql_query),
+            def.sql_total.as_ref(),
+            def.sql_compare.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            check_own_database(sql)?;
+        }
+    }
+    let mut used = BTreeMap::new();
+    let value = |name: &str, prefix: &str| -> Result<String, ApiError> {
+        if let Some(v) = params.get(&format!("{prefix}{name}")) {
+            return Ok(v.clone());
+        }
+        if !prefix.is_empty() {
+            if let Some(v) = params.get(name) {
+                return Ok(v.clone());
+            }
+        }
+        match fields
+            .iter()
+            .find(|f| f.id == name)
+            .and_then(|f| f.default.clone())
+        {
+            Some(d) => Ok(d),
+            None => Err(
+                ApiError::invalid(format!("report {:?} needs a value for field {name:?}", def.id))
+                    .with_details(serde_json::json!({"missing_field": name})),
+            ),
+        }
+    };
+    let main = report_template(&def.sql_query, target.backend)?;
+    let values = main.bind_values(|p| {
+        let v = value(&p.name, "")?;
+        used.insert(p.name.clone(), v.clone());
+        Ok::<_, ApiError>(v)
+    })?;
+    let table = read_only(target, &main.sql, &values, limit).await?;
+    let mut out = ReportOutput {
+        id: def.id.clone(),
+        kind: def.kind,
+        fields: used,
+        table,
+        total: None,
+        percent: None,
+        compare: None,
+    };
+    if let Some(total_sql) = &def.sql_total {
+        let t = report_template(total_sql, target.backend)?;
+        let values = t.bind_values(|p| value(&p.name, ""))?;
+        let total = read_only(target, &t.sql, &values, limit).await?;
+        out.percent = Some(percentages(&out.table, &total));
+        out.total = Some(total);
+    }
+    if let Some(cmp_sql) = &def.sql_compare {
+        let t = report_template(cmp_sql, target.backend)?;
+        let values = t.bind_values(|p| value(&p.name, "cmp."))?;
+        out.compare = Some(read_only(target, &t.sql, &values, limit).await?);
+    }
+    Ok(out)
+}
+
+fn number(v: &serde_json::Value) -> Option<f64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_f64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Each main row's second column as a percentage of the total row with the same first column.
+pub fn percentages(main: &Table, total: &Table) -> Table {
+    let label = main.columns.first().cloned().unwrap_or_default();
+    let what = main.columns.get(1).cloned().unwrap_or_default();
+    let mut out = Table {
+        columns: vec![label, format!("{what} (%)")],
+        rows: Vec::new(),
+        truncated: false,
+    };
+    for r in &main.rows {
+        let (Some(key), Some(v)) = (r.first(), r.get(1).and_then(number)) else {
+            continue;
+        };
+        let t = total
+            .rows
+            .iter()
+            .find(|t| t.first() == Some(key))
+            .and_then(|t| t.get(1))
+            .and_then(number);
+        let pct = match t {
+            Some(t) if t != 0.0 => serde_json::Number::from_f64((v * 10000.0 / t).round() / 100.0)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            _ => serde_json::Value::Null,
+        };
+        out.rows.push(vec![key.clone(), pct]);
+    }
+    out
+}
+
+/// The choices of a UserSelect field: `(value, label)` pairs from its query.
+pub async fn field_options(target: &Target, sql: &str) -> Result<Vec<(String, String)>, ApiError> {
+    if target.own {
+        check_own_database(sql)?;
+    }
+    let t = report_template(sql, target.backend)?;
+    if !t.placeholders.is_empty() {
+        return Err(ApiError::invalid("a field's query takes no placeholders"));
+    }
+    let table = read_only(target, &t.sql, &[], Duration::from_secs(10)).await?;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    Ok(table
+        .rows
+        .iter()
+        .take(5000)
+        .filter_map(|r| {
+            let v = text(r.first()?);
+            let l = r.get(1).map(text).unwrap_or_else(|| v.clone());
+            Some((v, l))
+        })
+        .collect())
+}
+
+/// A table as CSV (RFC 4180 quoting).
+pub fn to_csv(t: &Table) -> String {
+    fn cell(s: &str) -> String {
+        // A leading formula character is quoted with an apostrophe so spreadsheets show it as text.
+        let s = if s.starts_with(['=', '+', '-', '@']) && s.parse::<f64>().is_err() {
+            format!("'{s}")
+        } else {
+            s.to_string()
+        };
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s
+        }
+    }
+    let mut out = String::new();
+    out.push_str(&t.columns.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
+    out.push_str("\r\n");
+    for r in &t.rows {
+        let cells: Vec<String> = r
+            .iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => cell(s),
+                serde_json::Value::Null => String::new(),
+                other => cell(&other.to_string()),
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}

@@ -1,0 +1,81 @@
+//! `twister openflow conform` end to end: the real binary against a private Open vSwitch.
+
+#[allow(dead_code)]
+#[path = "../../../openflow/tests/common/ovs.rs"]
+mod ovs;
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[test]
+fn conform_runs_against_ovs_and_writes_reports() {
+    if !ovs::available("conform_runs_against_ovs_and_writes_reports") {
+        return;
+    }
+    let sw = ovs::Ovs::start(3).expect("start OVS");
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ports = (1..=3)
+        .map(|i| format!("{i}@{}", sw.port(i).host_side))
+        .collect::<Vec<_>>()
+        .join(",");
+    let child = Command::new(env!("CARGO_BIN_EXE_twister"))
+        .args([
+            "openflow", "conform", "--of", "1.3", "--listen", &addr, "--ports", &ports,
+        ])
+        .args(["--group", "basic", "--case", "of13.match.ipv4_src"])
+        .arg("--report-dir")
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("twister runs");
+    sw.set_controllers(&[addr.parse().expect("addr")])
+        .expect("set-controller");
+    let out = child.wait_with_output().expect("twister exits");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    // The six cases of group basic plus the one named.
+    assert!(stdout.contains("7 cases: 7 pass"), "{stdout}");
+    assert!(stderr.contains("[  7/7]"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).expect("report.json"))
+            .expect("json");
+    let results = report["results"].as_array().expect("results");
+    assert_eq!(results.len(), 7);
+    assert!(results.iter().all(|r| r["verdict"] == "pass"));
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
+    assert!(junit.contains("name=\"of13.match.ipv4_src\""), "{junit}");
+    assert!(dir.path().join("evidence/of13.handshake.pcapng").exists());
+
+    // Bad flags are usage errors (exit 2) before anything listens.
+    let bad = Command::new(env!("CARGO_BIN_EXE_twister"))
+        .args([
+            "openflow",
+            "conform",
+            "--of",
+            "1.3",
+            "--ports",
+            "1@x",
+            "--case",
+            "of13.echo",
+        ])
+        .output()
+        .expect("twister runs");
+    assert_eq!(bad.status.code(), Some(2));
+    let list = Command::new(env!("CARGO_BIN_EXE_twister"))
+        .args(["openflow", "conform", "--of", "1.0", "--list", "--group", "stats"])
+        .output()
+        .expect("twister runs");
+    assert!(list.status.success());
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 6);
+}

@@ -1,0 +1,697 @@
+//! The catalogue: hand-written cases from a table, and families generated from the field, action and stats
+//! tables.
+
+use super::actions::{ActionCase, OTHERS13, SET10};
+use super::fields::{self, Field};
+use super::{Body, Case};
+use crate::{OFP10_VERSION, OFP13_VERSION};
+
+const V10: u8 = 1;
+const V13: u8 = 2;
+const BOTH: u8 = V10 | V13;
+
+/// (name, group, title, 1.0 section, 1.3 section, required, versions, TS-026 number)
+type Named = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    bool,
+    u8,
+    Option<&'static str>,
+);
+
+const NAMED: &[Named] = &[
+    (
+        "handshake",
+        "basic",
+        "Hello and features reply with a datapath id",
+        "§5.3.1",
+        "§7.3.1",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "echo",
+        "basic",
+        "Echo request is answered with the same payload",
+        "§5.5.2",
+        "§7.5.2",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "features",
+        "basic",
+        "The data ports are listed (features reply / port description)",
+        "§5.3.1",
+        "§7.3.5.6",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "get_config",
+        "basic",
+        "Get-config is answered with a config reply",
+        "§5.3.2",
+        "§7.3.2",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "set_config",
+        "basic",
+        "Set-config changes miss_send_len as get-config shows",
+        "§5.3.2",
+        "§7.3.2",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "barrier",
+        "basic",
+        "Barrier request is answered after earlier messages",
+        "§5.3.7",
+        "§7.3.8",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "flow_add_delete",
+        "flow_mod",
+        "Added flow is in the flow statistics; deleted flow is gone",
+        "§4.6",
+        "§6.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "flow_modify",
+        "flow_mod",
+        "Modify changes the actions of every matching flow",
+        "§4.6",
+        "§6.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "flow_modify_strict",
+        "flow_mod",
+        "Modify-strict changes only the flow with the same match and priority",
+        "§4.6",
+        "§6.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "flow_delete_strict",
+        "flow_mod",
+        "Delete-strict removes only the flow with the same match and priority",
+        "§4.6",
+        "§6.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "flow_delete_out_port",
+        "flow_mod",
+        "Delete filtered by out_port removes only flows that output there",
+        "§4.6",
+        "§6.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "priority",
+        "flow_mod",
+        "Of two overlapping flows the higher priority one is used",
+        "§3.4",
+        "§5.3",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "overlap_check",
+        "flow_mod",
+        "Add with CHECK_OVERLAP over an overlapping flow fails with OVERLAP",
+        "§4.6",
+        "§6.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "add_replaces",
+        "flow_mod",
+        "Adding an identical flow replaces it (one flow left)",
+        "§4.6",
+        "§6.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "idle_timeout",
+        "flow_mod",
+        "A flow with an idle timeout expires and sends flow-removed (IDLE_TIMEOUT)",
+        "§4.6",
+        "§6.5",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "hard_timeout",
+        "flow_mod",
+        "A flow with a hard timeout expires and sends flow-removed (HARD_TIMEOUT)",
+        "§4.6",
+        "§6.5",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "delete_flow_removed",
+        "flow_mod",
+        "Deleting a flow with SEND_FLOW_REM sends flow-removed (DELETE)",
+        "§4.6",
+        "§6.5",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "cookie_delete",
+        "flow_mod",
+        "Delete with a cookie mask removes only flows with that cookie",
+        "",
+        "§6.4",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "packet_out",
+        "packet",
+        "Packet-out with an output action leaves on that port",
+        "§5.3.6",
+        "§7.3.7",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "packet_out_all",
+        "packet",
+        "Packet-out to ALL leaves on every port but the ingress",
+        "§5.3.6",
+        "§7.3.7",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "packet_in_no_match",
+        "packet",
+        "A frame no flow matches comes to the controller (1.0 default)",
+        "§4.5, §5.4.1",
+        "",
+        true,
+        V10,
+        None,
+    ),
+    (
+        "packet_in_table_miss",
+        "packet",
+        "A table-miss flow to the controller gives a packet-in",
+        "",
+        "§5.4, §7.4.1",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "packet_in_action",
+        "packet",
+        "An output-to-controller action gives a packet-in with reason ACTION",
+        "§5.4.1",
+        "§7.4.1",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "table_miss_drop",
+        "packet",
+        "Without a table-miss flow an unmatched frame is dropped, no packet-in",
+        "",
+        "§5.4",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "flow_counters",
+        "counters",
+        "Flow packet and byte counters count the forwarded frames",
+        "§5.3.5",
+        "§7.3.5.2",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "port_counters",
+        "counters",
+        "Port rx/tx packet counters grow with the traffic",
+        "§5.3.5",
+        "§7.3.5.6",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "aggregate_counters",
+        "counters",
+        "Aggregate statistics add up the flows",
+        "§5.3.5",
+        "§7.3.5.3",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "table_counters",
+        "counters",
+        "Table statistics count lookups, matches and active flows",
+        "§5.3.5",
+        "§7.3.5.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "port_mod_down",
+        "port",
+        "Port-mod PORT_DOWN is shown by a port-status message, then restored",
+        "§5.3.3, §5.4.3",
+        "§7.3.4.3, §7.4.3",
+        false,
+        BOTH,
+        None,
+    ),
+    (
+        "port_mod_no_fwd",
+        "port",
+        "Port-mod NO_FWD stops output on the port",
+        "§5.3.3",
+        "§7.3.4.3",
+        false,
+        BOTH,
+        None,
+    ),
+    (
+        "error_bad_version",
+        "errors",
+        "A message of an unsupported version gets BAD_REQUEST/BAD_VERSION",
+        "§5.4.4",
+        "§7.4.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "error_bad_type",
+        "errors",
+        "An unknown message type gets BAD_REQUEST/BAD_TYPE",
+        "§5.4.4",
+        "§7.4.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "error_bad_stat",
+        "errors",
+        "An unknown stats/multipart type gets BAD_REQUEST/BAD_STAT (BAD_MULTIPART)",
+        "§5.4.4",
+        "§7.4.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "error_bad_len",
+        "errors",
+        "A message with a wrong length gets BAD_REQUEST/BAD_LEN",
+        "§5.4.4",
+        "§7.4.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "error_bad_action",
+        "errors",
+        "An unknown action type gets BAD_ACTION/BAD_TYPE",
+        "§5.4.4",
+        "§7.4.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "error_bad_out_port",
+        "errors",
+        "Output to a port that does not exist gets BAD_ACTION/BAD_OUT_PORT",
+        "§5.4.4",
+        "§7.4.4",
+        true,
+        BOTH,
+        None,
+    ),
+    (
+        "error_bad_table",
+        "errors",
+        "A flow-mod to a table that does not exist gets BAD_TABLE_ID",
+        "",
+        "§7.4.4",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "error_bad_goto",
+        "errors",
+        "Goto-table to an earlier table gets BAD_INSTRUCTION/BAD_TABLE_ID",
+        "",
+        "§7.4.4",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "error_unknown_group",
+        "errors",
+        "A group action to an unknown group gets BAD_ACTION/BAD_OUT_GROUP",
+        "",
+        "§7.4.4",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "error_bad_prereq",
+        "errors",
+        "A match without its prerequisite gets BAD_MATCH/BAD_PREREQ",
+        "",
+        "§7.4.4",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "goto_table",
+        "instructions",
+        "Goto-table continues in the next table",
+        "",
+        "§5.9",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "write_metadata",
+        "instructions",
+        "Write-metadata is matched in the next table",
+        "",
+        "§5.9",
+        false,
+        V13,
+        None,
+    ),
+    (
+        "write_actions",
+        "instructions",
+        "Write-actions runs the action set at the end of the pipeline",
+        "",
+        "§5.9, §5.10",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "clear_actions",
+        "instructions",
+        "Clear-actions empties the action set",
+        "",
+        "§5.9",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "group_all",
+        "groups",
+        "An ALL group copies the frame to every bucket",
+        "",
+        "§5.6.1",
+        false,
+        V13,
+        None,
+    ),
+    (
+        "group_select",
+        "groups",
+        "A SELECT group with one bucket forwards by it",
+        "",
+        "§5.6.1",
+        false,
+        V13,
+        None,
+    ),
+    (
+        "group_indirect",
+        "groups",
+        "An INDIRECT group forwards by its bucket",
+        "",
+        "§5.6.1",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "group_fast_failover",
+        "groups",
+        "A FAST_FAILOVER group uses its first live bucket",
+        "",
+        "§5.6.1",
+        false,
+        V13,
+        None,
+    ),
+    (
+        "group_exists",
+        "groups",
+        "Adding a group id twice gets GROUP_MOD_FAILED/GROUP_EXISTS",
+        "",
+        "§6.5, §7.4.4",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "group_delete",
+        "groups",
+        "Deleting a group deletes the flows that use it",
+        "",
+        "§6.5",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "meter_drop",
+        "meters",
+        "A meter with a drop band is applied by the meter instruction and counted",
+        "",
+        "§5.7",
+        false,
+        V13,
+        None,
+    ),
+    (
+        "role_master_slave",
+        "role",
+        "Role requests are answered; as SLAVE a flow-mod gets IS_SLAVE",
+        "",
+        "§6.3.5, §7.3.9",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "role_stale",
+        "role",
+        "A stale generation id gets ROLE_REQUEST_FAILED/STALE",
+        "",
+        "§6.3.5",
+        true,
+        V13,
+        None,
+    ),
+    (
+        "async_config",
+        "async",
+        "Set-async is read back by get-async",
+        "",
+        "§7.3.10",
+        true,
+        V13,
+        None,
+    ),
+];
+
+/// The group names, in catalogue order.
+pub fn groups() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for c in catalogue(OFP10_VERSION)
+        .into_iter()
+        .chain(catalogue(OFP13_VERSION))
+    {
+        if !out.contains(&c.group) {
+            out.push(c.group);
+        }
+    }
+    out
+}
+
+const STATS10: &[&str] = &["desc", "flow", "aggregate", "table", "port", "queue"];
+const STATS13: &[&str] = &[
+    "desc",
+    "flow",
+    "aggregate",
+    "table",
+    "port",
+    "queue",
+    "group",
+    "group_desc",
+    "group_features",
+    "meter",
+    "meter_config",
+    "meter_features",
+    "table_features",
+    "port_desc",
+];
+
+/// Every case of one version (`OFP10_VERSION` or `OFP13_VERSION`); empty for other versions.
+pub fn catalogue(version: u8) -> Vec<Case> {
+    let (bit, prefix) = match version {
+        OFP10_VERSION => (V10, "of10"),
+        OFP13_VERSION => (V13, "of13"),
+        _ => return Vec::new(),
+    };
+    let v13 = version == OFP13_VERSION;
+    let mut out = Vec::new();
+    for (name, group, title, s10, s13, required, versions, ts026) in NAMED {
+        if versions & bit == 0 {
+            continue;
+        }
+        out.push(Case {
+            id: format!("{prefix}.{name}"),
+            group,
+            title: (*title).to_string(),
+            section: if v13 { s13 } else { s10 },
+            ts026: *ts026,
+            required: *required,
+            version,
+            body: Body::Named(name),
+        });
+    }
+    for kind in if v13 { STATS13 } else { STATS10 } {
+        let required = !matches!(*kind, "queue" | "meter" | "meter_config" | "table_features");
+        out.push(Case {
+            id: format!("{prefix}.stats.{kind}"),
+            group: "stats",
+            title: format!("{kind} statistics request gets a {kind} reply"),
+            section: if v13 { "§7.3.5" } else { "§5.3.5" },
+            ts026: None,
+            required,
+            version,
+            body: Body::Stats(kind),
+        });
+    }
+    for f in fields::ALL {
+        for masked in [false, true] {
+            if masked && !f.maskable() {
+                continue;
+            }
+            let in_10 = fields::v10_match(*f, &f.base(), 1, masked).is_some();
+            if !v13 && !in_10 {
+                continue;
+            }
+            let suffix = if masked { "_masked" } else { "" };
+            out.push(Case {
+                id: format!("{prefix}.match.{}{suffix}", f.name()),
+                group: "match",
+                title: format!(
+                    "A flow matching {}{} forwards the frame that has it and not one that differs",
+                    f.name(),
+                    if masked { " under a mask" } else { "" }
+                ),
+                section: if v13 { "§7.2.3.7" } else { "§5.2.3" },
+                ts026: None,
+                required: if v13 { f.required() && !masked } else { true },
+                version,
+                body: Body::Match { field: *f, masked },
+            });
+        }
+    }
+    let mut action_cases: Vec<ActionCase> = Vec::new();
+    if v13 {
+        action_cases.extend(
+            fields::ALL
+                .iter()
+                .filter(|f| f.settable())
+                .map(|f| ActionCase::SetField(*f)),
+        );
+        action_cases.extend_from_slice(OTHERS13);
+    } else {
+        action_cases.extend(SET10.iter().map(|f| ActionCase::SetField(*f)));
+    }
+    for a in action_cases {
+        let planned = if v13 {
+            a.plan13(1).is_some()
+        } else {
+            a.plan10().is_some()
+        };
+        if !planned {
+            continue;
+        }
+        out.push(Case {
+            id: format!("{prefix}.action.{}", a.name()),
+            group: "action",
+            title: format!("Action {} gives the expected frame", a.name()),
+            section: if v13 { "§5.12, §7.2.5" } else { "§5.2.4" },
+            ts026: None,
+            required: false,
+            version,
+            body: Body::Action(a),
+        });
+    }
+    let _ = Field::InPort;
+    out
+}

@@ -1,0 +1,527 @@
+//! Results and reports end to end: a real controller and station run real tests; results are saved (autosave
+//! and manual save, set-up and tear-down left out) on SQLite and PostgreSQL; the built-in reports answer over
+//! the API and the CLI; a db.xml is imported, its mandatory fields enforced, its inserts run against an
+//! external PostgreSQL and its reports read from there; SQL-injection attempts through test reasons, field
+//! values and report parameters end up as plain data; report queries cannot write and are time-limited.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use twister_tests::cli::Cli;
+use twister_tests::controller::ADMIN_PASSWORD;
+use twister_tests::station::StationProcess;
+use twister_tests::{Api, Backend, TestController};
+
+/// A reason that would break a statement built by pasting text.
+const EVIL: &str = "it's broken'); DROP TABLE results; --";
+
+fn write(dir: &Path, name: &str, body: &str) {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, body).unwrap();
+}
+
+fn scripts(dir: &Path) {
+    write(dir, "sh/pass.sh", "echo passing\nexit 0\n");
+    write(
+        dir,
+        "sh/evil.sh",
+        &format!("cat > \"$TWISTER_RESULT_FILE\" <<'EOF'\nfail {EVIL}\nEOF\nexit 0\n"),
+    );
+    write(dir, "sh/setup.sh", "echo setting up\nexit 0\n");
+    write(dir, "sh/teardown.sh", "echo tearing down\nexit 0\n");
+    // Passes the first time, fails the next (the marker is the first argument).
+    write(
+        dir,
+        "sh/flip.sh",
+        "if [ -e \"$1\" ]; then rm -f \"$1\"; exit 1; else touch \"$1\"; exit 0; fi\n",
+    );
+}
+
+async fn controller(backend: &Backend) -> (TestController, Api, tempfile::TempDir) {
+    let tests = tempfile::tempdir().unwrap();
+    scripts(tests.path());
+    let dir = tests.path().to_path_buf();
+    let c = TestController::start_with(backend, move |cfg| {
+        cfg.tests_dir = Some(dir);
+        cfg.stations.heartbeat_s = 1;
+    })
+    .await;
+    let admin = c.admin().await;
+    (c, admin, tests)
+}
+
+fn project(name: &str, autosave: bool, build: &str, marker: &Path) -> Value {
+    json!({
+        "name": name,
+        "settings": {"db_autosave": autosave, "fields": {"release": "r1", "build": build}},
+        "suites": [{
+            "name": "smoke", "eps": ["EP-1"], "fields": {"station_id": "7"},
+            "tests": [
+                {"file": "sh/setup.sh", "setup": true},
+                {"file": "sh/pass.sh", "title": "pass.sh", "repeat": 2},
+                {"file": "sh/evil.sh"},
+                {"file": "sh/flip.sh", "args": [marker.display().to_string()]},
+                {"file": "sh/teardown.sh", "teardown": true}
+            ]
+        }]
+    })
+}
+
+async fn put_project(api: &Api, doc: Value) -> (u16, Value) {
+    let name = doc["name"].as_str().unwrap().to_string();
+    api.put(&format!("/projects/{name}"), doc).await
+}
+
+async fn run_to_end(api: &Api, project: &str) -> String {
+    let (s, r) = api.post("/runs", json!({ "project": project })).await;
+    assert_eq!(s, 201, "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let t0 = Instant::now();
+    loop {
+        let (s, r) = api.get(&format!("/runs/{id}")).await;
+        assert_eq!(s, 200, "{r}");
+        if r["state"] == "finished" {
+            return id;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "run did not finish: {r:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn report(api: &Api, name: &str, query: &str) -> Value {
+    let (s, r) = api.get(&format!("/reports/{name}/data?{query}")).await;
+    assert_eq!(s, 200, "{name}?{query}: {r}");
+    r
+}
+
+fn column(t: &Value, name: &str) -> usize {
+    t["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("no column {name} in {t}"))
+}
+
+async fn results_and_builtin_reports(backend: &Backend) {
+    let (c, admin, tests) = controller(backend).await;
+    let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
+    let marker = tests.path().join("flip.marker");
+
+    // Autosave: three tests and a repeat saved; set-up and tear-down not.
+    assert_eq!(
+        put_project(&admin, project("auto", true, "b1", &marker)).await.0,
+        201
+    );
+    let run1 = run_to_end(&admin, "auto").await;
+    let (s, rows) = admin.get(&format!("/runs/{run1}/results")).await;
+    assert_eq!(s, 200, "{rows}");
+    let rows = rows.as_array().unwrap().clone();
+    let files: Vec<&str> = rows.iter().map(|r| r["file"].as_str().unwrap()).collect();
+    assert_eq!(
+        files,
+        ["sh/pass.sh", "sh/pass.sh", "sh/evil.sh", "sh/flip.sh"],
+        "{rows:#?}"
+    );
+    assert_eq!(rows[1]["iteration"], 2);
+    let evil = &rows[2];
+    assert_eq!(evil["status"], "fail");
+    assert!(evil["reason"].as_str().unwrap().contains(EVIL), "{evil}");
+    assert_eq!(evil["build"], "b1");
+    assert_eq!(evil["release"], "r1");
+    assert_eq!(evil["station"], "ws1");
+    assert_eq!(evil["suite"], "smoke");
+    let fields: Value = serde_json::from_str(evil["fields"].as_str().unwrap()).unwrap();
+    assert_eq!(fields["station_id"], "7");
+    assert!(evil["log_url"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("/api/v1/runs/{run1}/logs?item=")));
+    assert!(evil["packets_url"].is_null());
+    assert!(evil["duration_ms"].as_i64().unwrap() >= 0);
+    let (s, log) = admin
+        .get(evil["log_url"].as_str().unwrap().trim_start_matches("/api/v1"))
+        .await;
+    assert_eq!(s, 200, "{log}");
+
+    // No autosave: nothing until saved by hand (API), then again by CLI (replaces, no duplicates).
+    assert_eq!(
+        put_project(&admin, project("manual", false, "b1", &marker))
+            .await
+            .0,
+        201
+    );
+    let run2 = run_to_end(&admin, "manual").await;
+    let (_, none) = admin.get(&format!("/runs/{run2}/results")).await;
+    assert_eq!(none, json!([]));
+    let (s, saved) = admin.post(&format!("/runs/{run2}/save"), json!({})).await;
+    assert_eq!(s, 200, "{saved}");
+    assert_eq!(saved["saved"], 4);
+    let cli = Cli::new(&c.url);
+    cli.login("admin", ADMIN_PASSWORD).await;
+    let out = cli.run(&["run", "save", &run2]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("Saved 4 results"), "{out:?}");
+    let (_, again) = admin.get(&format!("/runs/{run2}/results")).await;
+    assert_eq!(again.as_array().unwrap().len(), 4);
+    // A viewer may read reports but not save runs.
+    let viewer = c.user("vera", "viewer").await;
+    assert_eq!(viewer.post(&format!("/runs/{run2}/save"), json!({})).await.0, 403);
+    assert_eq!(viewer.get("/reports").await.0, 200);
+
+    // Built-in reports.
+    let (s, list) = admin.get("/reports").await;
+    assert_eq!(s, 200, "{list}");
+    let ids: Vec<&str> = list["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "run-summary",
+        "status-breakdown",
+        "pass-rate-per-build",
+        "test-history",
+        "slowest-tests",
+        "flaky-tests",
+    ] {
+        assert!(ids.contains(&id), "{ids:?}");
+    }
+    let summary = report(&admin, "run-summary", "").await;
+    assert_eq!(summary["table"]["rows"].as_array().unwrap().len(), 2, "{summary}");
+    let one = report(&admin, "run-summary", &format!("Run={run1}")).await;
+    let t = &one["table"];
+    let row = &t["rows"][0];
+    assert_eq!(row[column(t, "tests")], 4, "{t}");
+    assert_eq!(row[column(t, "passed")], 3, "{t}");
+    assert_eq!(row[column(t, "failed")], 1, "{t}");
+    assert!(row[column(t, "started")].as_str().unwrap().ends_with('Z'), "{t}");
+
+    let rate = report(&admin, "pass-rate-per-build", "").await;
+    let t = &rate["table"];
+    assert_eq!(t["rows"][0][0], "b1");
+    // Run 1: pass pass fail pass; run 2: pass pass fail fail -> 5 of 8.
+    assert_eq!(
+        t["rows"][0][column(t, "pass_rate")].as_f64().unwrap(),
+        62.5,
+        "{t}"
+    );
+
+    let history = report(&admin, "test-history", "Test=flip.sh").await;
+    let t = &history["table"];
+    let statuses: Vec<&str> = t["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[column(t, "status")].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 2, "{t}");
+    assert!(
+        statuses.contains(&"pass") && statuses.contains(&"fail"),
+        "{statuses:?}"
+    );
+    // A required field left out is a 422 naming it.
+    let (s, e) = admin.get("/reports/test-history/data").await;
+    assert_eq!(s, 422, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("Test"), "{e}");
+
+    let flaky = report(&admin, "flaky-tests", "Build=b1").await;
+    let t = &flaky["table"];
+    let flaky_tests: Vec<&str> = t["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[column(t, "test")].as_str().unwrap())
+        .collect();
+    assert_eq!(flaky_tests, ["flip.sh"], "{t}");
+
+    let slow = report(&admin, "slowest-tests", "").await;
+    assert_eq!(slow["table"]["rows"].as_array().unwrap().len(), 3, "{slow}");
+    let pie = report(&admin, "status-breakdown", &format!("Run={run2}")).await;
+    assert_eq!(pie["kind"], "PieChart");
+    assert_eq!(pie["table"]["rows"].as_array().unwrap().len(), 2, "{pie}");
+
+    // Report parameters are data: quotes and statements match nothing and change nothing.
+    for evil_param in ["x' OR '1'='1", "'; DROP TABLE results; --", EVIL] {
+        let q = format!("Test={}", urlencode(evil_param));
+        let r = report(&admin, "test-history", &q).await;
+        assert_eq!(r["table"]["rows"], json!([]), "{evil_param}: {r}");
+        assert_eq!(r["fields"]["Test"], evil_param);
+    }
+    let by_reason = report(&admin, "run-summary", "").await;
+    assert_eq!(by_reason["table"]["rows"].as_array().unwrap().len(), 2);
+
+    // CSV export, over the API and the CLI.
+    let (s, h, csv) = admin
+        .send(
+            reqwest::Method::GET,
+            "/reports/pass-rate-per-build/data?format=csv",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        csv.as_str()
+            .unwrap()
+            .starts_with("build,pass_rate,tests,passed\r\nb1,62.5,8,5"),
+        "{csv}"
+    );
+    let out = cli
+        .run(&[
+            "report",
+            "show",
+            "test-history",
+            "--field",
+            "Test=flip.sh",
+            "--csv",
+        ])
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.lines().count(), 3, "{out:?}");
+    let out = cli.run(&["report", "ls"]).await;
+    assert!(out.stdout.contains("flaky-tests"), "{out:?}");
+    let out = cli.run(&["--json", "report", "show", "flaky-tests"]).await;
+    assert_eq!(out.json()["table"]["rows"][0][1], "flip.sh", "{out:?}");
+
+    // A configured report on the controller's own database cannot write.
+    let (s, cfg) = admin
+        .put(
+            "/reports/config",
+            json!({"reports": [
+                {"id": "wipe", "kind": "Table", "sql_query": "DELETE FROM results"},
+                {"id": "two", "kind": "Table", "sql_query": "SELECT 1; DELETE FROM results"},
+                {"id": "hashes", "kind": "Table", "sql_query": "SELECT * FROM \"USERS\""}
+            ]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{cfg}");
+    let (s, e) = admin.get("/reports/wipe/data").await;
+    assert_eq!(s, 422, "{e}");
+    let (s, e) = admin.get("/reports/two/data").await;
+    assert_eq!(s, 422, "{e}");
+    // ... nor read the controller's credentials.
+    let (s, e) = admin.get("/reports/hashes/data").await;
+    assert_eq!(s, 403, "{e}");
+    let (_, still) = admin.get(&format!("/runs/{run1}/results")).await;
+    assert_eq!(still.as_array().unwrap().len(), 4);
+    // ... and the connection it used is writable again for the controller.
+    let run3 = run_to_end(&admin, "auto").await;
+    let (_, r3) = admin.get(&format!("/runs/{run3}/results")).await;
+    assert_eq!(r3.as_array().unwrap().len(), 4);
+    c.stop().await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn results_saved_and_builtin_reports_on_every_backend() {
+    for backend in twister_tests::backends().await {
+        eprintln!("backend {}", backend.name);
+        results_and_builtin_reports(&backend).await;
+    }
+}
+
+const DB_XML: &str = r#"<?xml version="1.0"?>
+<root>
+  <db_config><server>127.0.0.1</server><database>tsc</database><user>u</user><password>p</password></db_config>
+  <field_section>
+    <field ID="res_id" Type="DbSelect" SQLQuery="SELECT COALESCE(MAX(id), 0) + 1 FROM gg_regression"
+           Label="-" GUIDefined="false" Mandatory="true" />
+    <field ID="release" Type="UserSelect" SQLQuery="SELECT DISTINCT rel FROM releases" Label="Release:"
+           GUIDefined="true" Mandatory="true" />
+    <field ID="build" Type="UserText" SQLQuery="" Label="Build:" GUIDefined="true" Mandatory="true" />
+    <field ID="comments" Type="UserText" SQLQuery="" Label="Comments:" GUIDefined="true" Mandatory="false" />
+  </field_section>
+  <insert_section>
+    <sql_statement>
+INSERT INTO gg_regression (id, suite_name, test_name, status, date_start, build, machine, reason, elapsed)
+VALUES ( @res_id@, '$twister_suite_name', '$twister_tc_name', '$twister_tc_status', '$twister_tc_date_started',
+ '$release.$build', '$twister_ep_name', '$twister_tc_reason', $twister_tc_time_elapsed )
+    </sql_statement>
+  </insert_section>
+  <reports_section>
+    <field ID="Build" Type="UserSelect" Label="Select build:" SQLQuery="SELECT DISTINCT build FROM gg_regression ORDER BY build" />
+    <field ID="Release" Type="UserText" Label="Release:" SQLQuery="" />
+    <report ID="Details" Type="Table" SQLQuery="SELECT * FROM gg_regression WHERE build = '@Build@' ORDER BY id" />
+    <report ID="Summary" Type="PieChart"
+            SQLQuery="SELECT status AS &quot;Status&quot;, COUNT(status) AS &quot;Count&quot; FROM gg_regression WHERE build = '@Build@' GROUP BY status ORDER BY status" />
+    <report ID="Pass Rate" Type="LineChart"
+            SQLQuery="SELECT build, COUNT(status) AS rate FROM gg_regression WHERE build LIKE '@Release@%' AND status = 'pass' GROUP BY build"
+            SQLTotal="SELECT build, COUNT(status) AS rate FROM gg_regression WHERE build LIKE '@Release@%' GROUP BY build" />
+    <report ID="Builds" Type="BarChart"
+            SQLQuery="SELECT status, COUNT(*) AS n FROM gg_regression WHERE build = '@Build@' GROUP BY status ORDER BY status"
+            SQLCompare="SELECT status, COUNT(*) AS n FROM gg_regression WHERE build = '@Build@' GROUP BY status ORDER BY status" />
+    <report ID="Slow" Type="Table" SQLQuery="SELECT pg_sleep(3)::text AS slept" />
+    <redirect ID="goto Docs" Path="http://example.invalid/docs" />
+  </reports_section>
+</root>
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dbxml_inserts_and_reports_on_an_external_postgresql() {
+    let Some(external) = twister_tests::pg::database().await else {
+        twister_tests::tool_missing("PostgreSQL");
+        return;
+    };
+    {
+        use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&external).await.unwrap();
+        conn.execute(
+            "CREATE TABLE gg_regression (id BIGINT PRIMARY KEY, suite_name TEXT, test_name TEXT, status TEXT, \
+             date_start TEXT, build TEXT, machine TEXT, reason TEXT, elapsed DOUBLE PRECISION)",
+        )
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    let sqlite = Backend {
+        name: "sqlite",
+        url: String::new(),
+    };
+    let (c, admin, tests) = controller(&sqlite).await;
+    let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
+    let marker = tests.path().join("flip.marker");
+
+    let (s, cfg) = admin
+        .put(
+            "/reports/config",
+            json!({"database_url": external, "query_timeout_s": 1}),
+        )
+        .await;
+    assert_eq!(s, 200, "{cfg}");
+    assert!(!cfg["config"]["database_url"].as_str().unwrap().is_empty());
+    // The body is XML, not JSON: send it raw.
+    let http = reqwest::Client::new();
+    let resp = http
+        .put(format!("{}/api/v1/reports/config/dbxml", c.url))
+        .bearer_auth(admin_token(&c).await)
+        .header("content-type", "application/xml")
+        .body(DB_XML)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let imported: Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{imported}");
+    let cfg = &imported["config"];
+    assert_eq!(cfg["fields"].as_array().unwrap().len(), 4);
+    assert_eq!(cfg["inserts"].as_array().unwrap().len(), 1);
+    assert_eq!(cfg["reports"].as_array().unwrap().len(), 5);
+    assert_eq!(cfg["redirects"][0]["path"], "http://example.invalid/docs");
+    assert_eq!(cfg["query_timeout_s"], 1);
+    assert!(
+        imported["notes"][0].as_str().unwrap().contains("db_config"),
+        "{imported}"
+    );
+
+    // Mandatory fields: a project without them is refused, on save and (if saved before) on start.
+    let mut doc = project("ext", true, "b9", &marker);
+    doc["settings"]["fields"] = json!({});
+    let (s, e) = put_project(&admin, doc.clone()).await;
+    assert_eq!(s, 422, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("release"), "{e}");
+    doc["settings"]["fields"] = json!({"release": "r2", "build": EVIL});
+    assert_eq!(put_project(&admin, doc).await.0, 201);
+
+    let run = run_to_end(&admin, "ext").await;
+    let (_, run_view) = admin.get(&format!("/runs/{run}/logs?stream=controller")).await;
+    // The inserts ran in the external database, one row per saved test, ids from the DbSelect field.
+    let rows: Vec<(i64, String, String, String, String)> = {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&external).await.unwrap();
+        sqlx::query_as("SELECT id, test_name, status, build, reason FROM gg_regression ORDER BY id")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(rows.len(), 4, "{rows:?} {run_view}");
+    assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(rows[2].1, "evil.sh");
+    assert_eq!(rows[2].2, "fail");
+    assert_eq!(rows[2].3, format!("r2.{EVIL}"));
+    assert!(rows[2].4.contains(EVIL), "{rows:?}");
+
+    // Reports read from the external database, field values bound.
+    let build = format!("r2.{EVIL}");
+    let (s, desc) = admin.get("/reports/Summary").await;
+    assert_eq!(s, 200, "{desc}");
+    assert_eq!(desc["fields"][0]["options"][0][0], build, "{desc}");
+    let pie = report(&admin, "Summary", &format!("Build={}", urlencode(&build))).await;
+    assert_eq!(pie["table"]["columns"], json!(["Status", "Count"]));
+    assert_eq!(pie["table"]["rows"], json!([["fail", 1], ["pass", 3]]));
+    let none = report(&admin, "Summary", &format!("Build={}", urlencode("x' OR '1'='1"))).await;
+    assert_eq!(none["table"]["rows"], json!([]));
+    let rate = report(&admin, "Pass Rate", "Release=r2").await;
+    assert_eq!(rate["percent"]["rows"], json!([[build.clone(), 75.0]]), "{rate}");
+    let cmp = report(
+        &admin,
+        "Builds",
+        &format!("Build={}&cmp.Build=nothing", urlencode(&build)),
+    )
+    .await;
+    assert_eq!(cmp["table"]["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(cmp["compare"]["rows"], json!([]));
+    // The time limit holds.
+    let (s, e) = admin.get("/reports/Slow/data").await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["code"], "report_timeout", "{e}");
+    // The password never comes back; a configuration read and saved again keeps working.
+    let (_, got) = admin.get("/reports/config").await;
+    let mut back = got["config"].clone();
+    back["reports"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["id"] != "Slow");
+    let (s, saved) = admin.put("/reports/config", back).await;
+    assert_eq!(s, 200, "{saved}");
+    let again = report(&admin, "Details", &format!("Build={}", urlencode(&build))).await;
+    assert_eq!(again["table"]["rows"].as_array().unwrap().len(), 4);
+
+    // The inserts of a save are one transaction: a failing statement leaves none of them behind.
+    let mut broken = saved["config"].clone();
+    broken["inserts"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("INSERT INTO gg_regression (id) VALUES (@res_id@ - 1)"));
+    let (s, b) = admin.put("/reports/config", broken).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, e) = admin.post(&format!("/runs/{run}/save"), json!({})).await;
+    assert_eq!(s, 422, "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("insert 2"),
+        "{e}"
+    );
+    let again = report(&admin, "Details", &format!("Build={}", urlencode(&build))).await;
+    assert_eq!(again["table"]["rows"].as_array().unwrap().len(), 4);
+    c.stop().await;
+}
+
+async fn admin_token(c: &TestController) -> String {
+    let (_, _, body) = Api::anonymous(&c.url)
+        .send(
+            reqwest::Method::POST,
+            "/auth/login",
+            Some(json!({"username": "admin", "password": ADMIN_PASSWORD})),
+            &[],
+        )
+        .await;
+    body["token"].as_str().unwrap().to_string()
+}
