@@ -76,7 +76,17 @@ fn live(packets: u64) {
     let frame = "{ 0x02,0,0,0,0,0x0b, 0x02,0,0,0,0,0x0a, c16(0x0800), 0x45,0,c16(46),0,0,0x40,0,64,17,\
                  csumip(14, 33), 10,213,250,1, 10,213,250,2, c16(40000), c16(40001), c16(26), 0,0, fill(0x61, 18) }";
     let mut trafgen = Command::new("trafgen")
-        .args(["-o", TX, "-n", &packets.to_string(), "-P", "1", "--no-sock-mem", "-Q", "-C"])
+        .args([
+            "-o",
+            TX,
+            "-n",
+            &packets.to_string(),
+            "-P",
+            "1",
+            "--no-sock-mem",
+            "-Q",
+            "-C",
+        ])
         .arg(frame)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -313,3 +313,172 @@ async fn station_packets_list_detail_live_and_pcapng() {
     assert_eq!(s, 401);
     c.stop().await;
 }
+
+/// The Packets page in headless Chromium with real traffic: the live list, the server-side display filter and
+/// its errors, pause, the detail tree and the hex highlight of a field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packets_page_in_chromium() {
+    use fantoccini::Locator;
+    use twister_tests::browser::Browser;
+    use twister_tests::controller::ADMIN_PASSWORD;
+    const T: Duration = Duration::from_secs(20);
+    if !root() {
+        tool_missing("root (the sniffer captures on loopback)");
+        return;
+    }
+    let c = TestController::start(&Backend {
+        name: "sqlite",
+        url: String::new(),
+    })
+    .await;
+    let admin = c.admin().await;
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sink.local_addr().unwrap().port();
+    let toml = format!("[capture]\ninterfaces = [\"lo\"]\nfilter = \"udp port {port}\"\nbatch_ms = 20\n");
+    let _st = StationProcess::start_with_config(&admin, "sniff2", &["EP-sniff2"], &toml).await;
+    until(&admin, "/capture/stations", |v| {
+        v.as_array().is_some_and(|a| !a.is_empty())
+    })
+    .await;
+    let Some(browser) = Browser::start().await else {
+        tool_missing("Chromium with chromedriver");
+        return;
+    };
+    let b = &browser.client;
+    b.goto(&format!("{}/", c.url)).await.unwrap();
+    browser
+        .wait_css("#login-username", T)
+        .await
+        .send_keys("admin")
+        .await
+        .unwrap();
+    b.find(Locator::Css("#login-password"))
+        .await
+        .unwrap()
+        .send_keys(ADMIN_PASSWORD)
+        .await
+        .unwrap();
+    b.find(Locator::Css("#login-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_css("#nav-inventory.active", T).await;
+    b.find(Locator::Css("#nav-packets"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_css("#nav-packets.active", T).await;
+    browser.wait_css("#packet-list", T).await;
+
+    // Live rows arrive while the page is open.
+    send_udp(port, 30);
+    browser.wait_attr("#packet-count", "data-count", "30", T).await;
+    browser
+        .wait_css(r#"#capture-status [data-station="sniff2"]"#, T)
+        .await;
+
+    // A bad display filter shows its error; a good one narrows the list on the server.
+    let f = b.find(Locator::Css("#packet-filter")).await.unwrap();
+    f.send_keys("udp.length ==").await.unwrap();
+    b.find(Locator::Css("#btn-filter"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let text = b
+            .find(Locator::Css("#filter-error"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("at character") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no filter error shown: {text:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    f.clear().await.unwrap();
+    f.send_keys("frame.len > 1000").await.unwrap();
+    b.find(Locator::Css("#btn-filter"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_attr("#packet-count", "data-count", "0", T).await;
+    f.clear().await.unwrap();
+    f.send_keys(&format!("udp.dstport == {port}")).await.unwrap();
+    b.find(Locator::Css("#btn-filter"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_attr("#packet-count", "data-count", "30", T).await;
+
+    // Pause: new packets are not shown until resume.
+    b.find(Locator::Css("#btn-pause"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_attr("#btn-pause", "data-paused", "true", T).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send_udp(port, 5);
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    browser.wait_attr("#packet-count", "data-count", "30", T).await;
+    b.find(Locator::Css("#btn-pause"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    send_udp(port, 2);
+    browser.wait_attr("#packet-count", "data-count", "32", T).await;
+
+    // Detail tree and hex highlight of the destination port (2 bytes).
+    // The virtualised list re-renders its rows, so an element found may be replaced before the click.
+    for css in [
+        r#".pk-row[data-protocol="UDP"]:last-child"#,
+        r#"#packet-tree [data-field="udp.dstport"]"#,
+    ] {
+        let deadline = tokio::time::Instant::now() + T;
+        loop {
+            if let Ok(e) = b.find(Locator::Css(css)).await {
+                if e.click().await.is_ok() {
+                    break;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "cannot click {css}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let deadline = tokio::time::Instant::now() + T;
+    loop {
+        let hl = b.find_all(Locator::Css("#packet-hex .hl")).await.unwrap();
+        if hl.len() == 2 {
+            assert_eq!(hl[0].attr("data-off").await.unwrap().as_deref(), Some("36"));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} bytes highlighted",
+            hl.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.close().await;
+    c.stop().await;
+}

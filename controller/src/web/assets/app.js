@@ -5,6 +5,7 @@ import { settingsPage } from './settings.js';
 import { projectsPage, runsPage, stationsPage } from './runs.js';
 import { globalsPage } from './globals.js';
 import { reportsPage } from './reports.js';
+import { packetsPage } from './packets.js';
 
 const root = document.getElementById('app');
 let current = null; // the page's cleanup function
@@ -66,7 +67,7 @@ const PAGES = [
   { id: 'runs', title: 'Runs', render: runsPage },
   { id: 'stations', title: 'Stations', render: stationsPage },
   { id: 'globals', title: 'Globals', render: globalsPage },
-  { id: 'packets', title: 'Packets', soon: true },
+  { id: 'packets', title: 'Packets', render: packetsPage },
   { id: 'reports', title: 'Reports', render: reportsPage },
   { id: 'settings', title: 'Settings', render: settingsPage },
 ];
