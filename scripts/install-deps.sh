@@ -38,3 +38,9 @@ if ! command -v cargo >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/cargo" ]; then
   echo "install-deps: installing the Rust toolchain with rustup"
   curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt
 fi
+# Mail tests: a real SMTP server from PyPI (aiosmtpd), installed for the python3 on PATH when it is missing.
+if [ $# -eq 0 ] && command -v python3 >/dev/null 2>&1 && ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  echo "install-deps: installing aiosmtpd from PyPI"
+  python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages aiosmtpd
+fi

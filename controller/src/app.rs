@@ -9,7 +9,10 @@ use crate::execution::Engine;
 use crate::inventory::reservations::Reservations;
 use crate::inventory::Inventory;
 use crate::metrics::Metrics;
+use crate::notify::Mailer;
+use crate::schedule::Scheduler;
 use crate::secrets::SecretBox;
+use crate::services::Services;
 use crate::store::Store;
 
 /// Shared state of the running controller; cheap to clone.
@@ -29,6 +32,12 @@ pub struct AppState {
     pub reservations: Reservations,
     /// The run engine (with the station hub and the test sources).
     pub engine: Engine,
+    /// Run mails.
+    pub mailer: Mailer,
+    /// Supervised services.
+    pub services: Services,
+    /// Schedules.
+    pub scheduler: Scheduler,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// Pending background "token last used" writes (bounded).

@@ -54,6 +54,12 @@ pub struct Config {
     pub tests_dir: Option<PathBuf>,
     /// Station links.
     pub stations: StationConfig,
+    /// Directory of the services' configuration and log files (default `<data_dir>/services`).
+    pub services_dir: Option<PathBuf>,
+    /// Services defined here (`[[services]]` tables); they replace stored ones of the same name at start.
+    pub services: Vec<crate::services::definition::ServiceDef>,
+    /// Scheduler.
+    pub scheduler: crate::schedule::SchedulerConfig,
     /// HTTP server settings (`[server]`): HTTPS certificate and key.
     pub server: ServerSettings,
 }
@@ -100,6 +106,9 @@ impl Default for Config {
             tests_dir: None,
             stations: StationConfig::default(),
             server: ServerSettings::default(),
+            services_dir: None,
+            services: Vec::new(),
+            scheduler: crate::schedule::SchedulerConfig::default(),
         }
     }
 }
@@ -212,12 +221,37 @@ impl Config {
             }
             _ => {}
         }
+        if self.scheduler.tick_ms < 10 || self.scheduler.tick_ms > 60_000 {
+            return Err(ConfigError::Invalid {
+                key: "scheduler.tick_ms",
+                message: "between 10 and 60000".into(),
+            });
+        }
+        if self.scheduler.grace_s == 0 {
+            return Err(ConfigError::Invalid {
+                key: "scheduler.grace_s",
+                message: "at least 1".into(),
+            });
+        }
+        for svc in &self.services {
+            svc.validate().map_err(|e| ConfigError::Invalid {
+                key: "services",
+                message: e.to_string(),
+            })?;
+        }
         Ok(self)
     }
 
     /// Whether the controller serves HTTPS.
     pub fn tls(&self) -> bool {
         self.server.tls_cert.is_some() && self.server.tls_key.is_some()
+    }
+
+    /// The services directory.
+    pub fn services_dir(&self) -> PathBuf {
+        self.services_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("services"))
     }
 
     /// The test-source directory.

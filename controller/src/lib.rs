@@ -23,8 +23,11 @@ pub mod events;
 pub mod execution;
 pub mod inventory;
 pub mod metrics;
+pub mod notify;
 pub mod reports;
+pub mod schedule;
 pub mod secrets;
+pub mod services;
 pub mod store;
 pub mod tls;
 pub mod web;
@@ -59,6 +62,7 @@ pub struct Running {
     shutdown_tx: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     sweeper: tokio::task::JoinHandle<()>,
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -67,6 +71,10 @@ impl Running {
         let _ = self.shutdown_tx.send(true);
         let _ = self.server.await;
         let _ = self.sweeper.await;
+        self.state.services.shutdown().await;
+        for task in self.background {
+            let _ = task.await;
+        }
         self.state.store.close().await;
     }
 }
@@ -109,6 +117,16 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         config.clone(),
     );
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let mailer = notify::Mailer::new(store.clone(), secrets.clone(), events.clone());
+    let services = services::Services::open(store.clone(), config.services_dir(), &config.services)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the services directory {}",
+                config.services_dir().display()
+            )
+        })?;
+    let scheduler = schedule::Scheduler::new(store.clone(), engine.clone(), config.scheduler.clone());
     let state = AppState {
         config,
         store,
@@ -117,6 +135,9 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         inventory,
         reservations: reservations.clone(),
         engine: engine.clone(),
+        mailer: mailer.clone(),
+        services: services.clone(),
+        scheduler: scheduler.clone(),
         metrics,
         token_touches: Arc::new(AtomicUsize::new(0)),
         capture: crate::capture::CaptureHub::default(),
@@ -132,7 +153,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     let addr = listener.local_addr()?;
     let sweeper = LeaseSweeper::spawn(reservations, shutdown_rx.clone());
     let router = api::router(state.clone());
-    let mut stop = shutdown_rx;
+    let mut stop = shutdown_rx.clone();
     let stopped = async move {
         while !*stop.borrow() {
             if stop.changed().await.is_err() {
@@ -165,6 +186,13 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     };
     let url = format!("{scheme}://{addr}");
     engine.set_public_url(url.clone());
+    mailer.set_base_url(url.clone());
+    let mail_task = mailer.spawn(shutdown_rx.clone());
+    let schedule_task = scheduler.spawn(shutdown_rx.clone());
+    let started = services.autostart().await?;
+    if started > 0 {
+        tracing::info!(services = started, "started autostart services");
+    }
     let resumed = engine
         .resume_unfinished()
         .await
@@ -181,5 +209,6 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         shutdown_tx,
         server,
         sweeper,
+        background: vec![mail_task, schedule_task],
     })
 }

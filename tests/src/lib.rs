@@ -11,6 +11,7 @@ pub mod browser;
 pub mod cli;
 pub mod controller;
 pub mod pg;
+pub mod smtp;
 pub mod station;
 
 pub use api::Api;

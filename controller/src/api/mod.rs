@@ -9,6 +9,7 @@ pub mod events;
 pub mod extract;
 pub mod globals;
 pub mod health;
+pub mod mail;
 pub mod openapi;
 pub mod panic_patterns;
 pub mod projects;
@@ -16,6 +17,8 @@ pub mod reports;
 pub mod reservations;
 pub mod resources;
 pub mod runs;
+pub mod schedules;
+pub mod services;
 pub mod stations;
 pub mod tokens;
 pub mod users;
@@ -59,6 +62,9 @@ pub fn router(state: AppState) -> Router {
         .merge(events::routes())
         .merge(openapi::routes())
         .merge(capture::routes())
+        .merge(mail::routes())
+        .merge(services::routes())
+        .merge(schedules::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()

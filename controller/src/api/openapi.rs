@@ -57,6 +57,13 @@ impl Modify for BearerAuth {
         super::reports::list, super::reports::describe, super::reports::data, super::reports::get_config,
         super::reports::put_config, super::reports::import_dbxml, super::reports::save, super::reports::results,
         openapi_json,
+        super::mail::get_settings, super::mail::put_settings, super::mail::import_xml, super::mail::test_mail,
+        super::mail::failures, super::mail::run_mail,
+        super::services::list, super::services::create, super::services::get_one, super::services::replace,
+        super::services::remove, super::services::control, super::services::logs, super::services::get_config,
+        super::services::put_config, super::services::import_ini,
+        super::schedules::list, super::schedules::create, super::schedules::get_one, super::schedules::remove,
+        super::schedules::toggle, super::schedules::history, super::schedules::all_history,
     ),
     components(schemas(
         super::error::ErrorBody, super::error::ErrorDetail,
@@ -80,6 +87,9 @@ impl Modify for BearerAuth {
         (name = "runs", description = "Runs: start, watch, pause, stop, logs"),
         (name = "capture", description = "Packet capture: sniffers, stored packets, pcapng, live stream"),
         (name = "reports", description = "Saved results, built-in and configured reports"),
+        (name = "notify", description = "Run mails, webhooks"),
+        (name = "services", description = "Supervised lab services"),
+        (name = "schedules", description = "Runs started on a cron schedule"),
     )
 )]
 pub struct ApiDoc;

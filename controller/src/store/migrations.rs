@@ -38,6 +38,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_results_reports.sql"),
         postgres: include_str!("../../migrations/postgres/0004_results_reports.sql"),
     },
+    Migration {
+        version: 5,
+        name: "ops",
+        sqlite: include_str!("../../migrations/sqlite/0005_ops.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_ops.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen yet.

@@ -57,6 +57,16 @@ const ASSETS: &[Asset] = &[
         body: include_str!("assets/packets.js"),
     },
     Asset {
+        path: "services.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/services.js"),
+    },
+    Asset {
+        path: "schedules.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/schedules.js"),
+    },
+    Asset {
         path: "style.css",
         mime: "text/css; charset=utf-8",
         body: include_str!("assets/style.css"),

@@ -6,6 +6,8 @@ import { projectsPage, runsPage, stationsPage } from './runs.js';
 import { globalsPage } from './globals.js';
 import { reportsPage } from './reports.js';
 import { packetsPage } from './packets.js';
+import { servicesPage } from './services.js';
+import { schedulesPage } from './schedules.js';
 
 const root = document.getElementById('app');
 let current = null; // the page's cleanup function
@@ -69,6 +71,8 @@ const PAGES = [
   { id: 'globals', title: 'Globals', render: globalsPage },
   { id: 'packets', title: 'Packets', render: packetsPage },
   { id: 'reports', title: 'Reports', render: reportsPage },
+  { id: 'schedules', title: 'Schedules', render: schedulesPage },
+  { id: 'services', title: 'Services', render: servicesPage },
   { id: 'settings', title: 'Settings', render: settingsPage },
 ];
 

@@ -3,6 +3,7 @@
 mod audit;
 mod auth;
 mod device;
+mod mail;
 mod openflow;
 mod openflow_conform;
 mod output;
@@ -11,6 +12,8 @@ mod report;
 mod reservations;
 mod resource;
 mod run;
+mod schedules;
+mod services;
 mod stations;
 mod testing;
 mod tokens;
@@ -124,6 +127,15 @@ enum Command {
     /// Reports: built-in and configured (db.xml), and the reporting configuration.
     #[command(subcommand)]
     Report(report::ReportCmd),
+    /// Run mails: SMTP settings, email.xml import, test mail.
+    #[command(subcommand)]
+    Mail(mail::MailCmd),
+    /// Supervised services: ls, start, stop, restart, status, logs, config.
+    #[command(subcommand)]
+    Service(services::ServiceCmd),
+    /// Scheduled runs: ls, add, rm, enable, disable, history.
+    #[command(subcommand)]
+    Schedule(schedules::ScheduleCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -255,6 +267,9 @@ async fn run(args: Args) -> CmdResult {
         Command::Openflow(c) => openflow::run(ctx.json, c),
         Command::Device(c) => device::run(&ctx, c).await,
         Command::Report(c) => report::run(&ctx, c).await,
+        Command::Mail(c) => mail::run(&ctx, c).await,
+        Command::Service(c) => services::run(&ctx, c).await,
+        Command::Schedule(c) => schedules::run(&ctx, c).await,
     }
 }
 
