@@ -35,6 +35,21 @@ impl StationProcess {
         Self::start_inner(admin, name, eps, None, args).await
     }
 
+    /// Like [`StationProcess::start`], with `station_toml` as its configuration file (for `[capture]`); the
+    /// file stays in a temporary directory so that a restart reads it again.
+    pub async fn start_with_config(
+        admin: &Api,
+        name: &str,
+        eps: &[&str],
+        station_toml: &str,
+    ) -> StationProcess {
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        let path = dir.join("station.toml");
+        std::fs::write(&path, station_toml).expect("write station.toml");
+        let path = path.to_string_lossy().into_owned();
+        Self::start_inner(admin, name, eps, None, &["--config", &path]).await
+    }
+
     /// Like [`StationProcess::start`], with the process inside network namespace `netns` (needs root).
     pub async fn start_in_netns(admin: &Api, name: &str, eps: &[&str], netns: &str) -> StationProcess {
         Self::start_inner(admin, name, eps, Some(netns.to_string()), &[]).await

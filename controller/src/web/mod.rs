@@ -52,6 +52,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("assets/reports.js"),
     },
     Asset {
+        path: "packets.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/packets.js"),
+    },
+    Asset {
         path: "services.js",
         mime: "text/javascript; charset=utf-8",
         body: include_str!("assets/services.js"),

@@ -5,6 +5,7 @@ import { settingsPage } from './settings.js';
 import { projectsPage, runsPage, stationsPage } from './runs.js';
 import { globalsPage } from './globals.js';
 import { reportsPage } from './reports.js';
+import { packetsPage } from './packets.js';
 import { servicesPage } from './services.js';
 import { schedulesPage } from './schedules.js';
 
@@ -68,7 +69,7 @@ const PAGES = [
   { id: 'runs', title: 'Runs', render: runsPage },
   { id: 'stations', title: 'Stations', render: stationsPage },
   { id: 'globals', title: 'Globals', render: globalsPage },
-  { id: 'packets', title: 'Packets', soon: true },
+  { id: 'packets', title: 'Packets', render: packetsPage },
   { id: 'reports', title: 'Reports', render: reportsPage },
   { id: 'schedules', title: 'Schedules', render: schedulesPage },
   { id: 'services', title: 'Services', render: servicesPage },
