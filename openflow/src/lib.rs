@@ -29,6 +29,7 @@ pub mod error;
 pub mod framing;
 pub mod header;
 pub mod hello;
+pub mod learning;
 pub mod message;
 pub mod pcapng;
 pub mod types;

@@ -466,8 +466,16 @@ async fn session(socket: WebSocket, state: AppState, station: StationRow) -> Res
     )
     .await;
     if state.engine.hub().detach(&station.id, &session_id) {
-        let mut conn = state.store.pool().acquire().await.map_err(|e| e.to_string())?;
-        let _ = store::stations::set_connected(&mut conn, &station.id, false, now_ms()).await;
+        // Through the one writer: a write beside it would make its transaction fail (SQLite busy).
+        let offline: Result<(), StoreError> = async {
+            let mut tx = state.store.begin_write().await?;
+            store::stations::set_connected(tx.conn(), &station.id, false, now_ms()).await?;
+            tx.commit().await
+        }
+        .await;
+        if let Err(e) = offline {
+            tracing::warn!(station = %station.name, error = %e, "cannot record the station offline");
+        }
         state
             .events
             .publish(crate::events::Event::new("stations", "station.offline").id(&station.name));

@@ -50,6 +50,59 @@ fn main() {
         let profile = Profile::builtin("cisco-ios").unwrap();
         let sshd = start_sshd().await;
         let telnetd = start_telnetd().await;
+        let ssh_client = |sshd: &Peer| {
+            let key = sshd.dir.path().join("user_key");
+            let port = sshd.port.to_string();
+            let target = format!("{USER}@127.0.0.1");
+            let args: Vec<String> = [
+                "-tt",
+                "-q",
+                "-i",
+                key.to_str().unwrap(),
+                "-p",
+                &port,
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "BatchMode=yes",
+                &target,
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            args
+        };
+        // Set-up: connect, log in, reach the prompt, run the profile's on-open commands.
+        const SETUPS: u32 = 20;
+        for name in [
+            "twister-device over SSH",
+            "twister-device over Telnet",
+            "ssh client on a pty",
+        ] {
+            let start = Instant::now();
+            for _ in 0..SETUPS {
+                let s = match name {
+                    "twister-device over SSH" => open(Kind::Ssh, &sshd, PASSWORD).await.unwrap(),
+                    "twister-device over Telnet" => open(Kind::Telnet, &telnetd, PASSWORD).await.unwrap(),
+                    _ => {
+                        let args = ssh_client(&sshd);
+                        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                        let p = PtyProcess::spawn("ssh", &refs, 511, 24).unwrap();
+                        Session::open(p, profile.clone(), Credentials::default(), opts.clone())
+                            .await
+                            .unwrap()
+                    }
+                };
+                s.close().await.unwrap();
+            }
+            println!(
+                "{name:<28} {:<16} {:>8.1} ms per session set-up ({SETUPS} set-ups)",
+                "set-up",
+                start.elapsed().as_secs_f64() * 1000.0 / f64::from(SETUPS)
+            );
+        }
         for cmd in ["show version", "show big 200"] {
             let mut s = open(Kind::Ssh, &sshd, PASSWORD).await.unwrap();
             measure("twister-device over SSH", &mut s, cmd).await;

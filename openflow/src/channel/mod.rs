@@ -154,6 +154,32 @@ impl Registry {
     }
 }
 
+/// The connected switches of a [`Controller`], by datapath id. Cheap to clone.
+#[derive(Clone)]
+pub struct SwitchDirectory {
+    registry: Arc<Registry>,
+}
+
+impl std::fmt::Debug for SwitchDirectory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SwitchDirectory").finish_non_exhaustive()
+    }
+}
+
+impl SwitchDirectory {
+    /// The switch with this datapath id, if connected.
+    pub fn switch(&self, datapath_id: u64) -> Option<Switch> {
+        self.registry.lock().get(&datapath_id).cloned()
+    }
+
+    /// Datapath ids of the connected switches, sorted.
+    pub fn datapath_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.registry.lock().keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
 /// A listening controller and the switches connected to it. Dropping it stops listening and closes every
 /// connection.
 pub struct Controller {
@@ -208,6 +234,14 @@ impl Controller {
         let mut ids: Vec<u64> = self.registry.lock().keys().copied().collect();
         ids.sort_unstable();
         ids
+    }
+
+    /// A handle on the connected switches that can be kept apart from the controller (it sees no switch
+    /// once the controller is dropped).
+    pub fn directory(&self) -> SwitchDirectory {
+        SwitchDirectory {
+            registry: self.registry.clone(),
+        }
     }
 
     /// Waits for a switch (with this datapath id, or any) to be connected.

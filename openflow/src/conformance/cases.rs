@@ -877,22 +877,42 @@ async fn named(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
             }
             Ok(())
         }
-        "packet_out" | "packet_out_all" => {
-            let all = name == "packet_out_all";
+        "packet_out" | "packet_out_all" | "packet_out_flood" | "packet_out_in_port" => {
+            // (ingress given to the switch, 1.0 and 1.3 output port, ports that must see it, that must not)
+            let rest: Vec<u32> = ctx.ports[1..].to_vec();
+            let (in_port, out10, out13, want, quiet): (Option<u32>, u16, u32, Vec<u32>, Vec<u32>) = match name
+            {
+                "packet_out" => (None, ctx.port10(1), p2, vec![p2], vec![]),
+                "packet_out_all" => (
+                    Some(p1),
+                    v10::port::port_no::ALL,
+                    v13::port::port_no::ALL,
+                    rest,
+                    vec![p1],
+                ),
+                "packet_out_flood" => (
+                    Some(p1),
+                    v10::port::port_no::FLOOD,
+                    v13::port::port_no::FLOOD,
+                    rest,
+                    vec![p1],
+                ),
+                _ => (
+                    Some(p1),
+                    v10::port::port_no::IN_PORT,
+                    v13::port::port_no::IN_PORT,
+                    vec![p1],
+                    vec![p2],
+                ),
+            };
             let msg = if v10 {
                 OfMessage::V10(v10::Message::PacketOut(v10::PacketOut {
                     buffer_id: u32::MAX,
-                    in_port: if all {
-                        ctx.port10(0)
-                    } else {
-                        v10::port::port_no::NONE
-                    },
+                    in_port: in_port
+                        .and_then(|p| u16::try_from(p).ok())
+                        .unwrap_or(v10::port::port_no::NONE),
                     actions: vec![v10::Action::Output {
-                        port: if all {
-                            v10::port::port_no::ALL
-                        } else {
-                            ctx.port10(1)
-                        },
+                        port: out10,
                         max_len: 0,
                     }],
                     data: probe.clone(),
@@ -900,9 +920,9 @@ async fn named(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
             } else {
                 OfMessage::V13(v13::Message::PacketOut(v13::PacketOut {
                     buffer_id: u32::MAX,
-                    in_port: if all { p1 } else { v13::port::port_no::CONTROLLER },
+                    in_port: in_port.unwrap_or(v13::port::port_no::CONTROLLER),
                     actions: vec![v13::Action::Output {
-                        port: if all { v13::port::port_no::ALL } else { p2 },
+                        port: out13,
                         max_len: 0,
                     }],
                     data: probe.clone(),
@@ -912,14 +932,11 @@ async fn named(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
             sw.send(&msg).await?;
             let dp = ctx.dataplane;
             tokio::task::block_in_place(|| {
-                for p in &ctx.ports[1..] {
+                for p in &want {
                     dp.expect_frame(*p, &probe, ctx.timeout)?;
-                    if !all {
-                        break;
-                    }
                 }
-                if all {
-                    dp.expect_none(p1, ctx.quiet)?;
+                for p in &quiet {
+                    dp.expect_none(*p, ctx.quiet)?;
                 }
                 Ok::<(), crate::dataplane::DataPlaneError>(())
             })?;
@@ -1190,6 +1207,67 @@ async fn named(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
                 }];
             }
             ctx.expect_error(None, Some(&msg), BAD_ACTION, Some(4)).await
+        }
+        "error_bad_buffer" => {
+            let msg = if v10 {
+                OfMessage::V10(v10::Message::PacketOut(v10::PacketOut {
+                    buffer_id: 0x0bad_0bad,
+                    in_port: ctx.port10(0),
+                    actions: vec![v10::Action::Output {
+                        port: ctx.port10(1),
+                        max_len: 0,
+                    }],
+                    data: Vec::new(),
+                }))
+            } else {
+                OfMessage::V13(v13::Message::PacketOut(v13::PacketOut {
+                    buffer_id: 0x0bad_0bad,
+                    in_port: p1,
+                    actions: vec![v13::Action::Output { port: p2, max_len: 0 }],
+                    data: Vec::new(),
+                }))
+            };
+            // BAD_REQUEST / BUFFER_UNKNOWN (8) or BUFFER_EMPTY (7): both say the buffer is not there.
+            match ctx.expect_error(None, Some(&msg), BAD_REQUEST, Some(8)).await {
+                Err(CaseError::Failed(m)) if m.contains("code 7,") => Ok(()),
+                other => other,
+            }
+        }
+        "port_stats_single" => {
+            let req = if v10 {
+                OfMessage::V10(v10::Message::StatsRequest(v10::StatsRequest {
+                    flags: 0,
+                    body: v10::StatsRequestBody::Port(v10::stats::PortStatsRequest {
+                        port_no: ctx.port10(1),
+                    }),
+                }))
+            } else {
+                OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
+                    flags: 0,
+                    body: v13::MultipartRequestBody::PortStats { port_no: p2 },
+                }))
+            };
+            let mut ports = Vec::new();
+            for part in ctx.stats(&req, &[]).await? {
+                match part {
+                    OfMessage::V10(v10::Message::StatsReply(v10::StatsReply {
+                        body: v10::StatsReplyBody::Port(ps),
+                        ..
+                    })) => ports.extend(ps.iter().map(|s| u32::from(s.port_no))),
+                    OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
+                        body: v13::MultipartReplyBody::PortStats(ps),
+                        ..
+                    })) => ports.extend(ps.iter().map(|s| s.port_no)),
+                    _ => {}
+                }
+            }
+            if ports == [p2] {
+                Ok(())
+            } else {
+                Err(fail(format!(
+                    "port statistics for port {p2} listed ports {ports:?}"
+                )))
+            }
         }
         "error_bad_table" => {
             let mut fm = flow13(v13::FlowModCommand::Add, 100, vec![], vec![]);

@@ -57,15 +57,6 @@ pub struct RunCtl {
     extra: Mutex<Extra>,
     /// Test instance -> wake-up for the lane waiting on it (so one result wakes one lane, not all of them).
     item_waiters: Mutex<HashMap<String, Arc<Notify>>>,
-    /// Final statuses stored since the run (re)started, recorded before the waiting lane is woken, so a lane
-    /// learns its test's outcome without reading the store back.
-    finals: Mutex<HashMap<String, TestStatus>>,
-    /// Every item's status when the lanes started (one read for the whole run instead of one per item).
-    initial: OnceLock<HashMap<String, TestStatus>>,
-    /// The user who started the run, read once (tokens and reservations are made on their behalf).
-    user: tokio::sync::OnceCell<Option<store::users::UserRow>>,
-    /// The user's enabled panic-detect patterns, read once when the first suite with panic detect needs them.
-    panic_patterns: tokio::sync::OnceCell<Vec<String>>,
 }
 
 /// Tests queued into and de-queued from suites of a live run.
@@ -106,21 +97,6 @@ impl RunCtl {
         if let Some(n) = n {
             n.notify_waiters();
         }
-    }
-
-    fn record_final(&self, id: &str, status: TestStatus) {
-        self.finals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(id.to_string(), status);
-    }
-
-    fn final_of(&self, id: &str) -> Option<TestStatus> {
-        self.finals
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .copied()
     }
 
     fn extra(&self) -> std::sync::MutexGuard<'_, Extra> {
@@ -247,10 +223,7 @@ struct Inner {
     config: Arc<Config>,
     public_url: OnceLock<String>,
     runs: Mutex<HashMap<String, Arc<RunCtl>>>,
-    /// The writer's queue for test starts and item changes.
     writer: tokio::sync::mpsc::Sender<WriteRequest>,
-    /// The writer's queue for station events, served first: stations wait for their acknowledgements.
-    event_writer: tokio::sync::mpsc::Sender<WriteRequest>,
 }
 
 /// Permissions a test's own token may carry (further narrowed by its user's role). `RevealSecrets` lets a test
@@ -275,7 +248,6 @@ impl Engine {
         config: Arc<Config>,
     ) -> Engine {
         let (writer, mut queue) = tokio::sync::mpsc::channel::<WriteRequest>(16384);
-        let (event_writer, mut event_queue) = tokio::sync::mpsc::channel::<WriteRequest>(16384);
         let engine = Engine {
             inner: Arc::new(Inner {
                 store,
@@ -287,27 +259,13 @@ impl Engine {
                 public_url: OnceLock::new(),
                 runs: Mutex::new(HashMap::new()),
                 writer,
-                event_writer,
             }),
         };
         // The writer holds the engine weakly: it ends when the engine is dropped.
         let weak = Arc::downgrade(&engine.inner);
         tokio::spawn(async move {
-            loop {
-                let first = tokio::select! {
-                    biased;
-                    Some(r) = event_queue.recv() => r,
-                    Some(r) = queue.recv() => r,
-                    else => break,
-                };
+            while let Some(first) = queue.recv().await {
                 let mut group = vec![first];
-                // Station events first, so that a burst of test starts does not delay their acknowledgement.
-                while group.len() < writer::GROUP {
-                    match event_queue.try_recv() {
-                        Ok(b) => group.push(b),
-                        Err(_) => break,
-                    }
-                }
                 while group.len() < writer::GROUP {
                     match queue.try_recv() {
                         Ok(b) => group.push(b),
@@ -442,10 +400,6 @@ impl Engine {
             stopped_by: Mutex::new(None),
             extra: Mutex::new(Extra::default()),
             item_waiters: Mutex::new(HashMap::new()),
-            finals: Mutex::new(HashMap::new()),
-            initial: OnceLock::new(),
-            user: tokio::sync::OnceCell::new(),
-            panic_patterns: tokio::sync::OnceCell::new(),
         });
         self.inner
             .runs
@@ -874,12 +828,6 @@ impl Engine {
                 }
             }
         }
-        let initial = store::runs::items(&self.inner.store, &ctl.id)
-            .await?
-            .into_iter()
-            .map(|i| (i.id, status_of(&i.status)))
-            .collect();
-        let _ = ctl.initial.set(initial);
         let lanes = (0..ctl.plan.lanes.len()).map(|i| {
             let engine = self.clone();
             let ctl = ctl.clone();
@@ -1002,9 +950,9 @@ impl Engine {
         let mut ran_one = false;
         for suite in &lane.suites {
             if self
-                .initial_status(ctl, &suite.id)
+                .item_opt(&ctl.id, &suite.id)
                 .await?
-                .is_some_and(|s| s.is_final())
+                .is_some_and(|i| status_of(&i.status).is_final())
             {
                 continue;
             }
@@ -1024,7 +972,6 @@ impl Engine {
             self.set_item(&ctl.id, &suite.id, TestStatus::Running, None)
                 .await?;
             let mut setup_failed: Option<String> = None;
-            let mut members: Vec<TestStatus> = Vec::new();
             let mut next_planned = 0usize;
             loop {
                 let test: TestInstance = match suite.tests.get(next_planned) {
@@ -1047,14 +994,13 @@ impl Engine {
                     }
                 };
                 let test = &test;
-                let Some(mut status) = self.initial_status(ctl, &test.id).await? else {
+                let Some(cur) = self.item_opt(&ctl.id, &test.id).await? else {
                     continue; // de-queued
                 };
+                let mut status = status_of(&cur.status);
                 if status == TestStatus::Running {
                     // Resumed after a restart: the station still owns it.
-                    status = self
-                        .wait_final(ctl, &lane.ep, &test.id, &mut lane_lost, false)
-                        .await?;
+                    status = self.wait_final(ctl, &lane.ep, &test.id, &mut lane_lost).await?;
                 } else if !status.is_final() {
                     status = self
                         .decide_and_run(
@@ -1093,8 +1039,13 @@ impl Engine {
                         status.as_str()
                     ));
                 }
-                members.push(status);
             }
+            let members: Vec<TestStatus> = store::runs::children(&self.inner.store, &ctl.id, &suite.id)
+                .await?
+                .iter()
+                .filter(|i| i.kind == "test")
+                .map(|i| status_of(&i.status))
+                .collect();
             let rolled = if members.is_empty() {
                 TestStatus::Pass
             } else {
@@ -1289,9 +1240,9 @@ impl Engine {
         suite: &SuiteInstance,
         tb: &str,
     ) -> Result<(String, bool), String> {
-        let user = match self.run_user(ctl).await {
-            Ok(u) => u,
-            Err(_) => return Err(format!("user {} no longer exists", ctl.username)),
+        let user = match store::users::by_username(&self.inner.store, &ctl.username).await {
+            Ok(Some(u)) => u,
+            _ => return Err(format!("user {} no longer exists", ctl.username)),
         };
         let caller = Caller::on_behalf_of(&user);
         let path = NodePath::parse(tb).map_err(|e| e.to_string())?;
@@ -1476,30 +1427,23 @@ impl Engine {
                 command: Command::StartTest(Box::new(job)),
             },
         );
-        self.wait_final(ctl, ep, &test.id, lane_lost, true).await
+        self.wait_final(ctl, ep, &test.id, lane_lost).await
     }
 
-    /// Waits for a running test's outcome; a station away longer than `lost_after_s` loses it. `dispatched`:
-    /// the test was just sent by this engine, so its outcome will be recorded in memory (else, after a restart,
-    /// the store is read first).
+    /// Waits for a running test's outcome; a station away longer than `lost_after_s` loses it.
     async fn wait_final(
         &self,
         ctl: &Arc<RunCtl>,
         ep: &str,
         item: &str,
         lane_lost: &mut Option<String>,
-        dispatched: bool,
     ) -> Result<TestStatus, ApiError> {
         let lost_after = Duration::from_secs(self.inner.config.stations.lost_after_s);
         let waker = ctl.item_notify(item);
-        let mut read_store = !dispatched;
+        let mut read_store = true;
         let mut ticks = 0u32;
         let result = loop {
             let notified = waker.notified();
-            // The writer records the outcome before it wakes this lane.
-            if let Some(st) = ctl.final_of(item) {
-                break Ok(st);
-            }
             if read_store {
                 let st = status_of(&self.item(&ctl.id, item).await?.status);
                 if st.is_final() {
@@ -1581,19 +1525,12 @@ impl Engine {
             env,
             timeout_s: test.case.timeout_s,
             panic_patterns: if suite.panic_detect {
-                ctl.panic_patterns
-                    .get_or_try_init(|| async {
-                        Ok::<_, ApiError>(
-                            store::panic_patterns::patterns(&self.inner.store, &ctl.username)
-                                .await?
-                                .into_iter()
-                                .filter(|p| p.enabled)
-                                .map(|p| p.pattern)
-                                .collect(),
-                        )
-                    })
+                store::panic_patterns::patterns(&self.inner.store, &ctl.username)
                     .await?
-                    .clone()
+                    .into_iter()
+                    .filter(|p| p.enabled)
+                    .map(|p| p.pattern)
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -1608,7 +1545,9 @@ impl Engine {
         test: &str,
         timeout_s: u64,
     ) -> Result<(String, store::tokens::TokenRow), ApiError> {
-        let user = self.run_user(ctl).await?;
+        let user = store::users::by_username(&self.inner.store, &ctl.username)
+            .await?
+            .ok_or_else(|| ApiError::invalid(format!("user {} no longer exists", ctl.username)))?;
         let allowed: Vec<Permission> = TEST_TOKEN_PERMISSIONS
             .iter()
             .copied()
@@ -1642,24 +1581,7 @@ impl Engine {
         Ok((token.secret, row))
     }
 
-    /// The run's user, read from the store once per run (a deleted user is seen when the run resumes).
-    async fn run_user(&self, ctl: &RunCtl) -> Result<store::users::UserRow, ApiError> {
-        ctl.user
-            .get_or_try_init(|| store::users::by_username(&self.inner.store, &ctl.username))
-            .await?
-            .clone()
-            .ok_or_else(|| ApiError::invalid(format!("user {} no longer exists", ctl.username)))
-    }
-
     // ---------------------------------------------------------------- item state
-
-    /// An item's status when the lanes started, or (for tests queued since) as stored; `None`: no such item.
-    async fn initial_status(&self, ctl: &RunCtl, id: &str) -> Result<Option<TestStatus>, ApiError> {
-        if let Some(st) = ctl.initial.get().and_then(|m| m.get(id)) {
-            return Ok(Some(*st));
-        }
-        Ok(self.item_opt(&ctl.id, id).await?.map(|i| status_of(&i.status)))
-    }
 
     async fn item_opt(&self, run: &str, id: &str) -> Result<Option<ItemRow>, ApiError> {
         let mut conn = self
@@ -1723,7 +1645,6 @@ impl Engine {
                     .data(json!({"item": id, "status": status.as_str(), "reason": reason})),
             );
             if let Some(ctl) = self.ctl(run) {
-                ctl.record_final(id, after.unwrap_or(status));
                 ctl.wake_item(id);
                 ctl.changed.notify_waiters();
             }

@@ -17,6 +17,9 @@ use crate::store::{self, now_ms, StoreError};
 /// Most requests stored in one transaction.
 pub(super) const GROUP: usize = 2048;
 
+/// How many times a group is tried before its requests get the error.
+const WRITE_ATTEMPTS: u32 = 3;
+
 /// One request to the writer and where its answer goes.
 pub(super) struct WriteRequest {
     work: Work,
@@ -71,8 +74,7 @@ pub(super) struct Applied {
     eps: HashMap<(String, String), String>,
     touched: Vec<String>,
     published: Vec<Event>,
-    /// Tests that ended: run, test, and their final status when this group set it.
-    finished_items: Vec<(String, String, Option<TestStatus>)>,
+    finished_items: Vec<(String, String)>,
 }
 
 impl Applied {
@@ -95,11 +97,8 @@ impl Engine {
     async fn submit(&self, work: Work) -> Result<Done, ApiError> {
         let stopped = || ApiError::internal("the writer has stopped");
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let queue = match work {
-            Work::Events { .. } => &self.inner.event_writer,
-            Work::Start(_) | Work::Item { .. } => &self.inner.writer,
-        };
-        queue
+        self.inner
+            .writer
             .send(WriteRequest { work, reply })
             .await
             .map_err(|_| stopped())?;
@@ -163,15 +162,30 @@ impl Engine {
     pub(super) async fn write_group(&self, group: Vec<WriteRequest>) {
         let mut acc = Applied::default();
         let mut answers = Vec::with_capacity(group.len());
-        let outcome: Result<(), ApiError> = async {
-            let mut tx = self.inner.store.begin_write().await?;
-            for r in &group {
-                answers.push(self.perform(&mut tx, &r.work, &mut acc).await);
+        let mut outcome: Result<(), ApiError> = Ok(());
+        // A failed transaction rolled everything back, so the whole group can be stored again; a transient
+        // failure (the database busy) then costs a retry instead of failing every request in the group.
+        for attempt in 1..=WRITE_ATTEMPTS {
+            acc = Applied::default();
+            answers.clear();
+            outcome = async {
+                let mut tx = self.inner.store.begin_write().await?;
+                for r in &group {
+                    answers.push(self.perform(&mut tx, &r.work, &mut acc).await);
+                }
+                tx.commit().await?;
+                Ok(())
             }
-            tx.commit().await?;
-            Ok(())
+            .await;
+            match &outcome {
+                Ok(()) => break,
+                Err(e) if attempt < WRITE_ATTEMPTS => {
+                    tracing::warn!(error = %e.message, attempt, "group commit failed; storing it again");
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt as u64)).await;
+                }
+                Err(_) => {}
+            }
         }
-        .await;
         for (r, answer) in group.into_iter().zip(answers) {
             let _ = r.reply.send(match &outcome {
                 Ok(()) => answer,
@@ -240,13 +254,8 @@ impl Engine {
                     *ended,
                 )
                 .await?;
-                let logged = changed && status.is_final() && reason.is_some();
-                if changed && !logged {
-                    // Nothing to log and the status is the one just set: no need to read the row back.
-                    return Ok(Done::Item(true, Some(*status)));
-                }
                 let row = store::runs::item(tx.conn(), run, item).await?;
-                if let (true, Some(r), Some(row)) = (logged, reason, &row) {
+                if let (true, true, Some(r), Some(row)) = (changed, status.is_final(), reason, &row) {
                     let line = format!("{}: {r}", status.as_str());
                     store::runs::insert_log(tx.conn(), run, item, &row.ep, "controller", now, &line).await?;
                 }
@@ -259,11 +268,8 @@ impl Engine {
         for e in acc.published {
             self.inner.events.publish(e);
         }
-        for (run, test, status) in &acc.finished_items {
+        for (run, test) in &acc.finished_items {
             if let Some(ctl) = self.ctl(run) {
-                if let Some(st) = status {
-                    ctl.record_final(test, *st);
-                }
                 ctl.wake_item(test);
             }
         }
@@ -272,7 +278,7 @@ impl Engine {
         touched.dedup();
         for run in touched {
             // Dependency waits and the like: only when something ended.
-            if acc.finished_items.iter().any(|(r, _, _)| *r == run) {
+            if acc.finished_items.iter().any(|(r, _)| *r == run) {
                 if let Some(ctl) = self.ctl(&run) {
                     ctl.changed.notify_waiters();
                 }
@@ -393,7 +399,7 @@ impl Engine {
                     } else {
                         TestStatus::Error
                     };
-                    let changed = store::runs::set_item_status(
+                    if store::runs::set_item_status(
                         tx.conn(),
                         &run,
                         &test,
@@ -403,17 +409,15 @@ impl Engine {
                         Some(at_ms - duration_ms as i64),
                         Some(at_ms),
                     )
-                    .await?;
-                    if changed {
+                    .await?
+                    {
                         acc.published.push(
                             Event::new("runs", "item.finished")
                                 .id(&run)
                                 .data(json!({"item": test, "status": status.as_str(), "reason": reason})),
                         );
                     }
-                    // Unchanged: it already had a final status (stopped, lost), which the lane reads itself.
-                    acc.finished_items
-                        .push((run.clone(), test.clone(), changed.then_some(status)));
+                    acc.finished_items.push((run.clone(), test.clone()));
                     sqlx::query(
                         "UPDATE tokens SET revoked_at = $1 WHERE kind = 'test' AND name = $2 AND revoked_at IS NULL",
                     )

@@ -6,6 +6,7 @@ mod device;
 mod mail;
 mod openflow;
 mod openflow_conform;
+mod openflow_controller;
 mod output;
 mod projects;
 mod report;

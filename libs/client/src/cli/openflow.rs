@@ -41,6 +41,8 @@ pub enum OpenflowCmd {
     },
     /// Run the conformance suite against a switch that connects to --listen.
     Conform(super::openflow_conform::ConformArgs),
+    /// Run an OpenFlow controller service: a learning switch and a REST API.
+    Controller(super::openflow_controller::ControllerArgs),
 }
 
 fn read_input(file: &PathBuf) -> Result<Vec<u8>, Failure> {
@@ -125,6 +127,7 @@ pub fn run(json_out: bool, cmd: OpenflowCmd) -> CmdResult {
             }
         }
         OpenflowCmd::Conform(args) => return super::openflow_conform::run(json_out, args),
+        OpenflowCmd::Controller(args) => return super::openflow_controller::run(args),
         OpenflowCmd::Encode {
             file,
             xid,
