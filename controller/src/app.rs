@@ -9,6 +9,7 @@ use crate::execution::Engine;
 use crate::inventory::reservations::Reservations;
 use crate::inventory::Inventory;
 use crate::metrics::Metrics;
+use crate::notify::webhook::Webhooks;
 use crate::notify::Mailer;
 use crate::schedule::Scheduler;
 use crate::secrets::SecretBox;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub services: Services,
     /// Schedules.
     pub scheduler: Scheduler,
+    /// Outgoing webhooks.
+    pub webhooks: Webhooks,
     /// Metrics registry.
     pub metrics: Arc<Metrics>,
     /// Pending background "token last used" writes (bounded).

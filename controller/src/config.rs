@@ -60,6 +60,8 @@ pub struct Config {
     pub services: Vec<crate::services::definition::ServiceDef>,
     /// Scheduler.
     pub scheduler: crate::schedule::SchedulerConfig,
+    /// Outgoing webhooks.
+    pub webhooks: crate::notify::webhook::WebhookConfig,
     /// HTTP server settings (`[server]`): HTTPS certificate and key.
     pub server: ServerSettings,
 }
@@ -109,6 +111,7 @@ impl Default for Config {
             services_dir: None,
             services: Vec::new(),
             scheduler: crate::schedule::SchedulerConfig::default(),
+            webhooks: crate::notify::webhook::WebhookConfig::default(),
         }
     }
 }
@@ -231,6 +234,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "scheduler.grace_s",
                 message: "at least 1".into(),
+            });
+        }
+        if self.webhooks.max_attempts == 0 || self.webhooks.max_attempts > 20 {
+            return Err(ConfigError::Invalid {
+                key: "webhooks.max_attempts",
+                message: "between 1 and 20".into(),
             });
         }
         for svc in &self.services {

@@ -127,6 +127,17 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
             )
         })?;
     let scheduler = schedule::Scheduler::new(store.clone(), engine.clone(), config.scheduler.clone());
+    let webhooks = notify::webhook::Webhooks::new(
+        store.clone(),
+        secrets.clone(),
+        events.clone(),
+        config.webhooks.clone(),
+    );
+    webhooks
+        .reload()
+        .await
+        .map_err(|e| anyhow::anyhow!(e.to_string()))?;
+    let webhook_task = webhooks.clone().spawn(shutdown_rx.clone());
     let state = AppState {
         config,
         store,
@@ -138,6 +149,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         mailer: mailer.clone(),
         services: services.clone(),
         scheduler: scheduler.clone(),
+        webhooks,
         metrics,
         token_touches: Arc::new(AtomicUsize::new(0)),
         capture: crate::capture::CaptureHub::default(),
@@ -209,6 +221,6 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         shutdown_tx,
         server,
         sweeper,
-        background: vec![mail_task, schedule_task],
+        background: vec![mail_task, schedule_task, webhook_task],
     })
 }

@@ -19,15 +19,19 @@ fn write(dir: &Path, name: &str, body: &str) {
 }
 
 async fn controller() -> (TestController, Api, tempfile::TempDir) {
+    controller_on(&Backend {
+        name: "sqlite",
+        url: String::new(),
+    })
+    .await
+}
+
+async fn controller_on(backend: &Backend) -> (TestController, Api, tempfile::TempDir) {
     let tests = tempfile::tempdir().unwrap();
     write(tests.path(), "sh/pass.sh", "echo ok\nexit 0\n");
     write(tests.path(), "sh/fail.sh", "echo 'no <good>' >&2\nexit 1\n");
     let dir = tests.path().to_path_buf();
-    let backend = Backend {
-        name: "sqlite",
-        url: String::new(),
-    };
-    let c = TestController::start_with(&backend, move |cfg| {
+    let c = TestController::start_with(backend, move |cfg| {
         cfg.tests_dir = Some(dir);
         cfg.stations.heartbeat_s = 1;
     })
@@ -77,10 +81,16 @@ fn settings(port: u16) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn run_mail_plain_smtp_and_failures() {
+    for backend in twister_tests::backends().await {
+        run_mail_on(&backend).await;
+    }
+}
+
+async fn run_mail_on(backend: &Backend) {
     let Some(smtp) = SmtpServer::start(SmtpMode::Plain).await else {
         return;
     };
-    let (c, admin, _tests) = controller().await;
+    let (c, admin, _tests) = controller_on(backend).await;
     let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
     let (s, b) = admin.put("/settings/mail", settings(smtp.port)).await;
     assert_eq!(s, 200, "{b}");

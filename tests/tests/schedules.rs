@@ -44,14 +44,16 @@ async fn wait_history(api: &Api, schedule: &str, what: &str, ok: impl Fn(&Value)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_schedule_fires_a_real_run() {
+    for backend in twister_tests::backends().await {
+        fires_on(&backend).await;
+    }
+}
+
+async fn fires_on(backend: &Backend) {
     let tests = tempfile::tempdir().unwrap();
     write(tests.path(), "sh/pass.sh", "echo scheduled-ok\nexit 0\n");
     let dir = tests.path().to_path_buf();
-    let backend = Backend {
-        name: "sqlite",
-        url: String::new(),
-    };
-    let c = TestController::start_with(&backend, move |cfg| {
+    let c = TestController::start_with(backend, move |cfg| {
         cfg.tests_dir = Some(dir);
         cfg.stations.heartbeat_s = 1;
         cfg.scheduler.tick_ms = 100;

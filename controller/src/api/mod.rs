@@ -22,6 +22,7 @@ pub mod services;
 pub mod stations;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Instant;
 
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mail::routes())
         .merge(services::routes())
         .merge(schedules::routes())
+        .merge(webhooks::routes())
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     Router::new()

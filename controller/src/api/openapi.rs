@@ -64,6 +64,8 @@ impl Modify for BearerAuth {
         super::services::put_config, super::services::import_ini,
         super::schedules::list, super::schedules::create, super::schedules::get_one, super::schedules::remove,
         super::schedules::toggle, super::schedules::history, super::schedules::all_history,
+        super::webhooks::list, super::webhooks::create, super::webhooks::get_one, super::webhooks::update,
+        super::webhooks::remove, super::webhooks::ping, super::webhooks::deliveries,
     ),
     components(schemas(
         super::error::ErrorBody, super::error::ErrorDetail,

@@ -1,4 +1,5 @@
-//! Notifications that leave the controller: the e-mail sent at the end of a run ([`mail`], [`template`]).
+//! Notifications that leave the controller: the e-mail sent at the end of a run ([`mail`], [`template`]) and
+//! outgoing webhooks ([`webhook`]).
 //!
 //! [`Mailer`] listens on the event bus for `run.finished` and mails the run's summary by the stored settings.
 //! A mail failure is logged, written to the run's log and kept as the run's mail outcome; it never changes the
@@ -6,6 +7,7 @@
 
 pub mod mail;
 pub mod template;
+pub mod webhook;
 
 use crate::events::{Event, EventBus};
 use crate::secrets::SecretBox;

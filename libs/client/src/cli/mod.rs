@@ -19,6 +19,7 @@ mod stations;
 mod testing;
 mod tokens;
 mod users;
+mod webhooks;
 
 use std::path::PathBuf;
 
@@ -137,6 +138,9 @@ enum Command {
     /// Scheduled runs: ls, add, rm, enable, disable, history.
     #[command(subcommand)]
     Schedule(schedules::ScheduleCmd),
+    /// Outgoing webhooks: ls, add, rm, enable, disable, ping, deliveries.
+    #[command(subcommand)]
+    Webhook(webhooks::WebhookCmd),
 }
 
 /// What every command gets: the connection settings and the output mode.
@@ -271,6 +275,7 @@ async fn run(args: Args) -> CmdResult {
         Command::Mail(c) => mail::run(&ctx, c).await,
         Command::Service(c) => services::run(&ctx, c).await,
         Command::Schedule(c) => schedules::run(&ctx, c).await,
+        Command::Webhook(c) => webhooks::run(&ctx, c).await,
     }
 }
 
