@@ -244,3 +244,39 @@ async fn conformance_group_runs_as_a_project_on_a_station_against_ovs() {
     drop(sw);
     c.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_test_without_data_ports_is_an_error() {
+    let sources = tempfile::tempdir().unwrap();
+    copy_dir(&shipped().join("tests"), sources.path());
+    let dir = sources.path().to_path_buf();
+    let c = TestController::start_with(&sqlite(), move |cfg| {
+        cfg.tests_dir = Some(dir);
+        cfg.stations.heartbeat_s = 1;
+    })
+    .await;
+    let admin = c.admin().await;
+    let _station = StationProcess::start(&admin, "ws-of", &["EP-of"]).await;
+    let project = json!({"name": "of-misconfigured", "suites": [{"name": "of", "eps": ["EP-of"], "tests": [
+        {"file": "openflow/conform.py", "id": "no-ports", "args": ["--group", "basic"]},
+        {"file": "openflow/conform.py", "id": "no-group", "properties": {"of_ports": "1@a,2@b"}}
+    ]}]});
+    let (s, b) = admin.put("/projects/of-misconfigured", project).await;
+    assert!(s == 200 || s == 201, "{b}");
+    let (s, r) = admin.post("/runs", json!({"project": "of-misconfigured"})).await;
+    assert_eq!(s, 201, "{r}");
+    let run = r["id"].as_str().unwrap().to_string();
+    let r = wait_finished(&admin, &run, Duration::from_secs(120)).await;
+    let log = run_log(&admin, &run).await;
+    let items = r["items"].as_array().unwrap();
+    for id in ["s1.t1", "s1.t2"] {
+        let item = items.iter().find(|i| i["id"] == id).unwrap();
+        assert_eq!(
+            item["status"], "error",
+            "misconfigured tests are errors: {r:#}\n{log}"
+        );
+    }
+    assert!(log.contains("no data ports: set the of_ports property"), "{log}");
+    assert!(log.contains("give --group G (or --case ID)"), "{log}");
+    c.stop().await;
+}
