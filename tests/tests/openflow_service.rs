@@ -294,3 +294,37 @@ async fn conformance_test_without_data_ports_is_an_error() {
     assert!(log.contains("give --group G (or --case ID)"), "{log}");
     c.stop().await;
 }
+
+/// The commented `[[services]]` example for the OpenFlow controller in config/controller.toml, uncommented, is a
+/// valid configuration with a valid service definition.
+#[test]
+fn example_openflow_service_entry_is_valid() {
+    let example =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/controller.toml"))
+            .unwrap();
+    let block = example
+        .split("# The built-in OpenFlow controller")
+        .nth(1)
+        .expect("the OpenFlow service example is in config/controller.toml");
+    let toml: String = block
+        .lines()
+        .skip_while(|l| !l.starts_with("# [[services]]"))
+        .take_while(|l| l.starts_with("# "))
+        .map(|l| format!("{}\n", &l[2..]))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("controller.toml");
+    std::fs::write(&file, &toml).unwrap();
+    let cfg = twister_controller::config::Config::from_file(&file)
+        .unwrap_or_else(|e| panic!("{e}\n{toml}"))
+        .validate()
+        .unwrap();
+    let def = cfg
+        .services
+        .iter()
+        .find(|s| s.name == "openflow")
+        .expect("the openflow service");
+    def.validate().unwrap();
+    assert_eq!(def.args[..2], ["openflow", "controller"]);
+    assert!(def.env.contains_key("TWISTER_OF_TOKEN"));
+}
