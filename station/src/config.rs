@@ -325,12 +325,24 @@ impl Config {
             None => TrustRoots::public(),
         };
 
-        if let Some(c) = &file.capture {
+        // The original epname.ini's enabled sniffer section gives the interfaces when station.toml has no
+        // [capture] of its own.
+        let capture = file.capture.or_else(|| {
+            let interfaces = ini
+                .as_ref()
+                .map(|i| i.sniffer_interfaces.clone())
+                .unwrap_or_default();
+            (!interfaces.is_empty()).then(|| crate::sniffer::SnifferConfig {
+                interfaces,
+                ..Default::default()
+            })
+        });
+        if let Some(c) = &capture {
             c.validate().map_err(ConfigError::Invalid)?;
         }
         Ok(Config {
             trust,
-            capture: file.capture,
+            capture,
             controller_url,
             token: Token::new(token),
             name,
@@ -515,6 +527,20 @@ mod tests {
         let file = parse("epname_ini='epname.ini'");
         let c = Config::resolve(&Flags::default(), file, dir.path(), Some("t".into()), &host()).unwrap();
         assert_eq!(c.eps[0].name, "EP-1001");
+        assert!(c.capture.is_none(), "the sniffer section names no interface");
+
+        // The original [PACKETSNIFFERPLUGIN] section turns the sniffer on, unless station.toml has [capture].
+        std::fs::write(
+            &ini,
+            "[PACKETSNIFFERPLUGIN]\nENABLED=1\nETH_INTERFACE=veth7\n[EP-1001]\nCE_IP=10.9.9.9\n",
+        )
+        .unwrap();
+        let file = parse("epname_ini='epname.ini'");
+        let c = Config::resolve(&Flags::default(), file, dir.path(), Some("t".into()), &host()).unwrap();
+        assert_eq!(c.capture.expect("sniffer").interfaces, ["veth7"]);
+        let file = parse("epname_ini='epname.ini'\n[capture]\ninterfaces=['eth9']");
+        let c = Config::resolve(&Flags::default(), file, dir.path(), Some("t".into()), &host()).unwrap();
+        assert_eq!(c.capture.expect("sniffer").interfaces, ["eth9"]);
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //! ENABLED = 1
 //! ```
 //!
-//! Sections that describe the packet sniffer (a name containing `SNIFF`, or a key starting with `SNIFF`) are
-//! skipped for now. Only sections meant for this host are used (see [`IniEp::is_for`]).
+//! Sections that describe the packet sniffer (a name containing `SNIFF`, or a key starting with `SNIFF`, such as
+//! the original `[PACKETSNIFFERPLUGIN]`) are not EPs: when `ENABLED` and meant for this host, their
+//! `ETH_INTERFACE` becomes an interface of the station's sniffer (used when `station.toml` has no `[capture]`).
+//! Only sections meant for this host are used (see [`IniEp::is_for`]).
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +60,8 @@ pub struct IniEp {
     pub enabled: bool,
     /// Whether the section describes the packet sniffer rather than an EP.
     pub sniffer: bool,
+    /// `ETH_INTERFACE`: the interface a sniffer section captures on.
+    pub interface: Option<String>,
 }
 
 impl IniEp {
@@ -69,6 +73,7 @@ impl IniEp {
             ep_host: None,
             enabled: true,
             sniffer: name.to_ascii_uppercase().contains("SNIFF"),
+            interface: None,
         }
     }
 
@@ -118,6 +123,8 @@ pub struct EpnameSelection {
     pub eps: Vec<EpInfo>,
     /// Controller URL from the first selected section that names `CE_IP`.
     pub controller_url: Option<String>,
+    /// Interfaces of the enabled sniffer sections meant for this host, in file order, without repeats.
+    pub sniffer_interfaces: Vec<String>,
 }
 
 /// Reads `path` and selects what is meant for `host`.
@@ -132,9 +139,21 @@ pub fn load(path: &Path, host: &LocalHost) -> Result<EpnameSelection, EpnameErro
 /// Selects the sections meant for `host`, leaving out sniffer sections.
 pub fn select(sections: &[IniEp], host: &LocalHost) -> EpnameSelection {
     let mine: Vec<&IniEp> = sections.iter().filter(|s| !s.sniffer && s.is_for(host)).collect();
+    let mut sniffer_interfaces: Vec<String> = Vec::new();
+    for s in sections
+        .iter()
+        .filter(|s| s.sniffer && s.enabled && s.is_for(host))
+    {
+        for i in s.interface.iter().flat_map(|i| i.split(',')).map(str::trim) {
+            if !i.is_empty() && !sniffer_interfaces.iter().any(|x| x == i) {
+                sniffer_interfaces.push(i.to_string());
+            }
+        }
+    }
     EpnameSelection {
         eps: mine.iter().map(|s| s.ep_info()).collect(),
         controller_url: mine.iter().find_map(|s| s.controller_url()),
+        sniffer_interfaces,
     }
 }
 
@@ -182,6 +201,7 @@ pub fn parse(text: &str) -> Result<Vec<IniEp>, EpnameError> {
                 })?);
             }
             "EP_HOST" => section.ep_host = Some(value.to_string()),
+            "ETH_INTERFACE" => section.interface = Some(value.to_string()).filter(|v| !v.is_empty()),
             "ENABLED" => {
                 section.enabled = parse_bool(value).ok_or_else(|| EpnameError::Syntax {
                     line: line_no,
@@ -293,6 +313,23 @@ SNIFFER = 1
         assert_eq!(names, ["EP-1001", "EP-1002", "EP-by-ip", "EP-short"]);
         assert!(!sel.eps[1].enabled);
         assert_eq!(sel.controller_url.as_deref(), Some("http://10.0.0.5:8010"));
+    }
+
+    #[test]
+    fn enabled_sniffer_sections_for_this_host_give_interfaces() {
+        let text = "[PACKETSNIFFERPLUGIN]\nENABLED = 1\nETH_INTERFACE = eth1\n\
+                    [SNIFF-2]\nENABLED = 1\nETH_INTERFACE = eth2, eth1\n\
+                    [SNIFF-off]\nENABLED = 0\nETH_INTERFACE = eth3\n\
+                    [SNIFF-elsewhere]\nEP_HOST = ws9\nETH_INTERFACE = eth4\n\
+                    [EP-1]\nCE_IP = 10.0.0.5\n";
+        let sel = select(&parse(text).unwrap(), &host());
+        assert_eq!(sel.sniffer_interfaces, ["eth1", "eth2"]);
+        assert_eq!(sel.eps.len(), 1);
+        // The original guide's sample: the plugin is disabled, so no interface.
+        let guide = "[PACKETSNIFFERPLUGIN]\nENABLED = 0\nETH_INTERFACE = lo\n[EP-1]\nCE_IP = 127.0.0.1\n";
+        assert!(select(&parse(guide).unwrap(), &host())
+            .sniffer_interfaces
+            .is_empty());
     }
 
     #[test]
