@@ -144,6 +144,36 @@ async fn start_a_project_and_watch_it_live() {
         .await
         .unwrap();
     wait_log("link flap on port 7", "fan tray").await;
+    // The test's packets download as pcapng through the capture API (this station has no sniffer: a file with
+    // its section and no packet blocks, whose size the page records).
+    b.find(Locator::Css("#btn-packets"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + T;
+    loop {
+        let bytes = b
+            .find(Locator::Css("#btn-packets"))
+            .await
+            .unwrap()
+            .attr("data-bytes")
+            .await
+            .unwrap();
+        if let Some(n) = bytes {
+            assert!(
+                n.parse::<u64>().expect("a size") >= 28,
+                "a pcapng section header at least: {n}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the packets download never finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     b.find(Locator::Css(".item[data-item='s1.t2']"))
         .await
         .unwrap()

@@ -1,6 +1,6 @@
 // Projects, runs and the run monitor: start a project, watch its suites and tests turn green or red live,
 // read and search the log, pause / resume / stop.
-import { api, subscribe } from './api.js';
+import { api, session, subscribe } from './api.js';
 import { el, toast } from './app.js';
 
 const FINAL = new Set(['pass', 'fail', 'error', 'skipped', 'aborted', 'not_executed', 'timeout']);
@@ -106,7 +106,9 @@ function monitor(main, id) {
       ['summary', 'Summary log'], ['test', 'Test log'], ['station,controller', 'Station and controller']]
       .map(([v, t]) => el('option', { value: v }, t)));
   const logBox = el('pre', { class: 'log', id: 'log-pane' });
-  const logHead = el('div', { class: 'toolbar' }, el('h3', { class: 'grow', id: 'log-title' }, 'Log'), streams, search);
+  // The packets that crossed the test's station while it ran (pcapng, from the station's sniffer).
+  const packets = el('button', { id: 'btn-packets', hidden: true, title: 'Packets captured on its station while it ran', onclick: () => downloadPackets() }, 'Packets');
+  const logHead = el('div', { class: 'toolbar' }, el('h3', { class: 'grow', id: 'log-title' }, 'Log'), packets, streams, search);
   main.replaceChildren(head, el('div', { class: 'split wide' }, tree, el('div', { class: 'card' }, logHead, logBox)));
   let run = null, lastLog = 0, item = null, reloadTimer = null, logTimer = null;
 
@@ -171,8 +173,25 @@ function monitor(main, id) {
     if (atEnd) logBox.scrollTop = logBox.scrollHeight;
   }
 
+  async function downloadPackets() {
+    if (!item) return;
+    try {
+      const q = new URLSearchParams({ run: id, test: item });
+      const r = await fetch('/api/v1/capture/pcapng?' + q, { headers: { Authorization: 'Bearer ' + session().token } });
+      if (!r.ok) { const j = await r.json(); throw new Error(j.error ? j.error.message : r.statusText); }
+      const blob = await r.blob();
+      packets.dataset.bytes = String(blob.size);
+      const url = URL.createObjectURL(blob);
+      const a = el('a', { href: url, download: `twister-${id}-${item}.pcapng` });
+      document.body.append(a); a.click(); a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } catch (e) { toast(e.message, true); }
+  }
+
   function selectItem(i) {
     item = i;
+    packets.hidden = !i;
+    delete packets.dataset.bytes;
     document.getElementById('log-title').textContent = i ? `Log of ${i}` : 'Log';
     renderTree();
     loadLog(true).catch((e) => toast(e.message, true));
