@@ -96,6 +96,22 @@ impl Browser {
             .unwrap_or_else(|e| panic!("element {css} did not appear within {timeout:?}: {e}"))
     }
 
+    /// Clicks the element matching `css`, finding it again when the page re-rendered it between the find and
+    /// the click (a stale element), until `timeout`.
+    pub async fn click_css(&self, css: &str, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let e = self.wait_css(css, timeout).await;
+            match e.click().await {
+                Ok(_) => return,
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(err) => panic!("cannot click {css} within {timeout:?}: {err}"),
+            }
+        }
+    }
+
     /// Waits until the element matching `css` has attribute `attr` equal to `value`.
     pub async fn wait_attr(&self, css: &str, attr: &str, value: &str, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;

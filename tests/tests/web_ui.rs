@@ -126,7 +126,7 @@ async fn login_tree_reserve_and_live_updates() {
         .await
         .unwrap();
     browser.wait_attr("#node-status", "data-status", "free", T).await;
-    browser.wait_css("#btn-reserve", T).await.click().await.unwrap();
+    browser.click_css("#btn-reserve", T).await;
     browser
         .wait_attr("#node-status", "data-status", "reserved", T)
         .await;
@@ -158,7 +158,7 @@ async fn login_tree_reserve_and_live_updates() {
         .await;
 
     // Release from the UI.
-    browser.wait_css("#btn-release", T).await.click().await.unwrap();
+    browser.click_css("#btn-release", T).await;
     browser.wait_attr("#node-status", "data-status", "free", T).await;
     let (_, n) = admin.get("/resources/tb1").await;
     assert_eq!(n["status"], "free");
