@@ -165,8 +165,9 @@ fn ce_hostname() -> String {
         .unwrap_or_default()
 }
 
-/// The original `$twister_*` variables (and a few new ones) of one saved test.
-fn variables(s: &Saved, log: &str) -> HashMap<&'static str, String> {
+/// The original `$twister_*` variables (and a few new ones) of one saved test (`ce_hostname`: read once per
+/// save, not per test).
+fn variables(s: &Saved, log: &str, ce_hostname: &str) -> HashMap<&'static str, String> {
     let r = &s.row;
     let crashed = matches!(r.status.as_str(), "error" | "aborted" | "timeout");
     let python = |f: &HostFacts| f.interpreters.get("python3").cloned().unwrap_or_default();
@@ -174,7 +175,7 @@ fn variables(s: &Saved, log: &str) -> HashMap<&'static str, String> {
         ("twister_ce_os", std::env::consts::OS.to_string()),
         ("twister_ep_os", s.facts.os.clone()),
         ("twister_ce_ip", "127.0.0.1".to_string()),
-        ("twister_ce_hostname", ce_hostname()),
+        ("twister_ce_hostname", ce_hostname.to_string()),
         (
             "twister_ep_ip",
             s.facts.addresses.first().cloned().unwrap_or_default(),
@@ -237,17 +238,18 @@ async fn run_inserts(store: &Store, config: &ReportConfig, saved: &[Saved]) -> R
     let needs_log = templates
         .iter()
         .any(|t| t.placeholders.iter().any(|p| p.name == "twister_tc_log"));
-    let target = super::query::target(store, config).await?;
-    let mut count = 0;
-    if config.database_url.is_none() {
+    let count = if config.database_url.is_none() {
         let mut tx = store.begin_write().await?;
-        count = insert_all(store, tx.conn(), &templates, &db_selects, saved, needs_log).await?;
+        let count = insert_all(store, tx.conn(), &templates, &db_selects, saved, needs_log).await?;
         tx.commit().await?;
+        count
     } else {
+        let target = super::query::target(store, config).await?;
         let mut tx = target.pool.begin().await.map_err(report_db_error)?;
-        count += insert_all(store, &mut tx, &templates, &db_selects, saved, needs_log).await?;
+        let count = insert_all(store, &mut tx, &templates, &db_selects, saved, needs_log).await?;
         tx.commit().await.map_err(report_db_error)?;
-    }
+        count
+    };
     Ok(count)
 }
 
@@ -268,6 +270,7 @@ async fn insert_all(
     needs_log: bool,
 ) -> Result<usize, ApiError> {
     let mut count = 0;
+    let ce_hostname = ce_hostname();
     for s in saved {
         let log = if needs_log {
             let f = store::runs::LogFilter {
@@ -284,7 +287,7 @@ async fn insert_all(
         } else {
             String::new()
         };
-        let vars = variables(s, &log);
+        let vars = variables(s, &log, &ce_hostname);
         let fields: BTreeMap<String, String> = serde_json::from_str(&s.row.fields).unwrap_or_default();
         for (n, t) in templates.iter().enumerate() {
             // DbSelect fields are read now, inside the transaction (MAX(id)+1 sees the rows inserted so far).
