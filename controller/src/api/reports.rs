@@ -97,14 +97,7 @@ pub struct ConfigView {
 
 fn fields_of(def: &ReportDef) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for sql in [
-        Some(&def.sql_query),
-        def.sql_total.as_ref(),
-        def.sql_compare.as_ref(),
-    ]
-    .into_iter()
-    .flatten()
-    {
+    for sql in def.queries() {
         if let Ok(t) = crate::reports::template::Template::parse(sql) {
             for f in t.fields() {
                 if !out.contains(&f) {
@@ -123,12 +116,7 @@ async fn resolve(
 ) -> Result<(ReportDef, bool, Vec<ReportField>, Target, ReportConfig), ApiError> {
     let (config, _) = config::load(&state.store).await?;
     if let Some(def) = builtin::find(name) {
-        let target = Target {
-            pool: state.store.pool().clone(),
-            backend: state.store.backend(),
-            own: true,
-        };
-        return Ok((def, true, builtin::fields(), target, config));
+        return Ok((def, true, builtin::fields(), Target::own(&state.store), config));
     }
     let def = config
         .reports

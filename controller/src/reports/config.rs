@@ -107,6 +107,15 @@ pub struct ReportDef {
     pub description: String,
 }
 
+impl ReportDef {
+    /// Its queries: the main one, then SQLTotal and SQLCompare when it has them.
+    pub fn queries(&self) -> impl Iterator<Item = &String> {
+        std::iter::once(&self.sql_query)
+            .chain(self.sql_total.iter())
+            .chain(self.sql_compare.iter())
+    }
+}
+
 /// A link to another page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -197,8 +206,7 @@ impl ReportConfig {
             if !seen.insert(("r", r.id.clone())) {
                 return Err(ApiError::invalid(format!("two reports with id {:?}", r.id)));
             }
-            check_sql(&format!("report {}", r.id), &r.sql_query)?;
-            for s in [&r.sql_total, &r.sql_compare].into_iter().flatten() {
+            for s in r.queries() {
                 check_sql(&format!("report {}", r.id), s)?;
             }
         }

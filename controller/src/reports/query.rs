@@ -65,6 +65,17 @@ pub struct Target {
     pub own: bool,
 }
 
+impl Target {
+    /// The controller's own database.
+    pub fn own(store: &Store) -> Target {
+        Target {
+            pool: store.pool().clone(),
+            backend: store.backend(),
+            own: true,
+        }
+    }
+}
+
 fn external_pools() -> &'static Mutex<HashMap<String, Target>> {
     static POOLS: OnceLock<Mutex<HashMap<String, Target>>> = OnceLock::new();
     POOLS.get_or_init(|| Mutex::new(HashMap::new()))
@@ -74,11 +85,7 @@ fn external_pools() -> &'static Mutex<HashMap<String, Target>> {
 /// (pools are kept per URL).
 pub async fn target(store: &Store, config: &ReportConfig) -> Result<Target, ApiError> {
     let Some(url) = config.database_url.as_deref() else {
-        return Ok(Target {
-            pool: store.pool().clone(),
-            backend: store.backend(),
-            own: true,
-        });
+        return Ok(Target::own(store));
     };
     if let Some(t) = external_pools()
         .lock()
@@ -317,14 +324,7 @@ pub async fn run_report(
 ) -> Result<ReportOutput, ApiError> {
     let limit = Duration::from_secs(config.query_timeout_s.unwrap_or(10));
     if target.own {
-        for sql in [
-            Some(&def.sql_query),
-            def.sql_total.as_ref(),
-            def.sql_compare.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for sql in def.queries() {
             check_own_database(sql)?;
         }
     }
@@ -418,6 +418,15 @@ pub fn percentages(main: &Table, total: &Table) -> Table {
     out
 }
 
+/// A cell's value as text (null: empty; text unquoted).
+fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 /// The choices of a UserSelect field: `(value, label)` pairs from its query.
 pub async fn field_options(target: &Target, sql: &str) -> Result<Vec<(String, String)>, ApiError> {
     if target.own {
@@ -428,11 +437,6 @@ pub async fn field_options(target: &Target, sql: &str) -> Result<Vec<(String, St
         return Err(ApiError::invalid("a field's query takes no placeholders"));
     }
     let table = read_only(target, &t.sql, &[], Duration::from_secs(10)).await?;
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    };
     Ok(table
         .rows
         .iter()
@@ -464,14 +468,7 @@ pub fn to_csv(t: &Table) -> String {
     out.push_str(&t.columns.iter().map(|c| cell(c)).collect::<Vec<_>>().join(","));
     out.push_str("\r\n");
     for r in &t.rows {
-        let cells: Vec<String> = r
-            .iter()
-            .map(|v| match v {
-                serde_json::Value::String(s) => cell(s),
-                serde_json::Value::Null => String::new(),
-                other => cell(&other.to_string()),
-            })
-            .collect();
+        let cells: Vec<String> = r.iter().map(|v| cell(&text(v))).collect();
         out.push_str(&cells.join(","));
         out.push_str("\r\n");
     }
