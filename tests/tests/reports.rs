@@ -412,7 +412,7 @@ async fn dbxml_inserts_and_reports_on_an_external_postgresql() {
     let http = reqwest::Client::new();
     let resp = http
         .put(format!("{}/api/v1/reports/config/dbxml", c.url))
-        .bearer_auth(admin_token(&c).await)
+        .bearer_auth(admin.token.as_deref().unwrap())
         .header("content-type", "application/xml")
         .body(DB_XML)
         .send()
@@ -512,16 +512,4 @@ async fn dbxml_inserts_and_reports_on_an_external_postgresql() {
     let again = report(&admin, "Details", &format!("Build={}", urlencode(&build))).await;
     assert_eq!(again["table"]["rows"].as_array().unwrap().len(), 4);
     c.stop().await;
-}
-
-async fn admin_token(c: &TestController) -> String {
-    let (_, _, body) = Api::anonymous(&c.url)
-        .send(
-            reqwest::Method::POST,
-            "/auth/login",
-            Some(json!({"username": "admin", "password": ADMIN_PASSWORD})),
-            &[],
-        )
-        .await;
-    body["token"].as_str().unwrap().to_string()
 }
