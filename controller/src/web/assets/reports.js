@@ -53,21 +53,24 @@ function pieChart(rows) {
   return box;
 }
 
-function axes(box, w, h, pad, max) {
+// The frame bar and line charts share: an SVG of class `chart <kind>` with both axes and value ticks scaled to
+// the largest second-column value.
+function plot(kind, rows) {
+  const w = 640; const h = 260; const pad = 46;
+  const vals = rows.map((r) => num(r[1]));
+  const max = Math.max(1e-9, ...vals, 0);
+  const box = svg('svg', { class: `chart ${kind}`, viewBox: `0 0 ${w} ${h}`, role: 'img' });
   box.append(svg('line', { x1: pad, y1: h - pad, x2: w - 10, y2: h - pad, class: 'axis' }),
     svg('line', { x1: pad, y1: 10, x2: pad, y2: h - pad, class: 'axis' }));
   for (const f of [0, 0.5, 1]) {
     const y = h - pad - f * (h - pad - 10);
     box.append(svg('text', { x: pad - 4, y: y + 4, class: 'tick', 'text-anchor': 'end' }, text(max * f)));
   }
+  return { box, vals, max, w, h, pad };
 }
 
 function barChart(rows) {
-  const w = 640; const h = 260; const pad = 46;
-  const vals = rows.map((r) => num(r[1]));
-  const max = Math.max(1e-9, ...vals, 0);
-  const box = svg('svg', { class: 'chart bar', viewBox: `0 0 ${w} ${h}`, role: 'img' });
-  axes(box, w, h, pad, max);
+  const { box, vals, max, w, h, pad } = plot('bar', rows);
   const step = (w - pad - 20) / Math.max(1, rows.length);
   rows.forEach((r, i) => {
     const bh = (vals[i] / max) * (h - pad - 10);
@@ -82,11 +85,7 @@ function barChart(rows) {
 }
 
 function lineChart(rows) {
-  const w = 640; const h = 260; const pad = 46;
-  const vals = rows.map((r) => num(r[1]));
-  const max = Math.max(1e-9, ...vals, 0);
-  const box = svg('svg', { class: 'chart line', viewBox: `0 0 ${w} ${h}`, role: 'img' });
-  axes(box, w, h, pad, max);
+  const { box, vals, max, w, h, pad } = plot('line', rows);
   const step = (w - pad - 30) / Math.max(1, rows.length - 1);
   const pts = rows.map((r, i) => [pad + 10 + i * step, h - pad - (vals[i] / max) * (h - pad - 10)]);
   box.append(svg('polyline', { class: 'line', points: pts.map((p) => p.join(',')).join(' '), fill: 'none', stroke: PALETTE[0] }));
