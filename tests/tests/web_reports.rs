@@ -150,18 +150,8 @@ async fn every_chart_type_renders() {
         .await
         .unwrap();
     assert!(info.text().await.unwrap().starts_with("2 rows"));
-    b.find(Locator::Css("#report-table th[data-col='build']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    b.find(Locator::Css("#report-table th[data-col='build']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click_css("#report-table th[data-col='build']", T).await;
+    browser.click_css("#report-table th[data-col='build']", T).await;
     browser
         .wait_css("#report-table th.desc[data-col='build']", T)
         .await;
