@@ -36,6 +36,8 @@ struct Saved {
     row: ResultRow,
     summary: String,
     facts: HostFacts,
+    /// The suite's merged fields (`row.fields` is their JSON).
+    fields: BTreeMap<String, String>,
 }
 
 fn field_value(fields: &BTreeMap<String, String>, name: &str) -> String {
@@ -121,6 +123,7 @@ async fn rows(store: &Store, run_id: &str) -> Result<Vec<Saved>, ApiError> {
             },
             summary: case.summary.clone(),
             facts,
+            fields,
         });
     }
     Ok(out)
@@ -288,7 +291,6 @@ async fn insert_all(
             String::new()
         };
         let vars = variables(s, &log, &ce_hostname);
-        let fields: BTreeMap<String, String> = serde_json::from_str(&s.row.fields).unwrap_or_default();
         for (n, t) in templates.iter().enumerate() {
             // DbSelect fields are read now, inside the transaction (MAX(id)+1 sees the rows inserted so far).
             let mut selected: HashMap<String, String> = HashMap::new();
@@ -321,7 +323,7 @@ async fn insert_all(
                 PlaceholderKind::Variable => vars
                     .get(p.name.as_str())
                     .cloned()
-                    .or_else(|| fields.iter().find(|(k, _)| **k == p.name).map(|(_, v)| v.clone()))
+                    .or_else(|| s.fields.get(&p.name).cloned())
                     .ok_or_else(|| {
                         ApiError::invalid(format!(
                             "insert {}: ${} is neither a $twister_ variable nor a field of suite {:?}",
