@@ -86,6 +86,23 @@ impl Browser {
         None
     }
 
+    /// Opens the web UI at `base_url` and submits its login form with `user` and `password` (the caller waits
+    /// for whatever page it expects next: a failed login stays on the form).
+    pub async fn login(&self, base_url: &str, user: &str, password: &str, timeout: Duration) {
+        self.client.goto(&format!("{base_url}/")).await.unwrap();
+        self.wait_css("#login-username", timeout)
+            .await
+            .send_keys(user)
+            .await
+            .unwrap();
+        self.wait_css("#login-password", timeout)
+            .await
+            .send_keys(password)
+            .await
+            .unwrap();
+        self.click_css("#login-submit", timeout).await;
+    }
+
     /// Waits for an element matching the CSS selector.
     pub async fn wait_css(&self, css: &str, timeout: Duration) -> fantoccini::elements::Element {
         self.client

@@ -345,25 +345,7 @@ async fn packets_page_in_chromium() {
         return;
     };
     let b = &browser.client;
-    b.goto(&format!("{}/", c.url)).await.unwrap();
-    browser
-        .wait_css("#login-username", T)
-        .await
-        .send_keys("admin")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#login-password"))
-        .await
-        .unwrap()
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.login(&c.url, "admin", ADMIN_PASSWORD, T).await;
     browser.wait_css("#nav-inventory.active", T).await;
     b.find(Locator::Css("#nav-packets"))
         .await

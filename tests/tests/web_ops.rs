@@ -51,25 +51,7 @@ async fn services_schedules_and_mail_pages() {
         return;
     };
     let b = &browser.client;
-    b.goto(&format!("{}/", c.url)).await.unwrap();
-    browser
-        .wait_css("#login-username", T)
-        .await
-        .send_keys("admin")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#login-password"))
-        .await
-        .unwrap()
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.login(&c.url, "admin", ADMIN_PASSWORD, T).await;
     browser.wait_css("#nav-inventory.active", T).await;
 
     // Services: start from the page; the state and the log show.

@@ -51,25 +51,7 @@ async fn start_a_project_and_watch_it_live() {
         return;
     };
     let b = &browser.client;
-    b.goto(&format!("{}/", c.url)).await.unwrap();
-    browser
-        .wait_css("#login-username", T)
-        .await
-        .send_keys("admin")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#login-password"))
-        .await
-        .unwrap()
-        .send_keys(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    b.find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.login(&c.url, "admin", ADMIN_PASSWORD, T).await;
     browser.wait_css("#tree", T).await;
 
     // Stations: the bench is online, with its EP.

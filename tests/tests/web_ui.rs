@@ -35,27 +35,9 @@ async fn login_tree_reserve_and_live_updates() {
         return;
     };
     let b = &browser.client;
-    b.goto(&format!("{}/", c.url)).await.unwrap();
 
     // A wrong password is refused with a message.
-    browser
-        .wait_css("#login-username", T)
-        .await
-        .send_keys("admin")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#login-password"))
-        .await
-        .unwrap()
-        .send_keys("wrong-password")
-        .await
-        .unwrap();
-    b.find(Locator::Css("#login-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.login(&c.url, "admin", "wrong-password", T).await;
     let deadline = tokio::time::Instant::now() + T;
     loop {
         let text = b
