@@ -79,12 +79,7 @@ fn print_settings(ctx: &Ctx, s: &Value) {
         output::json(s);
         return;
     }
-    let f = |k: &str| match &s[k] {
-        Value::String(v) => v.clone(),
-        Value::Null => String::new(),
-        Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
-        v => v.to_string(),
-    };
+    let f = |k: &str| output::cell(&s[k]);
     for k in [
         "enabled",
         "host",

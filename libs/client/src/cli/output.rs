@@ -66,6 +66,20 @@ impl Table {
     }
 }
 
+/// A JSON value as table text: strings as they are, null as empty, arrays of strings joined with ", ", anything
+/// else as JSON.
+pub fn cell(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Array(a) if a.iter().all(Value::is_string) => {
+            a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")
+        }
+        other => other.to_string(),
+    }
+}
+
 /// Shortens an RFC 3339 time to `YYYY-MM-DD HH:MM:SS` (UTC) for tables.
 pub fn time(t: &str) -> String {
     let s = t.replace('T', " ");
@@ -81,6 +95,16 @@ pub fn opt_time(t: &Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_as_text() {
+        use serde_json::json;
+        assert_eq!(cell(&json!("a b")), "a b");
+        assert_eq!(cell(&json!(null)), "");
+        assert_eq!(cell(&json!(["run.start", "run.end"])), "run.start, run.end");
+        assert_eq!(cell(&json!([1, 2])), "[1,2]");
+        assert_eq!(cell(&json!(true)), "true");
+    }
 
     #[test]
     fn columns_align() {

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use serde_json::Value;
 use twister_client::client::encode_path;
 
-use super::output::{self, Table};
+use super::output::{self, cell, Table};
 use super::{CmdResult, Ctx, Failure};
 
 #[derive(Debug, Subcommand)]
@@ -42,14 +42,6 @@ pub enum ConfigCmd {
 
 fn enc(s: &str) -> String {
     encode_path(s).replace('/', "%2F").replace(':', "%3A")
-}
-
-fn cell(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
 }
 
 fn print_table(t: &Value) {

@@ -62,11 +62,7 @@ fn seg(s: &str) -> String {
 }
 
 fn s(v: &Value, k: &str) -> String {
-    match &v[k] {
-        Value::String(x) => x.clone(),
-        Value::Null => String::new(),
-        x => x.to_string(),
-    }
+    output::cell(&v[k])
 }
 
 /// Runs a `twister schedule` command.

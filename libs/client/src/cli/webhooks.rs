@@ -53,12 +53,7 @@ pub enum WebhookCmd {
 }
 
 fn s(v: &Value, k: &str) -> String {
-    match &v[k] {
-        Value::String(x) => x.clone(),
-        Value::Null => String::new(),
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(","),
-        x => x.to_string(),
-    }
+    output::cell(&v[k])
 }
 
 /// Runs a `twister webhook` command.
