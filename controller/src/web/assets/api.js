@@ -50,6 +50,25 @@ export async function api(method, path, body, headers = {}) {
   return { data, etag: r.headers.get('ETag'), status: r.status };
 }
 
+// Fetches a file from the API with the session's token and hands it to the browser as a download named
+// `filename`; resolves to its size in bytes, rejects with an ApiError carrying the server's message.
+export async function downloadFile(path, filename) {
+  const s = session();
+  const r = await fetch('/api/v1' + path, { headers: s ? { Authorization: 'Bearer ' + s.token } : {} });
+  if (!r.ok) {
+    let e = {};
+    try { e = (await r.json()).error || {}; } catch (_) { /* not JSON */ }
+    throw new ApiError(r.status, e.code || 'http_' + r.status, e.message || r.statusText, e.details);
+  }
+  const blob = await r.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url; a.download = filename;
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  return blob.size;
+}
+
 // Live events over a WebSocket; the token travels as a subprotocol, never in the URL. Reconnects with back-off.
 export function subscribe(topics, onEvent, onState) {
   let ws = null, closed = false, delay = 500;

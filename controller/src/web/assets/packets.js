@@ -2,7 +2,7 @@
 // smooth at 100,000 rows), the display filter applied by the server, pause/resume, auto-scroll that pauses while
 // the user looks further up, the decoded detail tree with a hex view that highlights the chosen field, and pcapng
 // downloads. Uses only the public API: /capture/* and the /capture/live WebSocket.
-import { api, session } from './api.js';
+import { api, downloadFile, session } from './api.js';
 import { el, toast } from './app.js';
 
 const ROW_H = 22;
@@ -115,12 +115,7 @@ export function packetsPage(main) {
 
   async function download(withFilter) {
     try {
-      const r = await fetch('/api/v1/capture/pcapng?' + query(withFilter), { headers: { Authorization: 'Bearer ' + session().token } });
-      if (!r.ok) { const j = await r.json(); throw new Error(j.error ? j.error.message : r.statusText); }
-      const url = URL.createObjectURL(await r.blob());
-      const a = el('a', { href: url, download: withFilter ? 'twister-filtered.pcapng' : 'twister-capture.pcapng' });
-      document.body.append(a); a.click(); a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      await downloadFile('/capture/pcapng?' + query(withFilter), withFilter ? 'twister-filtered.pcapng' : 'twister-capture.pcapng');
     } catch (e) { toast(e.message, true); }
   }
 

@@ -1,7 +1,7 @@
 // Reports: the list of built-in and configured reports and redirects, the field selection form, an
 // interactive table (sort, search, paging), pie / bar / line charts drawn here as SVG, SQLTotal as
 // percentages, SQLCompare side by side, and CSV / JSON export.
-import { api, session } from './api.js';
+import { api, downloadFile } from './api.js';
 import { el, toast } from './app.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -150,13 +150,9 @@ function dataTable(table, id) {
 
 async function download(name, params, format) {
   const q = new URLSearchParams(params); q.set('format', format);
-  const s = session();
-  const resp = await fetch(`/api/v1/reports/${encodeURIComponent(name)}/data?${q}`, { headers: { Authorization: `Bearer ${s.token}` } });
-  if (!resp.ok) { toast(`export failed (${resp.status})`, true); return; }
-  const blob = await resp.blob();
-  const a = el('a', { href: URL.createObjectURL(blob), download: `${name}.${format}` });
-  document.body.append(a); a.click(); a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  try {
+    await downloadFile(`/reports/${encodeURIComponent(name)}/data?${q}`, `${name}.${format}`);
+  } catch (e) { toast(`export failed (${e.status}): ${e.message}`, true); }
 }
 
 // ---------------------------------------------------------------- pages

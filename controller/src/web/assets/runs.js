@@ -1,6 +1,6 @@
 // Projects, runs and the run monitor: start a project, watch its suites and tests turn green or red live,
 // read and search the log, pause / resume / stop.
-import { api, session, subscribe } from './api.js';
+import { api, downloadFile, subscribe } from './api.js';
 import { el, toast } from './app.js';
 
 const FINAL = new Set(['pass', 'fail', 'error', 'skipped', 'aborted', 'not_executed', 'timeout']);
@@ -177,14 +177,7 @@ function monitor(main, id) {
     if (!item) return;
     try {
       const q = new URLSearchParams({ run: id, test: item });
-      const r = await fetch('/api/v1/capture/pcapng?' + q, { headers: { Authorization: 'Bearer ' + session().token } });
-      if (!r.ok) { const j = await r.json(); throw new Error(j.error ? j.error.message : r.statusText); }
-      const blob = await r.blob();
-      packets.dataset.bytes = String(blob.size);
-      const url = URL.createObjectURL(blob);
-      const a = el('a', { href: url, download: `twister-${id}-${item}.pcapng` });
-      document.body.append(a); a.click(); a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      packets.dataset.bytes = String(await downloadFile('/capture/pcapng?' + q, `twister-${id}-${item}.pcapng`));
     } catch (e) { toast(e.message, true); }
   }
 
