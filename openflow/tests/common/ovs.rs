@@ -3,9 +3,10 @@
 //! [`Ovs::start`] makes a private directory for the database, sockets and logs, starts `ovsdb-server` and
 //! `ovs-vswitchd` on it, adds a bridge with `datapath_type=netdev` and `fail-mode=secure` speaking OpenFlow
 //! 1.0 and 1.3, and plugs one end of each veth pair in as port 1, 2, ... (the other end is for the test's
-//! data plane). Dropping it stops both daemons and deletes the veths, the tap devices OVS leaves behind and
-//! the directory. Bridge and veth names are private to the instance; instances in one test binary run one
-//! at a time (the `ovs-netdev` tap of the netdev datapath has a fixed name).
+//! data plane). Dropping it stops both daemons and deletes the veths, the bridge's tap device and the
+//! directory. Bridge and veth names are private to the instance; instances in one test binary run one at a
+//! time. The netdev datapath's `ovs-netdev` tap has a fixed name shared by every user-space OVS on the host:
+//! it is deleted only when no other `ovs-vswitchd` is left running.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -239,8 +240,14 @@ impl Drop for Ovs {
         for p in &self.ports {
             let _ = Command::new("ip").args(["link", "del", &p.switch_side]).output();
         }
-        for tap in [self.bridge.as_str(), "ovs-netdev"] {
-            let _ = Command::new("ip").args(["link", "del", tap]).output();
+        let _ = Command::new("ip").args(["link", "del", &self.bridge]).output();
+        let others = Command::new("pgrep")
+            .args(["-x", "ovs-vswitchd"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(true);
+        if !others {
+            let _ = Command::new("ip").args(["link", "del", "ovs-netdev"]).output();
         }
         if std::env::var_os("TWISTER_KEEP_OVS").is_none() {
             let _ = std::fs::remove_dir_all(&self.dir);
