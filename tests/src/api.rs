@@ -97,6 +97,23 @@ impl Api {
         Ok((status, headers, value))
     }
 
+    /// GET of a file: status, content type and the raw bytes.
+    pub async fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
+        let mut req = self.client.get(format!("{}/api/v1{path}", self.url));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let kind = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, kind, resp.bytes().await.expect("body").to_vec())
+    }
+
     /// GET.
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let (s, _, b) = self.send(reqwest::Method::GET, path, None, &[]).await;

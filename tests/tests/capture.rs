@@ -47,15 +47,10 @@ fn enc(s: &str) -> String {
 }
 
 async fn download(api: &Api, path: &str) -> Vec<u8> {
-    let resp = reqwest::Client::new()
-        .get(format!("{}/api/v1{path}", api.url))
-        .bearer_auth(api.token.as_deref().unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200, "{path}");
-    assert_eq!(resp.headers()["content-type"], "application/x-pcapng");
-    resp.bytes().await.unwrap().to_vec()
+    let (status, kind, bytes) = api.get_bytes(path).await;
+    assert_eq!(status, 200, "{path}");
+    assert_eq!(kind, "application/x-pcapng");
+    bytes
 }
 
 /// Packets tshark reads from a pcapng, after checking it reports no problem.

@@ -144,7 +144,19 @@ async fn results_and_builtin_reports(backend: &Backend) {
         .as_str()
         .unwrap()
         .starts_with(&format!("/api/v1/runs/{run1}/logs?item=")));
-    assert!(evil["packets_url"].is_null());
+    // The test's packets: its station's capture between its start and end, as pcapng (this station has no
+    // sniffer, so the file holds only its header blocks).
+    let packets = evil["packets_url"].as_str().unwrap();
+    assert_eq!(
+        packets,
+        format!(
+            "/api/v1/capture/pcapng?run={run1}&test={}",
+            evil["item_id"].as_str().unwrap()
+        )
+    );
+    let (s, kind, pcapng) = admin.get_bytes(packets.trim_start_matches("/api/v1")).await;
+    assert_eq!((s, kind.as_str()), (200, "application/x-pcapng"));
+    assert_eq!(pcapng[..4], [0x0a, 0x0d, 0x0d, 0x0a], "a pcapng section header");
     assert!(evil["duration_ms"].as_i64().unwrap() >= 0);
     let (s, log) = admin
         .get(evil["log_url"].as_str().unwrap().trim_start_matches("/api/v1"))

@@ -123,6 +123,27 @@ async fn every_chart_type_renders() {
         .wait_css("select[data-field='Test'] option[value='ok.sh']", T)
         .await;
     browser.wait_css("svg.chart.line polyline.line", T).await;
+    // Each row links to its run's monitor and downloads the test's packets as pcapng.
+    browser.wait_css("#report-table td a[href^='#/runs/']", T).await;
+    browser
+        .click_css("#report-table button[data-role='packets']", T)
+        .await;
+    let deadline = Instant::now() + T;
+    loop {
+        let bytes = b
+            .find(Locator::Css("#report-table button[data-role='packets']"))
+            .await
+            .unwrap()
+            .attr("data-bytes")
+            .await
+            .unwrap();
+        if let Some(n) = bytes {
+            assert!(n.parse::<u64>().unwrap() > 0, "an empty pcapng download");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the packets download never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Table: sort, search, paging.
     b.goto(&format!("{}/#/reports/run-summary", c.url)).await.unwrap();

@@ -59,9 +59,9 @@ pub fn reports() -> Vec<ReportDef> {
         def(
             "test-history",
             ReportKind::LineChart,
-            "One test across runs, newest first: duration, outcome and reason.",
-            "SELECT TS(started_at) AS started, duration_ms, status, run_id AS run, build, ep, reason \
-             FROM results WHERE test = '@Test@' ORDER BY started_at DESC LIMIT 500"
+            "One test across runs, newest first: duration, outcome, reason, and a link to its packets.",
+            "SELECT TS(started_at) AS started, duration_ms, status, run_id AS run, build, ep, reason, \
+             packets_url AS packets FROM results WHERE test = '@Test@' ORDER BY started_at DESC LIMIT 500"
                 .to_string(),
         ),
         def(

@@ -118,7 +118,7 @@ async fn rows(store: &Store, run_id: &str) -> Result<Vec<Saved>, ApiError> {
                 build: field_value(&fields, "build"),
                 fields: serde_json::to_string(&fields).unwrap_or_else(|_| "{}".into()),
                 log_url: format!("/api/v1/runs/{run_id}/logs?item={}", it.id),
-                packets_url: None,
+                packets_url: Some(format!("/api/v1/capture/pcapng?run={run_id}&test={}", it.id)),
                 saved_at: now,
             },
             summary: case.summary.clone(),
@@ -217,6 +217,7 @@ fn variables(s: &Saved, log: &str, ce_hostname: &str) -> HashMap<&'static str, S
         ("twister_user", r.username.clone()),
         ("twister_station", r.station.clone()),
         ("twister_log_url", r.log_url.clone()),
+        ("twister_packets_url", r.packets_url.clone().unwrap_or_default()),
     ])
 }
 

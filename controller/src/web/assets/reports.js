@@ -19,6 +19,19 @@ function num(v) {
   const n = typeof v === 'number' ? v : parseFloat(v);
   return Number.isFinite(n) ? n : 0;
 }
+// A table cell: a run id links to its run monitor, a packets URL becomes a pcapng download button.
+function cell(col, v) {
+  if (col === 'run' && typeof v === 'string' && v) return el('td', {}, el('a', { href: '#/runs/' + encodeURIComponent(v) }, v));
+  if (col === 'packets' && typeof v === 'string' && v.startsWith('/api/v1/')) {
+    const b = el('button', { 'data-role': 'packets', title: 'Download the packets of this test (pcapng)' }, 'pcapng');
+    b.onclick = async () => {
+      try { b.dataset.bytes = String(await downloadFile(v.slice('/api/v1'.length), 'twister-test-packets.pcapng')); } catch (e) { toast(e.message, true); }
+    };
+    return el('td', {}, b);
+  }
+  return el('td', {}, text(v));
+}
+
 function text(v) { return v == null ? '' : typeof v === 'number' ? String(Math.round(v * 100) / 100) : String(v); }
 function short(s, n = 14) { s = text(s); return s.length > n ? s.slice(0, n - 1) + '…' : s; }
 
@@ -134,7 +147,7 @@ function dataTable(table, id) {
     const v = visible();
     const pages = Math.max(1, Math.ceil(v.length / PAGE));
     page = Math.min(Math.max(0, page), pages - 1);
-    body.replaceChildren(...v.slice(page * PAGE, page * PAGE + PAGE).map((r) => el('tr', {}, r.map((x) => el('td', {}, text(x))))));
+    body.replaceChildren(...v.slice(page * PAGE, page * PAGE + PAGE).map((r) => el('tr', {}, r.map((x, i) => cell(cols[i], x)))));
     info.textContent = `${v.length} rows · page ${page + 1} of ${pages}`;
     prev.disabled = page === 0; next.disabled = page >= pages - 1;
     head.querySelectorAll('th').forEach((th, i) => { th.className = 'sortable' + (i === sortCol ? (asc ? ' asc' : ' desc') : ''); });
