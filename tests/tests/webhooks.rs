@@ -37,7 +37,14 @@ async fn deliveries(api: &Api, id: &str) -> Vec<Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn webhooks_are_signed_retried_and_logged() {
+async fn webhooks_are_signed_retried_and_logged_on_every_backend() {
+    for backend in twister_tests::backends().await {
+        eprintln!("backend {}", backend.name);
+        signed_retried_and_logged(&backend).await;
+    }
+}
+
+async fn signed_retried_and_logged(backend: &Backend) {
     let tests = tempfile::tempdir().unwrap();
     write(tests.path(), "sh/pass.sh", "echo fine\nexit 0\n");
     write(
@@ -46,11 +53,7 @@ async fn webhooks_are_signed_retried_and_logged() {
         "echo 'Kernel panic - not syncing: VFS'\nsleep 20\n",
     );
     let dir = tests.path().to_path_buf();
-    let backend = Backend {
-        name: "sqlite",
-        url: String::new(),
-    };
-    let c = TestController::start_with(&backend, move |cfg| {
+    let c = TestController::start_with(backend, move |cfg| {
         cfg.tests_dir = Some(dir);
         cfg.stations.heartbeat_s = 1;
         cfg.webhooks.max_attempts = 3;
