@@ -245,6 +245,17 @@ async fn webhooks_page_creates_pings_and_shows_the_log() {
     browser.click_css(&format!("{row} .btn-toggle"), T).await;
     wait_text(b, &format!("{row} .hook-enabled"), "no").await;
     assert_eq!(admin.get(&format!("/webhooks/{id}")).await.1["enabled"], false);
+
+    // An engineer has no Webhooks page: no menu entry, and its address shows the inventory instead.
+    c.user("eng", "engineer").await;
+    browser.click_css("#logout", T).await;
+    browser.login(&c.url, "eng", "eng-password", T).await;
+    browser.wait_css("#nav-inventory.active", T).await;
+    // A full load of another address, so that the check below sees what the router made of #/webhooks.
+    b.goto(&format!("{}/ui/direct#/webhooks", c.url)).await.unwrap();
+    browser.wait_css("#nav-inventory.active", T).await;
+    assert!(b.find(Locator::Css("#nav-webhooks")).await.is_err());
+    assert!(b.find(Locator::Css("#webhook-form")).await.is_err());
     browser.close().await;
     c.stop().await;
 }

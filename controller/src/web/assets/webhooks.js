@@ -14,9 +14,10 @@ export function webhooksPage(main) {
   const error = el('div', { class: 'error', id: 'webhook-error', role: 'alert' });
   const f = {
     url: el('input', { id: 'hook-url', class: 'grow', placeholder: 'https://chat.lab.example/hooks/twister' }),
-    events: el('input', { id: 'hook-events', placeholder: 'run.*, test.status, panic.detected, reservation.*  (empty: all)', size: 44 }),
+    events: el('input', { id: 'hook-events', placeholder: 'events: run.*, test.status, reservation.*  (empty: all)', size: 44,
+      title: 'Event names or patterns: run.started, run.finished, test.status, panic.detected, reservation.*, ping, or * for all' }),
     enabled: el('input', { id: 'hook-enabled', type: 'checkbox', checked: true }),
-    secret: el('input', { id: 'hook-secret', type: 'password', autocomplete: 'new-password', placeholder: 'signing secret (16+ characters)' }),
+    secret: el('input', { id: 'hook-secret', type: 'password', autocomplete: 'new-password', size: 40, placeholder: 'signing secret (16+ characters)' }),
   };
   const title = el('strong', { id: 'webhook-form-title' }, 'New webhook');
   const save = el('button', { type: 'submit', class: 'primary', id: 'btn-hook-save' }, 'Add');
@@ -95,7 +96,7 @@ export function webhooksPage(main) {
       el('td', {}, el('code', {}, h.events.join(', '))),
       el('td', { class: 'hook-enabled' }, h.enabled ? 'yes' : 'no'),
       el('td', { class: 'hook-last' + (h.last_delivery && h.last_delivery.outcome !== 'ok' ? ' bad' : '') }, lastText(h.last_delivery)),
-      el('td', {},
+      el('td', { class: 'actions' },
         el('button', { class: 'btn-ping', onclick: () => act(h, 'ping') }, 'Send ping'),
         el('button', { class: 'btn-edit', onclick: () => edit(h) }, 'Edit'),
         el('button', { class: 'btn-toggle', onclick: () => act(h, 'toggle') }, h.enabled ? 'Disable' : 'Enable'),
