@@ -62,6 +62,8 @@ pub struct Config {
     pub scheduler: crate::schedule::SchedulerConfig,
     /// Outgoing webhooks.
     pub webhooks: crate::notify::webhook::WebhookConfig,
+    /// Reports: the scripts of UserScript fields.
+    pub reports: crate::reports::scripts::ReportsSettings,
     /// HTTP server settings (`[server]`): HTTPS certificate and key.
     pub server: ServerSettings,
 }
@@ -112,6 +114,7 @@ impl Default for Config {
             services: Vec::new(),
             scheduler: crate::schedule::SchedulerConfig::default(),
             webhooks: crate::notify::webhook::WebhookConfig::default(),
+            reports: crate::reports::scripts::ReportsSettings::default(),
         }
     }
 }
@@ -240,6 +243,18 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "webhooks.max_attempts",
                 message: "between 1 and 20".into(),
+            });
+        }
+        if self.reports.script_timeout_s == 0 || self.reports.script_timeout_s > 3600 {
+            return Err(ConfigError::Invalid {
+                key: "reports.script_timeout_s",
+                message: "between 1 and 3600".into(),
+            });
+        }
+        if self.reports.script_output_max == 0 || self.reports.script_output_max > 16 * 1024 * 1024 {
+            return Err(ConfigError::Invalid {
+                key: "reports.script_output_max",
+                message: "between 1 and 16777216 bytes".into(),
             });
         }
         for svc in &self.services {

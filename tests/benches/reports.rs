@@ -201,7 +201,13 @@ async fn run(backend: Backend, report_db: String, n: usize, run_tests: usize) {
 
     // End of run: 10,000 results rows, then the db.xml insert for each against a separate database.
     let id = synthetic_run(&store, run_tests).await;
-    let saved = twister_controller::reports::saving::save_run(&store, &id)
+    // The bench's configuration has no UserScript fields: no script runs.
+    let scripts = twister_controller::reports::scripts::UserScripts::new(
+        std::env::temp_dir(),
+        std::time::Duration::from_secs(10),
+        64 * 1024,
+    );
+    let saved = twister_controller::reports::saving::save_run(&store, &scripts, &id)
         .await
         .unwrap();
     {
@@ -222,7 +228,7 @@ async fn run(backend: Backend, report_db: String, n: usize, run_tests: usize) {
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    let again = twister_controller::reports::saving::save_run(&store, &id)
+    let again = twister_controller::reports::saving::save_run(&store, &scripts, &id)
         .await
         .unwrap();
     assert_eq!(saved.saved, run_tests);

@@ -13,6 +13,7 @@ pub mod controller;
 pub mod pg;
 pub mod smtp;
 pub mod station;
+pub mod webhook_receiver;
 
 pub use api::Api;
 pub use controller::{ControllerProcess, TestController};

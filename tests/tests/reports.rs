@@ -2,7 +2,8 @@
 //! and manual save, set-up and tear-down left out) on SQLite and PostgreSQL; the built-in reports answer over
 //! the API and the CLI; a db.xml is imported, its mandatory fields enforced, its inserts run against an
 //! external PostgreSQL and its reports read from there; SQL-injection attempts through test reasons, field
-//! values and report parameters end up as plain data; report queries cannot write and are time-limited.
+//! values and report parameters end up as plain data; report queries cannot write and are time-limited;
+//! UserScript fields take their value from a script confined to the report scripts directory.
 
 #![allow(clippy::unwrap_used)]
 
@@ -523,5 +524,125 @@ async fn dbxml_inserts_and_reports_on_an_external_postgresql() {
     );
     let again = report(&admin, "Details", &format!("Build={}", urlencode(&build))).await;
     assert_eq!(again["table"]["rows"].as_array().unwrap().len(), 4);
+    c.stop().await;
+}
+
+/// Rows of the `builds` table in the SQLite report database at `url`.
+async fn build_rows(url: &str) -> Vec<(String, String, String)> {
+    use sqlx::Connection;
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    sqlx::query_as("SELECT test_name, build_at, build_var FROM builds ORDER BY test_name")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn user_script_fields_run_their_script_when_results_are_saved() {
+    let tests = tempfile::tempdir().unwrap();
+    scripts(tests.path());
+    let root = tests.path().join("report-scripts");
+    write(&root, "build.sh", "echo \"  b4711-$TWISTER_PROJECT  \"\n");
+    write(&root, "slow.sh", "echo partial\nsleep 30\n");
+    write(tests.path(), "escape.sh", "echo escaped\n");
+    let report_db = format!("sqlite://{}/report.db?mode=rwc", tests.path().display());
+    {
+        use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
+        let mut conn = sqlx::AnyConnection::connect(&report_db).await.unwrap();
+        conn.execute("CREATE TABLE builds (test_name TEXT, build_at TEXT, build_var TEXT)")
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+    let (dir, scripts_dir) = (tests.path().to_path_buf(), root.clone());
+    let c = TestController::start_with(
+        &Backend {
+            name: "sqlite",
+            url: String::new(),
+        },
+        move |cfg| {
+            cfg.tests_dir = Some(dir);
+            cfg.stations.heartbeat_s = 1;
+            cfg.reports.scripts_dir = Some(scripts_dir);
+            cfg.reports.script_timeout_s = 1;
+        },
+    )
+    .await;
+    let admin = c.admin().await;
+    let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
+    let config = |script: &str| {
+        json!({
+            "database_url": report_db,
+            "fields": [{"id": "build_no", "kind": "UserScript", "sql_query": script, "label": "Build",
+                "mandatory": true}],
+            "inserts": ["INSERT INTO builds (test_name, build_at, build_var) \
+                VALUES ('$twister_tc_name', '@build_no@', '$build_no')"]
+        })
+    };
+
+    // A script outside the scripts directory is refused, whichever way it is named; engineers cannot
+    // configure scripts at all.
+    for bad in ["../escape.sh", "sub/../../escape.sh", "/bin/echo", ""] {
+        let (s, e) = admin.put("/reports/config", config(bad)).await;
+        assert_eq!(s, 422, "{bad:?}: {e}");
+        assert!(
+            e["error"]["message"].as_str().unwrap().contains("build_no"),
+            "{e}"
+        );
+    }
+    let eng = c.user("eng", "engineer").await;
+    assert_eq!(eng.put("/reports/config", config("build.sh")).await.0, 403);
+
+    // An absolute path inside the directory is the same script as its relative path.
+    let absolute = root.join("build.sh").display().to_string();
+    let (s, b) = admin.put("/reports/config", config(&absolute)).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = admin.put("/reports/config", config("build.sh")).await;
+    assert_eq!(s, 200, "{b}");
+
+    // A mandatory UserScript field needs no value in the project: its script gives it.
+    let marker = tests.path().join("flip.marker");
+    let (s, b) = put_project(&admin, project("scripted", true, "ignored", &marker)).await;
+    assert_eq!(s, 201, "{b}");
+    let run = run_to_end(&admin, "scripted").await;
+    let rows = build_rows(&report_db).await;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    for (test, at, var) in &rows {
+        assert_eq!(at, "b4711-scripted", "{test}");
+        assert_eq!(var, "b4711-scripted", "{test}");
+    }
+
+    // A script that runs too long fails the save with a clear error; the results rows are still saved and the
+    // report database keeps what it had.
+    let (s, b) = admin.put("/reports/config", config("slow.sh")).await;
+    assert_eq!(s, 200, "{b}");
+    let t0 = Instant::now();
+    let (s, e) = admin.post(&format!("/runs/{run}/save"), json!({})).await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["code"], "report_script", "{e}");
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("build_no") && message.contains("slow.sh") && message.contains("timed out after 1s"),
+        "{message}"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "the script was not stopped"
+    );
+    let (_, results) = admin.get(&format!("/runs/{run}/results")).await;
+    assert_eq!(results.as_array().unwrap().len(), 4, "{results}");
+    assert_eq!(build_rows(&report_db).await.len(), 4);
+
+    // At the end of a run the same failure lands in the run's log, and the run itself is unaffected.
+    let run2 = run_to_end(&admin, "scripted").await;
+    let (_, logs) = admin.get(&format!("/runs/{run2}/logs?stream=controller")).await;
+    assert!(
+        logs.to_string()
+            .contains("saving results failed: field build_no: script slow.sh: timed out after 1s"),
+        "{logs}"
+    );
+    let (_, results) = admin.get(&format!("/runs/{run2}/results")).await;
+    assert_eq!(results.as_array().unwrap().len(), 4, "{results}");
     c.stop().await;
 }

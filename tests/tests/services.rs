@@ -47,12 +47,15 @@ async fn wait_log(api: &Api, name: &str, needle: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn services_are_supervised_and_restarted_by_policy() {
-    let backend = Backend {
-        name: "sqlite",
-        url: String::new(),
-    };
-    let c = TestController::start_with(&backend, |cfg| {
+async fn services_are_supervised_and_restarted_by_policy_on_every_backend() {
+    for backend in twister_tests::backends().await {
+        eprintln!("backend {}", backend.name);
+        supervised_and_restarted_by_policy(&backend).await;
+    }
+}
+
+async fn supervised_and_restarted_by_policy(backend: &Backend) {
+    let c = TestController::start_with(backend, |cfg| {
         cfg.services = vec![ServiceDef {
             name: "auto".into(),
             description: "started with the controller".into(),

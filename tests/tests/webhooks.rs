@@ -4,74 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::Router;
-use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
-use sha2::Sha256;
 use twister_tests::station::StationProcess;
+use twister_tests::webhook_receiver::{verify, Receiver};
 use twister_tests::{Api, Backend, TestController};
-
-/// One received request.
-#[derive(Debug, Clone)]
-struct Got {
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-#[derive(Clone)]
-struct Receiver {
-    got: Arc<Mutex<Vec<Got>>>,
-    /// Answer 500 to this many requests first.
-    fail_first: Arc<Mutex<usize>>,
-}
-
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    r.got.lock().unwrap().push(Got { headers, body });
-    let mut f = r.fail_first.lock().unwrap();
-    if *f > 0 {
-        *f -= 1;
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    }
-    StatusCode::NO_CONTENT
-}
-
-async fn receiver(fail_first: usize) -> (Receiver, SocketAddr) {
-    let r = Receiver {
-        got: Arc::default(),
-        fail_first: Arc::new(Mutex::new(fail_first)),
-    };
-    let app = Router::new().route("/hook", post(receive)).with_state(r.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (r, addr)
-}
-
-/// Checks the signature and returns the parsed body.
-fn verify(g: &Got, secret: &str) -> Value {
-    let h = |k: &str| g.headers.get(k).unwrap().to_str().unwrap().to_string();
-    let ts = h("x-twister-timestamp");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(ts.as_bytes());
-    mac.update(b".");
-    mac.update(&g.body);
-    let want = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
-    assert_eq!(h("x-twister-signature"), want, "bad signature");
-    assert_eq!(h("content-type"), "application/json");
-    let body: Value = serde_json::from_slice(&g.body).unwrap();
-    assert_eq!(body["event"], h("x-twister-event"));
-    assert_eq!(body["id"], h("x-twister-delivery"));
-    body
-}
 
 async fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     let t0 = Instant::now();
@@ -97,7 +37,14 @@ async fn deliveries(api: &Api, id: &str) -> Vec<Value> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn webhooks_are_signed_retried_and_logged() {
+async fn webhooks_are_signed_retried_and_logged_on_every_backend() {
+    for backend in twister_tests::backends().await {
+        eprintln!("backend {}", backend.name);
+        signed_retried_and_logged(&backend).await;
+    }
+}
+
+async fn signed_retried_and_logged(backend: &Backend) {
     let tests = tempfile::tempdir().unwrap();
     write(tests.path(), "sh/pass.sh", "echo fine\nexit 0\n");
     write(
@@ -106,11 +53,7 @@ async fn webhooks_are_signed_retried_and_logged() {
         "echo 'Kernel panic - not syncing: VFS'\nsleep 20\n",
     );
     let dir = tests.path().to_path_buf();
-    let backend = Backend {
-        name: "sqlite",
-        url: String::new(),
-    };
-    let c = TestController::start_with(&backend, move |cfg| {
+    let c = TestController::start_with(backend, move |cfg| {
         cfg.tests_dir = Some(dir);
         cfg.stations.heartbeat_s = 1;
         cfg.webhooks.max_attempts = 3;
@@ -119,9 +62,9 @@ async fn webhooks_are_signed_retried_and_logged() {
     .await;
     let admin = c.admin().await;
 
-    let (good, good_addr) = receiver(0).await;
-    let (flaky, flaky_addr) = receiver(2).await;
-    let (dead, dead_addr) = receiver(usize::MAX).await;
+    let (good, good_addr) = Receiver::start(0).await;
+    let (flaky, flaky_addr) = Receiver::start(2).await;
+    let (dead, dead_addr) = Receiver::start(usize::MAX).await;
 
     // Bad input is refused; engineers cannot manage webhooks.
     for body in [

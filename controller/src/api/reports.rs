@@ -19,6 +19,7 @@ use crate::auth::{Caller, Permission};
 use crate::reports::config::{self, Redirect, ReportDef, ReportField, ReportFieldKind, ReportKind};
 use crate::reports::query::{self, ReportOutput, Target};
 use crate::reports::saving::{self, SaveReport};
+use crate::reports::scripts::UserScripts;
 use crate::reports::{builtin, dbxml, ReportConfig};
 use crate::store::results::ResultRow;
 use crate::store::{self, audit, now_ms};
@@ -274,6 +275,7 @@ async fn store_config(
         }
     }
     new.validate()?;
+    new.check_scripts(&UserScripts::from_config(&state.config))?;
     let doc = serde_json::to_string(&new).map_err(ApiError::internal)?;
     let mut tx = state.store.begin_write().await?;
     let version = store::report_config::put(tx.conn(), &doc, &caller.username, now_ms()).await?;
@@ -344,7 +346,8 @@ pub async fn save(
     if run.state != "finished" {
         return Err(ApiError::conflict(format!("run {id} has not finished")));
     }
-    Ok(axum::Json(saving::save_run(&state.store, &id).await?))
+    let scripts = UserScripts::from_config(&state.config);
+    Ok(axum::Json(saving::save_run(&state.store, &scripts, &id).await?))
 }
 
 /// The saved results of a run.

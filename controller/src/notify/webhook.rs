@@ -77,6 +77,9 @@ pub struct WebhookView {
     /// The signing secret: only in the answer that created or rotated it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// The newest delivery attempt (in lists; absent before the first delivery).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_delivery: Option<DeliveryAttempt>,
 }
 
 /// A new webhook, or a change (absent fields keep their values on change).
@@ -183,6 +186,7 @@ fn view(r: &WebhookRow, secret: Option<String>) -> WebhookView {
         created_by: r.created_by.clone(),
         created_at: ms_to_rfc3339(r.created_at),
         secret,
+        last_delivery: None,
     }
 }
 
@@ -266,12 +270,16 @@ impl Webhooks {
         Ok(())
     }
 
-    /// Every webhook.
+    /// Every webhook, each with its newest delivery attempt.
     pub async fn list(&self) -> Result<Vec<WebhookView>, WebhookError> {
+        let mut last = store::webhooks::latest_attempts(&self.store).await?;
         Ok(store::webhooks::list(&self.store)
             .await?
             .iter()
-            .map(|r| view(r, None))
+            .map(|r| WebhookView {
+                last_delivery: last.remove(&r.id),
+                ..view(r, None)
+            })
             .collect())
     }
 
@@ -283,9 +291,14 @@ impl Webhooks {
             .ok_or_else(|| WebhookError::NotFound(id.to_string()))
     }
 
-    /// One webhook.
+    /// One webhook, with its newest delivery attempt.
     pub async fn get(&self, id: &str) -> Result<WebhookView, WebhookError> {
-        Ok(view(&self.row(id).await?, None))
+        let row = self.row(id).await?;
+        let last = store::webhooks::attempts(&self.store, id, 1).await?.pop();
+        Ok(WebhookView {
+            last_delivery: last,
+            ..view(&row, None)
+        })
     }
 
     /// Creates a webhook; the answer carries its secret (the given one, or a generated one) once.

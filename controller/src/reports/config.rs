@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::scripts::UserScripts;
 use super::template::Template;
 use crate::api::error::ApiError;
 use crate::execution::Project;
@@ -18,7 +19,8 @@ pub enum FieldKind {
     DbSelect,
     /// Free text.
     UserText,
-    /// A value given by a script in the original; here the suite's value is used as text.
+    /// What a script prints when results are saved (`sql_query` is its path under the report scripts
+    /// directory); not asked of users.
     UserScript,
 }
 
@@ -30,7 +32,7 @@ pub struct SuiteField {
     pub id: String,
     /// Kind.
     pub kind: FieldKind,
-    /// Query giving the choices (UserSelect) or the value (DbSelect).
+    /// Query giving the choices (UserSelect) or the value (DbSelect); the script's path (UserScript).
     #[serde(default)]
     pub sql_query: String,
     /// Label shown in the interface.
@@ -186,7 +188,9 @@ impl ReportConfig {
             if !seen.insert(("f", f.id.clone())) {
                 return Err(ApiError::invalid(format!("two fields with id {:?}", f.id)));
             }
-            check_sql(&format!("field {}", f.id), &f.sql_query)?;
+            if f.kind != FieldKind::UserScript {
+                check_sql(&format!("field {}", f.id), &f.sql_query)?;
+            }
         }
         for (i, s) in self.inserts.iter().enumerate() {
             check_sql(&format!("insert {}", i + 1), s)?;
@@ -222,18 +226,29 @@ impl ReportConfig {
         Ok(())
     }
 
+    /// Every UserScript field must name a script inside the report scripts directory (422 naming the field).
+    pub fn check_scripts(&self, scripts: &UserScripts) -> Result<(), ApiError> {
+        for f in self.fields.iter().filter(|f| f.kind == FieldKind::UserScript) {
+            scripts.relative(&f.sql_query).map_err(|why| {
+                ApiError::invalid(format!("field {}: script {:?}: {why}", f.id, f.sql_query))
+            })?;
+        }
+        Ok(())
+    }
+
     /// The report field with this id.
     pub fn report_field(&self, id: &str) -> Option<&ReportField> {
         self.report_fields.iter().find(|f| f.id == id)
     }
 
     /// Every suite of `project` must carry a value for each mandatory field (from the suite, an enclosing
-    /// suite, or the project's fields); DbSelect fields get theirs from the database.
+    /// suite, or the project's fields); DbSelect fields get theirs from the database, UserScript fields from
+    /// their scripts.
     pub fn check_mandatory(&self, project: &Project) -> Result<(), ApiError> {
         let mandatory: Vec<&SuiteField> = self
             .fields
             .iter()
-            .filter(|f| f.mandatory && f.kind != FieldKind::DbSelect)
+            .filter(|f| f.mandatory && !matches!(f.kind, FieldKind::DbSelect | FieldKind::UserScript))
             .collect();
         if mandatory.is_empty() {
             return Ok(());

@@ -9,6 +9,7 @@ pub mod config;
 pub mod dbxml;
 pub mod query;
 pub mod saving;
+pub mod scripts;
 pub mod template;
 
 pub use config::ReportConfig;

@@ -1,6 +1,7 @@
 //! Saving a finished run: one `results` row per test instance (set-up and tear-down tests are not saved, as in
 //! the original), then the configured insert statements for every saved test against the report database,
-//! all in one transaction, every `$variable` and `@field@` bound as a parameter.
+//! all in one transaction, every `$variable` and `@field@` bound as a parameter. The scripts of UserScript fields
+//! the statements use run once per save, before that transaction.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -10,6 +11,7 @@ use twister_proto::link::{EpInfo, HostFacts};
 use utoipa::ToSchema;
 
 use super::config::{FieldKind, ReportConfig};
+use super::scripts::UserScripts;
 use super::template::{bind_all, PlaceholderKind, Template};
 use crate::api::error::ApiError;
 use crate::execution::plan::Plan;
@@ -129,8 +131,9 @@ async fn rows(store: &Store, run_id: &str) -> Result<Vec<Saved>, ApiError> {
     Ok(out)
 }
 
-/// Saves a finished run's results (replacing an earlier save) and runs the configured inserts.
-pub async fn save_run(store: &Store, run_id: &str) -> Result<SaveReport, ApiError> {
+/// Saves a finished run's results (replacing an earlier save) and runs the configured inserts (`scripts`: where
+/// the UserScript fields' scripts are and how they run).
+pub async fn save_run(store: &Store, scripts: &UserScripts, run_id: &str) -> Result<SaveReport, ApiError> {
     let t0 = std::time::Instant::now();
     let saved = rows(store, run_id).await?;
     let all: Vec<ResultRow> = saved.iter().map(|s| s.row.clone()).collect();
@@ -144,7 +147,7 @@ pub async fn save_run(store: &Store, run_id: &str) -> Result<SaveReport, ApiErro
     let inserts = if config.inserts.is_empty() {
         0
     } else {
-        run_inserts(store, &config, &saved).await?
+        run_inserts(store, &config, scripts, &saved).await?
     };
     tracing::info!(run = %run_id, saved = all.len(), inserts, "results saved");
     Ok(SaveReport {
@@ -221,8 +224,56 @@ fn variables(s: &Saved, log: &str, ce_hostname: &str) -> HashMap<&'static str, S
     ])
 }
 
+/// Runs the script of every UserScript field that a statement names (`@id@` or `$id`), once; their values by
+/// field id. A script that fails or runs too long fails the save with a 422 naming the field and the script.
+async fn script_values(
+    config: &ReportConfig,
+    templates: &[Template],
+    scripts: &UserScripts,
+    saved: &[Saved],
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut values = HashMap::new();
+    let Some(first) = saved.first() else {
+        return Ok(values);
+    };
+    for f in config.fields.iter().filter(|f| f.kind == FieldKind::UserScript) {
+        let used = templates
+            .iter()
+            .any(|t| t.placeholders.iter().any(|p| p.name == f.id));
+        if !used {
+            continue;
+        }
+        let env = BTreeMap::from([
+            ("TWISTER_RUN".to_string(), first.row.run_id.clone()),
+            ("TWISTER_PROJECT".to_string(), first.row.project.clone()),
+            ("TWISTER_USER".to_string(), first.row.username.clone()),
+            ("TWISTER_FIELD".to_string(), f.id.clone()),
+        ]);
+        match scripts.value(&f.sql_query, &env).await {
+            Ok(v) => {
+                values.insert(f.id.clone(), v);
+            }
+            Err(why) => {
+                let message = format!("field {}: script {}: {why}", f.id, f.sql_query.trim());
+                tracing::warn!(run = %first.row.run_id, field = %f.id, error = %why, "UserScript field failed");
+                return Err(ApiError::new(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "report_script",
+                    message,
+                ));
+            }
+        }
+    }
+    Ok(values)
+}
+
 /// Runs every insert statement for every saved test in one transaction; returns how many ran.
-async fn run_inserts(store: &Store, config: &ReportConfig, saved: &[Saved]) -> Result<usize, ApiError> {
+async fn run_inserts(
+    store: &Store,
+    config: &ReportConfig,
+    scripts: &UserScripts,
+    saved: &[Saved],
+) -> Result<usize, ApiError> {
     let templates: Vec<Template> = config
         .inserts
         .iter()
@@ -239,18 +290,24 @@ async fn run_inserts(store: &Store, config: &ReportConfig, saved: &[Saved]) -> R
                 .map_err(|e| ApiError::invalid(format!("field {}: {e}", f.id)))
         })
         .collect::<Result<_, _>>()?;
+    // Scripts run before the transaction: a slow one never holds the database's writer.
+    let script_values = script_values(config, &templates, scripts, saved).await?;
+    let fields = FieldValues {
+        db_selects: &db_selects,
+        scripts: &script_values,
+    };
     let needs_log = templates
         .iter()
         .any(|t| t.placeholders.iter().any(|p| p.name == "twister_tc_log"));
     let count = if config.database_url.is_none() {
         let mut tx = store.begin_write().await?;
-        let count = insert_all(store, tx.conn(), &templates, &db_selects, saved, needs_log).await?;
+        let count = insert_all(store, tx.conn(), &templates, &fields, saved, needs_log).await?;
         tx.commit().await?;
         count
     } else {
         let target = super::query::target(store, config).await?;
         let mut tx = target.pool.begin().await.map_err(report_db_error)?;
-        let count = insert_all(store, &mut tx, &templates, &db_selects, saved, needs_log).await?;
+        let count = insert_all(store, &mut tx, &templates, &fields, saved, needs_log).await?;
         tx.commit().await.map_err(report_db_error)?;
         count
     };
@@ -265,11 +322,17 @@ fn report_db_error(e: sqlx::Error) -> ApiError {
     )
 }
 
+/// Where `@field@` values come from: DbSelect queries (run per statement) and UserScript outputs (once per save).
+struct FieldValues<'a> {
+    db_selects: &'a HashMap<&'a str, Template>,
+    scripts: &'a HashMap<String, String>,
+}
+
 async fn insert_all(
     store: &Store,
     conn: &mut AnyConnection,
     templates: &[Template],
-    db_selects: &HashMap<&str, Template>,
+    fields: &FieldValues<'_>,
     saved: &[Saved],
     needs_log: bool,
 ) -> Result<usize, ApiError> {
@@ -299,8 +362,16 @@ async fn insert_all(
                 if selected.contains_key(&p.name) {
                     continue;
                 }
-                let q = db_selects.get(p.name.as_str()).ok_or_else(|| {
-                    ApiError::invalid(format!("insert {}: @{}@ is not a DbSelect field", n + 1, p.name))
+                if let Some(v) = fields.scripts.get(&p.name) {
+                    selected.insert(p.name.clone(), v.clone());
+                    continue;
+                }
+                let q = fields.db_selects.get(p.name.as_str()).ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "insert {}: @{}@ is not a DbSelect or UserScript field",
+                        n + 1,
+                        p.name
+                    ))
                 })?;
                 let row = sqlx::query(&q.sql)
                     .fetch_optional(&mut *conn)
@@ -324,6 +395,7 @@ async fn insert_all(
                 PlaceholderKind::Variable => vars
                     .get(p.name.as_str())
                     .cloned()
+                    .or_else(|| fields.scripts.get(&p.name).cloned())
                     .or_else(|| s.fields.get(&p.name).cloned())
                     .ok_or_else(|| {
                         ApiError::invalid(format!(
@@ -345,11 +417,11 @@ async fn insert_all(
 }
 
 /// Saves after a run ends when its project asks for it; a failure is logged, never fails the run.
-pub async fn autosave(store: &Store, run_id: &str, plan: &Plan) -> Option<String> {
+pub async fn autosave(store: &Store, scripts: &UserScripts, run_id: &str, plan: &Plan) -> Option<String> {
     if !plan.project.settings.db_autosave {
         return None;
     }
-    match save_run(store, run_id).await {
+    match save_run(store, scripts, run_id).await {
         Ok(_) => None,
         Err(e) => {
             tracing::warn!(run = %run_id, error = %e.message, "saving results failed");

@@ -142,6 +142,37 @@ pub async fn log_attempt(
     Ok(())
 }
 
+/// Each webhook's newest attempt, by webhook id.
+pub async fn latest_attempts(
+    store: &Store,
+) -> Result<std::collections::HashMap<String, DeliveryAttempt>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM webhook_deliveries \
+         WHERE id IN (SELECT MAX(id) FROM webhook_deliveries GROUP BY webhook_id)"
+    ))
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|r| attempt_from_row(r).map(|a| (a.webhook_id.clone(), a)))
+        .collect()
+}
+
+const ATTEMPT_COLUMNS: &str = "id, webhook_id, delivery, event, attempt, status, outcome, detail, at";
+
+fn attempt_from_row(r: &sqlx::any::AnyRow) -> Result<DeliveryAttempt, StoreError> {
+    Ok(DeliveryAttempt {
+        id: r.try_get("id")?,
+        webhook_id: r.try_get("webhook_id")?,
+        delivery: r.try_get("delivery")?,
+        event: r.try_get("event")?,
+        attempt: r.try_get("attempt")?,
+        status: r.try_get("status")?,
+        outcome: r.try_get("outcome")?,
+        detail: r.try_get("detail")?,
+        at: ms_to_rfc3339(r.try_get("at")?),
+    })
+}
+
 /// A webhook's attempts, newest first.
 pub async fn attempts(
     store: &Store,
@@ -149,26 +180,11 @@ pub async fn attempts(
     limit: i64,
 ) -> Result<Vec<DeliveryAttempt>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT id, webhook_id, delivery, event, attempt, status, outcome, detail, at FROM webhook_deliveries \
-         WHERE webhook_id = $1 ORDER BY id DESC LIMIT {}",
+        "SELECT {ATTEMPT_COLUMNS} FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT {}",
         limit.clamp(1, 10_000)
     ))
     .bind(webhook_id)
     .fetch_all(store.pool())
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(DeliveryAttempt {
-                id: r.try_get("id")?,
-                webhook_id: r.try_get("webhook_id")?,
-                delivery: r.try_get("delivery")?,
-                event: r.try_get("event")?,
-                attempt: r.try_get("attempt")?,
-                status: r.try_get("status")?,
-                outcome: r.try_get("outcome")?,
-                detail: r.try_get("detail")?,
-                at: ms_to_rfc3339(r.try_get("at")?),
-            })
-        })
-        .collect()
+    rows.iter().map(attempt_from_row).collect()
 }

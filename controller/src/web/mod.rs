@@ -67,6 +67,11 @@ const ASSETS: &[Asset] = &[
         body: include_str!("assets/schedules.js"),
     },
     Asset {
+        path: "webhooks.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_str!("assets/webhooks.js"),
+    },
+    Asset {
         path: "style.css",
         mime: "text/css; charset=utf-8",
         body: include_str!("assets/style.css"),

@@ -867,7 +867,10 @@ impl Engine {
                 .filter(|i| i.kind == "test")
                 .map(|i| status_of(&i.status)),
         );
-        if let Some(why) = crate::reports::saving::autosave(&self.inner.store, &ctl.id, &ctl.plan).await {
+        let scripts = crate::reports::scripts::UserScripts::from_config(&self.inner.config);
+        if let Some(why) =
+            crate::reports::saving::autosave(&self.inner.store, &scripts, &ctl.id, &ctl.plan).await
+        {
             self.run_log(&ctl.id, &why).await?;
         }
         let reason = if *ctl.control.borrow() == Control::Stop {

@@ -8,6 +8,7 @@ import { reportsPage } from './reports.js';
 import { packetsPage } from './packets.js';
 import { servicesPage } from './services.js';
 import { schedulesPage } from './schedules.js';
+import { webhooksPage } from './webhooks.js';
 
 const root = document.getElementById('app');
 let current = null; // the page's cleanup function
@@ -73,14 +74,20 @@ const PAGES = [
   { id: 'reports', title: 'Reports', render: reportsPage },
   { id: 'schedules', title: 'Schedules', render: schedulesPage },
   { id: 'services', title: 'Services', render: servicesPage },
+  { id: 'webhooks', title: 'Webhooks', render: webhooksPage, admin: true },
   { id: 'settings', title: 'Settings', render: settingsPage },
 ];
+
+// Pages marked `admin` need the admins' right; others would only see the API refuse them.
+function visible(p, s) {
+  return !p.admin || (s && s.user && (s.user.permissions || []).includes('change_users'));
+}
 
 function shell(pageId) {
   const s = session();
   const nav = el('nav', {},
     el('div', { class: 'brand' }, 'Twister'),
-    PAGES.map((p) => el('a', {
+    PAGES.filter((p) => visible(p, s)).map((p) => el('a', {
       href: '#/' + p.id,
       id: 'nav-' + p.id,
       class: (p.id === pageId ? 'active' : '') + (p.soon ? ' disabled' : ''),
@@ -106,7 +113,7 @@ function route() {
   const s = session();
   const name = (location.hash.replace(/^#\//, '') || 'inventory').split('/')[0];
   if (!s || name === 'login') { loginPage(); return; }
-  const page = PAGES.find((p) => p.id === name && !p.soon) || PAGES[0];
+  const page = PAGES.find((p) => p.id === name && !p.soon && visible(p, s)) || PAGES[0];
   const main = shell(page.id);
   current = page.render(main) || null;
 }
