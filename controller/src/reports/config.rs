@@ -130,7 +130,8 @@ pub struct Redirect {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportConfig {
-    /// Database for inserts and configured reports (`postgres://…` or `sqlite://…`); none: the controller's.
+    /// Database for inserts and configured reports (`postgres://…`, `mysql://…`, `mariadb://…` or
+    /// `sqlite://…`); none: the controller's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// Time limit of a report query, seconds (default 10).
@@ -168,12 +169,19 @@ impl ReportConfig {
     /// Checks ids, URLs and that every SQL template parses; a problem is a 422 naming its place.
     pub fn validate(&self) -> Result<(), ApiError> {
         if let Some(url) = &self.database_url {
-            let ok = ["postgres://", "postgresql://", "sqlite:"]
-                .iter()
-                .any(|p| url.starts_with(p));
+            let ok = [
+                "postgres://",
+                "postgresql://",
+                "mysql://",
+                "mariadb://",
+                "sqlite:",
+            ]
+            .iter()
+            .any(|p| url.starts_with(p));
             if !ok {
                 return Err(ApiError::invalid(
-                    "database_url: postgres://… or sqlite://… (or none for the controller's database)",
+                    "database_url: postgres://…, mysql://…, mariadb://… or sqlite://… (or none for the \
+                     controller's database)",
                 ));
             }
         }
