@@ -169,6 +169,7 @@ async fn run(backend: Backend, report_db: String, n: usize, run_tests: usize) {
     let c = TestController::start(&backend).await;
     let admin = c.admin().await;
     let store = c.running.as_ref().unwrap().state.store.clone();
+    let secrets = c.running.as_ref().unwrap().state.secrets.clone();
     let insert_time = bulk_insert(&store, n).await;
     println!(
         "{:9} bulk insert of {n} results: {:.1} s ({:.0} rows/s)",
@@ -201,7 +202,7 @@ async fn run(backend: Backend, report_db: String, n: usize, run_tests: usize) {
 
     // End of run: 10,000 results rows, then the db.xml insert for each against a separate database.
     let id = synthetic_run(&store, run_tests).await;
-    let saved = twister_controller::reports::saving::save_run(&store, &id)
+    let saved = twister_controller::reports::saving::save_run(&store, &secrets, &id)
         .await
         .unwrap();
     {
@@ -222,7 +223,7 @@ async fn run(backend: Backend, report_db: String, n: usize, run_tests: usize) {
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    let again = twister_controller::reports::saving::save_run(&store, &id)
+    let again = twister_controller::reports::saving::save_run(&store, &secrets, &id)
         .await
         .unwrap();
     assert_eq!(saved.saved, run_tests);

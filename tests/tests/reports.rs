@@ -1,7 +1,8 @@
 //! Results and reports end to end: a real controller and station run real tests; results are saved (autosave
 //! and manual save, set-up and tear-down left out) on SQLite and PostgreSQL; the built-in reports answer over
 //! the API and the CLI; a db.xml is imported, its mandatory fields enforced, its inserts run against an
-//! external PostgreSQL and its reports read from there; SQL-injection attempts through test reasons, field
+//! external PostgreSQL (and MariaDB) and its reports read from there, the report database's password sealed at
+//! rest and never shown; SQL-injection attempts through test reasons, field
 //! values and report parameters end up as plain data; report queries cannot write and are time-limited.
 
 #![allow(clippy::unwrap_used)]
@@ -590,6 +591,25 @@ async fn dbxml_inserts_and_reports_on_an_external_mariadb() {
         )
         .await;
     assert_eq!(s, 200, "{cfg}");
+    // The URL's password is sealed at rest and never shown.
+    assert!(!cfg.to_string().contains(&external.password), "{cfg}");
+    assert!(
+        cfg["config"]["database_url"].as_str().unwrap().contains(":***@"),
+        "{cfg}"
+    );
+    let at_rest = |what: &str| {
+        let db = std::fs::read(c.dir.path().join("twister.db")).unwrap();
+        let wal = std::fs::read(c.dir.path().join("twister.db-wal")).unwrap_or_default();
+        for bytes in [&db, &wal] {
+            assert!(
+                !bytes
+                    .windows(external.password.len())
+                    .any(|w| w == external.password.as_bytes()),
+                "the report database password is in the controller's database ({what})"
+            );
+        }
+    };
+    at_rest("after PUT /reports/config");
     let http = reqwest::Client::new();
     let resp = http
         .put(format!("{}/api/v1/reports/config/dbxml", c.url))
@@ -693,5 +713,20 @@ async fn dbxml_inserts_and_reports_on_an_external_mariadb() {
     assert_eq!(r["inserts"], 4, "{r}");
     let rows = mysql_rows(&external.url, "SELECT COUNT(*) FROM gg_regression").await;
     assert_eq!(rows[0].get::<i64, _>(0), 8);
+    at_rest("after the dbxml import, a run and saving the configuration back");
+    assert!(!run_log.to_string().contains(&external.password));
+
+    // An unreachable report database is a 502 that names the URL without its password.
+    let mut wrong = saved["config"].clone();
+    wrong["database_url"] = json!("mysql://someone:Unreachable-Secret-42@127.0.0.1:1/db");
+    let (s, b) = admin.put("/reports/config", wrong).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, e) = admin.get("/reports/Totals/data").await;
+    assert_eq!(s, 502, "{e}");
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("someone:***@127.0.0.1:1") && !msg.contains("Unreachable-Secret-42"),
+        "{msg}"
+    );
     c.stop().await;
 }

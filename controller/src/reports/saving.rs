@@ -14,6 +14,7 @@ use super::query::TargetPool;
 use super::template::{bind_all, BoundValue, Dialect, PlaceholderKind, Template};
 use crate::api::error::ApiError;
 use crate::execution::plan::Plan;
+use crate::secrets::SecretBox;
 use crate::store::results::ResultRow;
 use crate::store::{self, now_ms, Store};
 
@@ -131,7 +132,7 @@ async fn rows(store: &Store, run_id: &str) -> Result<Vec<Saved>, ApiError> {
 }
 
 /// Saves a finished run's results (replacing an earlier save) and runs the configured inserts.
-pub async fn save_run(store: &Store, run_id: &str) -> Result<SaveReport, ApiError> {
+pub async fn save_run(store: &Store, secrets: &SecretBox, run_id: &str) -> Result<SaveReport, ApiError> {
     let t0 = std::time::Instant::now();
     let saved = rows(store, run_id).await?;
     let all: Vec<ResultRow> = saved.iter().map(|s| s.row.clone()).collect();
@@ -141,7 +142,7 @@ pub async fn save_run(store: &Store, run_id: &str) -> Result<SaveReport, ApiErro
     tx.commit().await?;
     let results_ms = t0.elapsed().as_millis() as u64;
     let t1 = std::time::Instant::now();
-    let (config, _) = super::config::load(store).await?;
+    let (config, _) = super::config::load(store, secrets).await?;
     let inserts = if config.inserts.is_empty() {
         0
     } else {
@@ -404,11 +405,11 @@ impl Inserts<'_> {
 }
 
 /// Saves after a run ends when its project asks for it; a failure is logged, never fails the run.
-pub async fn autosave(store: &Store, run_id: &str, plan: &Plan) -> Option<String> {
+pub async fn autosave(store: &Store, secrets: &SecretBox, run_id: &str, plan: &Plan) -> Option<String> {
     if !plan.project.settings.db_autosave {
         return None;
     }
-    match save_run(store, run_id).await {
+    match save_run(store, secrets, run_id).await {
         Ok(_) => None,
         Err(e) => {
             tracing::warn!(run = %run_id, error = %e.message, "saving results failed");
