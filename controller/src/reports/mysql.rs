@@ -190,3 +190,32 @@ fn value(row: &MySqlRow, i: usize) -> serde_json::Value {
         .or_else(|| row.try_get_unchecked::<Vec<u8>, _>(i).ok().map(text_or_hex))
         .unwrap_or(Value::Null)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_limits_in_each_servers_unit() {
+        let d = Duration::from_millis(1500);
+        assert_eq!(
+            Flavor::MariaDb.set_limit(d),
+            "SET SESSION max_statement_time = 1.500"
+        );
+        assert_eq!(
+            Flavor::MySql.set_limit(d),
+            "SET SESSION max_execution_time = 1500"
+        );
+        assert!(Flavor::MariaDb.clear_limit().contains("max_statement_time"));
+        assert!(Flavor::MySql.clear_limit().contains("max_execution_time"));
+    }
+
+    #[test]
+    fn both_url_schemes_parse() {
+        for url in ["mysql://u:p@db:3307/r", "mariadb://u:p@db:3307/r"] {
+            let o = MySqlConnectOptions::from_str(url).expect(url);
+            assert_eq!((o.get_host(), o.get_port(), o.get_username()), ("db", 3307, "u"));
+            assert_eq!(o.get_database(), Some("r"));
+        }
+    }
+}

@@ -587,3 +587,30 @@ pub fn to_csv(t: &Table) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_by_url_and_their_parameters() {
+        for (url, engine, dialect) in [
+            ("sqlite:///tmp/r.db", ReportEngine::Sqlite, Dialect::Numbered),
+            ("postgres://u@db/r", ReportEngine::Postgres, Dialect::Numbered),
+            ("postgresql://u@db/r", ReportEngine::Postgres, Dialect::Numbered),
+            ("mysql://u:p@db/r", ReportEngine::MySql, Dialect::MySql),
+            ("MariaDB://u:p@db/r", ReportEngine::MariaDb, Dialect::MySql),
+        ] {
+            assert_eq!(ReportEngine::of_url(url), Some(engine), "{url}");
+            assert_eq!(engine.dialect(), dialect);
+        }
+        assert_eq!(ReportEngine::of_url("oracle://db"), None);
+        let t = report_template(
+            "SELECT a FROM r WHERE b = '@B@' AND c > @C@",
+            ReportEngine::MariaDb,
+        )
+        .unwrap();
+        assert_eq!(t.sql, "SELECT a FROM r WHERE b = ? AND c > ?");
+        assert!(report_template("SELECT $x", ReportEngine::MySql).is_err());
+    }
+}
