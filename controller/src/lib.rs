@@ -110,6 +110,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     let config = Arc::new(config);
     let engine = execution::Engine::new(
         store.clone(),
+        secrets.clone(),
         events.clone(),
         reservations.clone(),
         hub,

@@ -169,6 +169,7 @@ async fn run(backend: Backend, report_db: String, n: usize, run_tests: usize) {
     let c = TestController::start(&backend).await;
     let admin = c.admin().await;
     let store = c.running.as_ref().unwrap().state.store.clone();
+    let secrets = c.running.as_ref().unwrap().state.secrets.clone();
     let insert_time = bulk_insert(&store, n).await;
     println!(
         "{:9} bulk insert of {n} results: {:.1} s ({:.0} rows/s)",
@@ -207,7 +208,7 @@ async fn run(backend: Backend, report_db: String, n: usize, run_tests: usize) {
         std::time::Duration::from_secs(10),
         64 * 1024,
     );
-    let saved = twister_controller::reports::saving::save_run(&store, &scripts, &id)
+    let saved = twister_controller::reports::saving::save_run(&store, &secrets, &scripts, &id)
         .await
         .unwrap();
     {
@@ -228,7 +229,7 @@ async fn run(backend: Backend, report_db: String, n: usize, run_tests: usize) {
         )
         .await;
     assert_eq!(s, 200, "{b}");
-    let again = twister_controller::reports::saving::save_run(&store, &scripts, &id)
+    let again = twister_controller::reports::saving::save_run(&store, &secrets, &scripts, &id)
         .await
         .unwrap();
     assert_eq!(saved.saved, run_tests);

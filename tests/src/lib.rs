@@ -10,6 +10,7 @@ pub mod api;
 pub mod browser;
 pub mod cli;
 pub mod controller;
+pub mod mysql;
 pub mod pg;
 pub mod smtp;
 pub mod station;

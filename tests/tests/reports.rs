@@ -1,9 +1,10 @@
 //! Results and reports end to end: a real controller and station run real tests; results are saved (autosave
 //! and manual save, set-up and tear-down left out) on SQLite and PostgreSQL; the built-in reports answer over
 //! the API and the CLI; a db.xml is imported, its mandatory fields enforced, its inserts run against an
-//! external PostgreSQL and its reports read from there; SQL-injection attempts through test reasons, field
-//! values and report parameters end up as plain data; report queries cannot write and are time-limited;
-//! UserScript fields take their value from a script confined to the report scripts directory.
+//! external PostgreSQL (and MariaDB) and its reports read from there, the report database's password sealed at
+//! rest and never shown; SQL-injection attempts through test reasons, field values and report parameters end
+//! up as plain data; report queries cannot write and are time-limited; UserScript fields take their value
+//! from a script confined to the report scripts directory.
 
 #![allow(clippy::unwrap_used)]
 
@@ -644,5 +645,225 @@ async fn user_script_fields_run_their_script_when_results_are_saved() {
     );
     let (_, results) = admin.get(&format!("/runs/{run2}/results")).await;
     assert_eq!(results.as_array().unwrap().len(), 4, "{results}");
+    c.stop().await;
+}
+
+/// A db.xml for MySQL and MariaDB: typed columns (INT, TINYINT, DATETIME, DECIMAL, TEXT) filled by the
+/// inserts, backquoted aliases, `'$release.$build'` (a concatenation), a write and a slow query.
+const MYSQL_DB_XML: &str = r#"<?xml version="1.0"?>
+<root>
+  <field_section>
+    <field ID="res_id" Type="DbSelect" SQLQuery="SELECT COALESCE(MAX(id), 0) + 1 FROM gg_regression"
+           Label="-" GUIDefined="false" Mandatory="true" />
+    <field ID="release" Type="UserText" SQLQuery="" Label="Release:" GUIDefined="true" Mandatory="true" />
+    <field ID="build" Type="UserText" SQLQuery="" Label="Build:" GUIDefined="true" Mandatory="true" />
+  </field_section>
+  <insert_section>
+    <sql_statement>
+INSERT INTO gg_regression (id, test_name, status, date_start, build, reason, elapsed, crashed)
+VALUES ( @res_id@, '$twister_tc_name', '$twister_tc_status', '$twister_tc_date_started', '$release.$build',
+ '$twister_tc_reason', $twister_tc_time_elapsed, $twister_tc_crash_detected ) # a MySQL comment: $not_a_variable
+    </sql_statement>
+  </insert_section>
+  <reports_section>
+    <field ID="Build" Type="UserSelect" Label="Select build:" SQLQuery="SELECT DISTINCT build FROM gg_regression ORDER BY build" />
+    <field ID="Release" Type="UserText" Label="Release:" SQLQuery="" />
+    <report ID="Details" Type="Table"
+            SQLQuery="SELECT id, test_name, status, date_start, elapsed, crashed, reason, NULL AS nothing FROM gg_regression WHERE build = '@Build@' ORDER BY id" />
+    <report ID="Summary" Type="PieChart"
+            SQLQuery="SELECT status AS `Status`, COUNT(status) AS `Count` FROM gg_regression WHERE build = '@Build@' GROUP BY status ORDER BY status" />
+    <report ID="Pass Rate" Type="LineChart"
+            SQLQuery="SELECT build, COUNT(status) AS rate FROM gg_regression WHERE build LIKE '@Release@%' AND status = 'pass' GROUP BY build"
+            SQLTotal="SELECT build, COUNT(status) AS rate FROM gg_regression WHERE build LIKE '@Release@%' GROUP BY build" />
+    <report ID="Totals" Type="Table"
+            SQLQuery="SELECT COUNT(*) AS n, SUM(elapsed) AS total, AVG(crashed) AS crashes, MIN(date_start) AS first, TS(1700000000000) AS ts, 'C:\new' AS path FROM gg_regression" />
+    <report ID="Write" Type="Table" SQLQuery="DELETE FROM gg_regression" />
+    <report ID="Slow" Type="Table" SQLQuery="SELECT SLEEP(3) AS slept" />
+  </reports_section>
+</root>
+"#;
+
+async fn mysql_rows(url: &str, sql: &str) -> Vec<sqlx::mysql::MySqlRow> {
+    use sqlx::Connection;
+    let mut conn = sqlx::MySqlConnection::connect(url).await.unwrap();
+    let rows = sqlx::query(sql).fetch_all(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dbxml_inserts_and_reports_on_an_external_mariadb() {
+    use sqlx::Row;
+    let Some(external) = twister_tests::mysql::database().await else {
+        twister_tests::tool_missing("MariaDB (mariadb-server)");
+        return;
+    };
+    {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::MySqlConnection::connect(&external.url).await.unwrap();
+        conn.execute(
+            "CREATE TABLE gg_regression (id INT PRIMARY KEY, test_name VARCHAR(200), status VARCHAR(20), \
+             date_start DATETIME, build VARCHAR(200), reason TEXT, elapsed DECIMAL(10,3), crashed TINYINT)",
+        )
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    let sqlite = Backend {
+        name: "sqlite",
+        url: String::new(),
+    };
+    let (c, admin, tests) = controller(&sqlite).await;
+    let _ws = StationProcess::start(&admin, "ws1", &["EP-1"]).await;
+    let marker = tests.path().join("flip.marker");
+
+    let (s, cfg) = admin
+        .put(
+            "/reports/config",
+            json!({"database_url": external.url, "query_timeout_s": 1}),
+        )
+        .await;
+    assert_eq!(s, 200, "{cfg}");
+    // The URL's password is sealed at rest and never shown.
+    assert!(!cfg.to_string().contains(&external.password), "{cfg}");
+    assert!(
+        cfg["config"]["database_url"].as_str().unwrap().contains(":***@"),
+        "{cfg}"
+    );
+    let at_rest = |what: &str| {
+        let db = std::fs::read(c.dir.path().join("twister.db")).unwrap();
+        let wal = std::fs::read(c.dir.path().join("twister.db-wal")).unwrap_or_default();
+        for bytes in [&db, &wal] {
+            assert!(
+                !bytes
+                    .windows(external.password.len())
+                    .any(|w| w == external.password.as_bytes()),
+                "the report database password is in the controller's database ({what})"
+            );
+        }
+    };
+    at_rest("after PUT /reports/config");
+    let http = reqwest::Client::new();
+    let resp = http
+        .put(format!("{}/api/v1/reports/config/dbxml", c.url))
+        .bearer_auth(admin.token.as_deref().unwrap())
+        .header("content-type", "application/xml")
+        .body(MYSQL_DB_XML)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let imported: Value = resp.json().await.unwrap();
+    assert_eq!(status, 200, "{imported}");
+    assert_eq!(imported["config"]["reports"].as_array().unwrap().len(), 6);
+
+    let mut doc = project("my", true, "b9", &marker);
+    doc["settings"]["fields"] = json!({"release": "r2", "build": EVIL});
+    assert_eq!(put_project(&admin, doc).await.0, 201);
+    let run = run_to_end(&admin, "my").await;
+
+    // The inserts ran in MariaDB, one row per saved test, ids from the DbSelect field, the evil text as data.
+    let rows = mysql_rows(
+        &external.url,
+        "SELECT id, test_name, status, build, reason FROM gg_regression ORDER BY id",
+    )
+    .await;
+    let (_, run_log) = admin.get(&format!("/runs/{run}/logs?stream=controller")).await;
+    assert_eq!(rows.len(), 4, "{run_log}");
+    let ids: Vec<i32> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(ids, [1, 2, 3, 4]);
+    let evil = &rows[2];
+    assert_eq!(evil.get::<String, _>(1), "evil.sh");
+    assert_eq!(evil.get::<String, _>(2), "fail");
+    assert_eq!(evil.get::<String, _>(3), format!("r2.{EVIL}"));
+    assert!(evil.get::<String, _>(4).contains(EVIL));
+
+    // Reports read from MariaDB with the field bound; MySQL types come back as JSON numbers, text and null.
+    let build = format!("r2.{EVIL}");
+    let (s, desc) = admin.get("/reports/Summary").await;
+    assert_eq!(s, 200, "{desc}");
+    assert_eq!(desc["fields"][0]["options"][0][0], build, "{desc}");
+    let pie = report(&admin, "Summary", &format!("Build={}", urlencode(&build))).await;
+    assert_eq!(pie["table"]["columns"], json!(["Status", "Count"]));
+    assert_eq!(pie["table"]["rows"], json!([["fail", 1], ["pass", 3]]));
+    let none = report(&admin, "Summary", &format!("Build={}", urlencode("x' OR '1'='1"))).await;
+    assert_eq!(none["table"]["rows"], json!([]));
+    let rate = report(&admin, "Pass Rate", "Release=r2").await;
+    assert_eq!(rate["percent"]["rows"], json!([[build.clone(), 75.0]]), "{rate}");
+    let details = report(&admin, "Details", &format!("Build={}", urlencode(&build))).await;
+    let t = &details["table"];
+    let row = &t["rows"][2];
+    assert_eq!(row[column(t, "id")], 3, "{t}");
+    assert_eq!(row[column(t, "crashed")], 0, "{t}");
+    assert!(
+        row[column(t, "elapsed")].is_f64() || row[column(t, "elapsed")].is_i64(),
+        "{t}"
+    );
+    let started = row[column(t, "date_start")].as_str().unwrap();
+    assert!(
+        started.len() == 19 && &started[4..5] == "-" && &started[10..11] == "T",
+        "{started}"
+    );
+    assert!(row[column(t, "reason")].as_str().unwrap().contains(EVIL));
+    assert_eq!(row[column(t, "nothing")], Value::Null);
+    let totals = report(&admin, "Totals", "").await;
+    let t = &totals["table"];
+    assert_eq!(t["rows"][0][column(t, "n")], 4, "{t}");
+    assert!(t["rows"][0][column(t, "total")].is_number(), "{t}");
+    assert_eq!(t["rows"][0][column(t, "crashes")], 0.0, "{t}");
+    assert_eq!(t["rows"][0][column(t, "ts")], "2023-11-14T22:13:20Z", "{t}");
+    // A backslash in a literal is a backslash (NO_BACKSLASH_ESCAPES), as the template tokenizer read it.
+    assert_eq!(t["rows"][0][column(t, "path")], "C:\\new", "{t}");
+
+    // Report queries cannot write, and the time limit holds.
+    let (s, e) = admin.get("/reports/Write/data").await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["code"], "report_query", "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("READ ONLY"),
+        "{e}"
+    );
+    let left = mysql_rows(&external.url, "SELECT COUNT(*) FROM gg_regression").await;
+    assert_eq!(left[0].get::<i64, _>(0), 4);
+    let t0 = Instant::now();
+    let (s, e) = admin.get("/reports/Slow/data").await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["code"], "report_timeout", "{e}");
+    assert!(t0.elapsed() < Duration::from_millis(2900), "{:?}", t0.elapsed());
+    // The connection is usable again after the limit (its session limit and transaction were reset).
+    let again = report(&admin, "Details", &format!("Build={}", urlencode(&build))).await;
+    assert_eq!(again["table"]["rows"].as_array().unwrap().len(), 4);
+
+    // A configuration read back (password hidden) and saved again still reaches MariaDB.
+    let (_, got) = admin.get("/reports/config").await;
+    let shown = got["config"]["database_url"].as_str().unwrap();
+    assert!(
+        shown.contains(":***@") && !shown.contains(&external.password),
+        "{shown}"
+    );
+    let (s, saved) = admin.put("/reports/config", got["config"].clone()).await;
+    assert_eq!(s, 200, "{saved}");
+    let (s, r) = admin.post(&format!("/runs/{run}/save"), json!({})).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["inserts"], 4, "{r}");
+    let rows = mysql_rows(&external.url, "SELECT COUNT(*) FROM gg_regression").await;
+    assert_eq!(rows[0].get::<i64, _>(0), 8);
+    at_rest("after the dbxml import, a run and saving the configuration back");
+    assert!(!run_log.to_string().contains(&external.password));
+
+    // A report database that refuses the login is a 502 that names the URL without its password.
+    let server = url::Url::parse(&external.url).unwrap();
+    let host_port = format!("{}:{}", server.host_str().unwrap(), server.port().unwrap());
+    let mut wrong = saved["config"].clone();
+    wrong["database_url"] = json!(format!("mysql://someone:Unreachable-Secret-42@{host_port}/db"));
+    let (s, b) = admin.put("/reports/config", wrong).await;
+    assert_eq!(s, 200, "{b}");
+    let (s, e) = admin.get("/reports/Totals/data").await;
+    assert_eq!(s, 502, "{e}");
+    let msg = e["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(&format!("someone:***@{host_port}")) && !msg.contains("Unreachable-Secret-42"),
+        "{msg}"
+    );
     c.stop().await;
 }

@@ -115,7 +115,7 @@ async fn resolve(
     state: &AppState,
     name: &str,
 ) -> Result<(ReportDef, bool, Vec<ReportField>, Target, ReportConfig), ApiError> {
-    let (config, _) = config::load(&state.store).await?;
+    let (config, _) = config::load(&state.store, &state.secrets).await?;
     if let Some(def) = builtin::find(name) {
         return Ok((def, true, builtin::fields(), Target::own(&state.store), config));
     }
@@ -135,7 +135,7 @@ async fn resolve(
     responses((status = 200, body = ReportList)))]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<ReportList>> {
     caller.require(Permission::ViewReports)?;
-    let (config, _) = config::load(&state.store).await?;
+    let (config, _) = config::load(&state.store, &state.secrets).await?;
     let mut reports: Vec<ReportSummary> = builtin::reports()
         .into_iter()
         .map(|r| ReportSummary {
@@ -252,7 +252,7 @@ pub async fn data(
     responses((status = 200, body = ConfigView)))]
 pub async fn get_config(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<ConfigView>> {
     caller.require(Permission::ViewReports)?;
-    let (c, version) = config::load(&state.store).await?;
+    let (c, version) = config::load(&state.store, &state.secrets).await?;
     Ok(axum::Json(ConfigView {
         version,
         config: c.redacted(),
@@ -267,7 +267,7 @@ async fn store_config(
     notes: Vec<String>,
 ) -> ApiResult<axum::Json<ConfigView>> {
     caller.require(Permission::ChangeReports)?;
-    let (old, _) = config::load(&state.store).await?;
+    let (old, _) = config::load(&state.store, &state.secrets).await?;
     // A configuration read back (password hidden) and saved again keeps the stored password.
     if let (Some(new_url), Some(old_url)) = (&new.database_url, &old.database_url) {
         if new_url.contains(":***@") && store::redact_url(old_url) == *new_url {
@@ -276,7 +276,7 @@ async fn store_config(
     }
     new.validate()?;
     new.check_scripts(&UserScripts::from_config(&state.config))?;
-    let doc = serde_json::to_string(&new).map_err(ApiError::internal)?;
+    let doc = serde_json::to_string(&new.sealed(&state.secrets)).map_err(ApiError::internal)?;
     let mut tx = state.store.begin_write().await?;
     let version = store::report_config::put(tx.conn(), &doc, &caller.username, now_ms()).await?;
     audit::record(
@@ -319,7 +319,7 @@ pub async fn import_dbxml(
     caller.require(Permission::ChangeReports)?;
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("db.xml must be UTF-8"))?;
     let (mut new, notes) = dbxml::parse(text).map_err(|e| ApiError::invalid(e.to_string()))?;
-    let (old, _) = config::load(&state.store).await?;
+    let (old, _) = config::load(&state.store, &state.secrets).await?;
     new.database_url = old.database_url;
     new.query_timeout_s = old.query_timeout_s;
     store_config(&state, &caller, new, notes).await
@@ -347,7 +347,9 @@ pub async fn save(
         return Err(ApiError::conflict(format!("run {id} has not finished")));
     }
     let scripts = UserScripts::from_config(&state.config);
-    Ok(axum::Json(saving::save_run(&state.store, &scripts, &id).await?))
+    Ok(axum::Json(
+        saving::save_run(&state.store, &state.secrets, &scripts, &id).await?,
+    ))
 }
 
 /// The saved results of a run.

@@ -3,7 +3,7 @@
 //! own database. `TS(column)` in their SQL becomes the backend's way of showing Unix milliseconds as UTC text.
 
 use super::config::{ReportDef, ReportField, ReportFieldKind, ReportKind};
-use crate::store::Backend;
+use super::query::ReportEngine;
 
 const PASS: &str = "SUM(CASE WHEN status = 'pass' THEN 1 ELSE 0 END)";
 
@@ -132,8 +132,8 @@ pub fn find(id: &str) -> Option<ReportDef> {
     reports().into_iter().find(|r| r.id == id)
 }
 
-/// `sql` with every `TS(expr)` written for `backend` (RFC 3339 UTC text from Unix milliseconds).
-pub fn expand_timestamps(sql: &str, backend: Backend) -> String {
+/// `sql` with every `TS(expr)` written for `engine` (RFC 3339 UTC text from Unix milliseconds).
+pub fn expand_timestamps(sql: &str, engine: ReportEngine) -> String {
     let mut out = String::with_capacity(sql.len());
     let mut rest = sql;
     while let Some(pos) = rest.find("TS(") {
@@ -160,11 +160,15 @@ pub fn expand_timestamps(sql: &str, backend: Backend) -> String {
             return out;
         };
         let expr = &after[..end];
-        out.push_str(&match backend {
-            Backend::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%SZ', ({expr}) / 1000, 'unixepoch')"),
-            Backend::Postgres => format!(
+        out.push_str(&match engine {
+            ReportEngine::Sqlite => format!("strftime('%Y-%m-%dT%H:%M:%SZ', ({expr}) / 1000, 'unixepoch')"),
+            ReportEngine::Postgres => format!(
                 "to_char(to_timestamp(({expr}) / 1000.0) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
             ),
+            // The session's time zone is UTC (reports::mysql connects with time_zone '+00:00').
+            ReportEngine::MySql | ReportEngine::MariaDb => {
+                format!("DATE_FORMAT(FROM_UNIXTIME(({expr}) / 1000), '%Y-%m-%dT%H:%i:%sZ')")
+            }
         });
         rest = &after[end + 1..];
     }
@@ -180,13 +184,21 @@ mod tests {
     fn every_builtin_parses_and_names_known_fields() {
         let known: Vec<String> = fields().into_iter().map(|f| f.id).collect();
         for r in reports() {
-            for b in [Backend::Sqlite, Backend::Postgres] {
-                let t = super::super::template::Template::parse(&expand_timestamps(&r.sql_query, b)).unwrap();
+            for e in [
+                ReportEngine::Sqlite,
+                ReportEngine::Postgres,
+                ReportEngine::MariaDb,
+            ] {
+                let t = super::super::template::Template::parse_for(
+                    &expand_timestamps(&r.sql_query, e),
+                    e.dialect(),
+                )
+                .unwrap();
                 for f in t.fields() {
                     assert!(known.contains(&f), "{} uses {f}", r.id);
                 }
             }
         }
-        assert!(expand_timestamps("SELECT TS(MIN(a)) x", Backend::Sqlite).contains("(MIN(a)) / 1000"));
+        assert!(expand_timestamps("SELECT TS(MIN(a)) x", ReportEngine::Sqlite).contains("(MIN(a)) / 1000"));
     }
 }

@@ -8,6 +8,7 @@ use super::scripts::UserScripts;
 use super::template::Template;
 use crate::api::error::ApiError;
 use crate::execution::Project;
+use crate::secrets::SecretBox;
 use crate::store::{self, Store, StoreError};
 
 /// Kinds of suite field.
@@ -132,7 +133,8 @@ pub struct Redirect {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportConfig {
-    /// Database for inserts and configured reports (`postgres://…` or `sqlite://…`); none: the controller's.
+    /// Database for inserts and configured reports (`postgres://…`, `mysql://…`, `mariadb://…` or
+    /// `sqlite://…`); none: the controller's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
     /// Time limit of a report query, seconds (default 10).
@@ -170,12 +172,19 @@ impl ReportConfig {
     /// Checks ids, URLs and that every SQL template parses; a problem is a 422 naming its place.
     pub fn validate(&self) -> Result<(), ApiError> {
         if let Some(url) = &self.database_url {
-            let ok = ["postgres://", "postgresql://", "sqlite:"]
-                .iter()
-                .any(|p| url.starts_with(p));
+            let ok = [
+                "postgres://",
+                "postgresql://",
+                "mysql://",
+                "mariadb://",
+                "sqlite:",
+            ]
+            .iter()
+            .any(|p| url.starts_with(p));
             if !ok {
                 return Err(ApiError::invalid(
-                    "database_url: postgres://… or sqlite://… (or none for the controller's database)",
+                    "database_url: postgres://…, mysql://…, mariadb://… or sqlite://… (or none for the \
+                     controller's database)",
                 ));
             }
         }
@@ -278,6 +287,13 @@ impl ReportConfig {
         walk(&project.suites, &project.settings.fields, &mandatory)
     }
 
+    /// The form stored in the controller's database: `database_url` sealed (it may carry a password).
+    pub fn sealed(&self, secrets: &SecretBox) -> ReportConfig {
+        let mut c = self.clone();
+        c.database_url = c.database_url.map(|u| secrets.seal(&u));
+        c
+    }
+
     /// The configuration with the database password hidden, for output.
     pub fn redacted(&self) -> ReportConfig {
         let mut c = self.clone();
@@ -286,8 +302,22 @@ impl ReportConfig {
     }
 }
 
-/// The stored configuration (empty when none was saved) and its version.
-pub async fn load(store: &Store) -> Result<(ReportConfig, i64), ApiError> {
+/// The stored configuration (empty when none was saved) and its version, its database URL opened.
+/// A URL stored in clear by an earlier version is taken as it is (and sealed when the configuration is next
+/// saved).
+pub async fn load(store: &Store, secrets: &SecretBox) -> Result<(ReportConfig, i64), ApiError> {
+    let (mut c, version) = load_sealed(store).await?;
+    if let Some(stored) = c.database_url.take() {
+        let url = secrets.open(&stored).map_err(|_| {
+            ApiError::internal("the stored report database URL cannot be opened (secret key changed?)")
+        })?;
+        c.database_url = Some(url);
+    }
+    Ok((c, version))
+}
+
+/// The stored configuration as stored: `database_url`, if any, still sealed.
+async fn load_sealed(store: &Store) -> Result<(ReportConfig, i64), ApiError> {
     let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
     match store::report_config::get(&mut conn).await? {
         None => Ok((ReportConfig::default(), 0)),
@@ -301,6 +331,35 @@ pub async fn load(store: &Store) -> Result<(ReportConfig, i64), ApiError> {
 
 /// Refuses a project whose suites lack a mandatory field (used when projects are saved and runs start).
 pub async fn check_project(store: &Store, project: &Project) -> Result<(), ApiError> {
-    let (config, _) = load(store).await?;
+    let (config, _) = load_sealed(store).await?;
     config.check_mandatory(project)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_url_is_sealed_and_the_shown_one_redacted() {
+        let secrets = SecretBox::from_key(&[3u8; 32]);
+        let c = ReportConfig {
+            database_url: Some("mysql://tw:hunter2@db:3306/reports".into()),
+            ..Default::default()
+        };
+        let stored = serde_json::to_string(&c.sealed(&secrets)).unwrap();
+        assert!(!stored.contains("hunter2"), "{stored}");
+        let back: ReportConfig = serde_json::from_str(&stored).unwrap();
+        let url = back.database_url.unwrap();
+        assert_eq!(secrets.open(&url).unwrap(), "mysql://tw:hunter2@db:3306/reports");
+        assert_eq!(
+            c.redacted().database_url.as_deref(),
+            Some("mysql://tw:***@db:3306/reports")
+        );
+        assert!(c.validate().is_ok());
+        let bad = ReportConfig {
+            database_url: Some("oracle://x".into()),
+            ..Default::default()
+        };
+        assert!(bad.validate().is_err());
+    }
 }

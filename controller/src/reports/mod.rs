@@ -7,6 +7,7 @@
 pub mod builtin;
 pub mod config;
 pub mod dbxml;
+pub mod mysql;
 pub mod query;
 pub mod saving;
 pub mod scripts;

@@ -1,5 +1,6 @@
 //! Running report queries: read-only (SQLite `query_only`, PostgreSQL read-only transaction with a statement
-//! timeout), with a time limit, bound parameters, and rows decoded to JSON values whatever their SQL types.
+//! timeout, MySQL/MariaDB read-only transaction with theirs: see [`super::mysql`]), with a time limit, bound
+//! parameters, and rows decoded to JSON values whatever their SQL types.
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -9,11 +10,12 @@ use std::time::Duration;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Column, Executor, Row};
+use sqlx::{AnyPool, Column, Executor, MySqlPool, Row};
 use utoipa::ToSchema;
 
 use super::config::{ReportConfig, ReportDef, ReportKind};
-use super::template::{bind_all, BoundValue, PlaceholderKind, Template};
+use super::mysql::Flavor;
+use super::template::{bind_all, BoundValue, Dialect, PlaceholderKind, Template};
 use crate::api::error::ApiError;
 use crate::store::{redact_url, Backend, Store, StoreError};
 
@@ -54,13 +56,67 @@ pub struct ReportOutput {
     pub compare: Option<Table>,
 }
 
+/// The engine of a report database. The controller's own database is SQLite or PostgreSQL; an external
+/// report database may also be MySQL or MariaDB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportEngine {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL.
+    MySql,
+    /// MariaDB.
+    MariaDb,
+}
+
+impl ReportEngine {
+    /// How statements for this engine write their parameters.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            ReportEngine::Sqlite | ReportEngine::Postgres => Dialect::Numbered,
+            ReportEngine::MySql | ReportEngine::MariaDb => Dialect::MySql,
+        }
+    }
+
+    /// The engine a report database URL names, if it is one the reports support.
+    pub fn of_url(url: &str) -> Option<ReportEngine> {
+        let scheme = url.split(':').next().unwrap_or_default().to_ascii_lowercase();
+        match scheme.as_str() {
+            "sqlite" => Some(ReportEngine::Sqlite),
+            "postgres" | "postgresql" => Some(ReportEngine::Postgres),
+            "mysql" => Some(ReportEngine::MySql),
+            "mariadb" => Some(ReportEngine::MariaDb),
+            _ => None,
+        }
+    }
+}
+
+impl From<Backend> for ReportEngine {
+    fn from(b: Backend) -> ReportEngine {
+        match b {
+            Backend::Sqlite => ReportEngine::Sqlite,
+            Backend::Postgres => ReportEngine::Postgres,
+        }
+    }
+}
+
+/// The connections of a report database.
+#[derive(Clone)]
+pub enum TargetPool {
+    /// SQLite or PostgreSQL, through sqlx's `Any` driver (as the controller's own store).
+    Any(AnyPool, Backend),
+    /// MySQL or MariaDB, native (see [`super::mysql`] for why).
+    MySql(MySqlPool, Flavor),
+}
+
 /// A database a report runs against.
 #[derive(Clone)]
 pub struct Target {
-    /// Pool.
-    pub pool: AnyPool,
-    /// Engine.
-    pub backend: Backend,
+    /// Connections.
+    pub pool: TargetPool,
+    /// Engine (MySQL or MariaDB as the server said, whatever the URL's scheme).
+    pub engine: ReportEngine,
     /// The controller's own database (private tables are off limits).
     pub own: bool,
 }
@@ -69,8 +125,8 @@ impl Target {
     /// The controller's own database.
     pub fn own(store: &Store) -> Target {
         Target {
-            pool: store.pool().clone(),
-            backend: store.backend(),
+            pool: TargetPool::Any(store.pool().clone(), store.backend()),
+            engine: store.backend().into(),
             own: true,
         }
     }
@@ -94,12 +150,12 @@ pub async fn target(store: &Store, config: &ReportConfig) -> Result<Target, ApiE
     {
         return Ok(t.clone());
     }
-    let backend = if url.starts_with("sqlite:") {
-        Backend::Sqlite
-    } else {
-        Backend::Postgres
-    };
-    sqlx::any::install_default_drivers();
+    let engine = ReportEngine::of_url(url).ok_or_else(|| {
+        ApiError::invalid(format!(
+            "report database {}: unsupported URL scheme",
+            redact_url(url)
+        ))
+    })?;
     let unreachable = |e: sqlx::Error| {
         ApiError::new(
             axum::http::StatusCode::BAD_GATEWAY,
@@ -107,17 +163,38 @@ pub async fn target(store: &Store, config: &ReportConfig) -> Result<Target, ApiE
             format!("report database {}: {e}", redact_url(url)),
         )
     };
-    let options = AnyConnectOptions::from_str(url).map_err(unreachable)?;
-    let pool = AnyPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(unreachable)?;
-    let t = Target {
-        pool,
-        backend,
-        own: false,
+    let t = match engine {
+        ReportEngine::MySql | ReportEngine::MariaDb => {
+            let (pool, flavor) = super::mysql::connect(url).await.map_err(unreachable)?;
+            Target {
+                pool: TargetPool::MySql(pool, flavor),
+                engine: match flavor {
+                    Flavor::MariaDb => ReportEngine::MariaDb,
+                    Flavor::MySql => ReportEngine::MySql,
+                },
+                own: false,
+            }
+        }
+        ReportEngine::Sqlite | ReportEngine::Postgres => {
+            sqlx::any::install_default_drivers();
+            let options = AnyConnectOptions::from_str(url).map_err(unreachable)?;
+            let pool = AnyPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(unreachable)?;
+            let backend = if engine == ReportEngine::Sqlite {
+                Backend::Sqlite
+            } else {
+                Backend::Postgres
+            };
+            Target {
+                pool: TargetPool::Any(pool, backend),
+                engine,
+                own: false,
+            }
+        }
     };
     external_pools()
         .lock()
@@ -169,7 +246,9 @@ fn sqlite_value(row: &sqlx::any::AnyRow, i: usize) -> serde_json::Value {
 
 fn query_error(e: sqlx::Error) -> ApiError {
     // 57014: PostgreSQL cancelled the statement at its statement_timeout.
-    if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("57014") {
+    if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("57014")
+        || super::mysql::is_timeout(&e)
+    {
         return ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
             "report_timeout",
@@ -190,9 +269,47 @@ pub async fn read_only(
     values: &[BoundValue],
     limit: Duration,
 ) -> Result<Table, ApiError> {
-    let mut conn = target.pool.acquire().await.map_err(StoreError::from)?;
+    match &target.pool {
+        TargetPool::Any(pool, backend) => any_read_only(pool, *backend, sql, values, limit).await,
+        TargetPool::MySql(pool, flavor) => {
+            let mut conn = pool.acquire().await.map_err(|e| {
+                ApiError::new(
+                    axum::http::StatusCode::BAD_GATEWAY,
+                    "report_database",
+                    format!("report database: {e}"),
+                )
+            })?;
+            let work = super::mysql::read_only(&mut conn, *flavor, sql, values, limit);
+            match tokio::time::timeout(limit + Duration::from_millis(250), work).await {
+                Ok(r) => r.map_err(query_error),
+                Err(_) => {
+                    // Mid-statement, maybe still read-only and limited: close it rather than reuse it.
+                    drop(conn.detach());
+                    Err(timed_out(limit))
+                }
+            }
+        }
+    }
+}
+
+fn timed_out(limit: Duration) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "report_timeout",
+        format!("report query ran longer than {} s", limit.as_secs_f64()),
+    )
+}
+
+/// [`read_only`] on SQLite or PostgreSQL.
+async fn any_read_only(
+    pool: &AnyPool,
+    backend: Backend,
+    sql: &str,
+    values: &[BoundValue],
+    limit: Duration,
+) -> Result<Table, ApiError> {
+    let mut conn = pool.acquire().await.map_err(StoreError::from)?;
     let ms = limit.as_millis().max(1);
-    let backend = target.backend;
     let work = async {
         match backend {
             Backend::Sqlite => {
@@ -252,11 +369,7 @@ pub async fn read_only(
         Err(_) => {
             // The connection is mid-statement (and may still be read-only): close it rather than reuse it.
             drop(conn.detach());
-            Err(ApiError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "report_timeout",
-                format!("report query ran longer than {} s", limit.as_secs_f64()),
-            ))
+            Err(timed_out(limit))
         }
     }
 }
@@ -294,9 +407,9 @@ pub fn check_own_database(sql: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Parses a report SQL for `backend`: `TS()` expanded, one statement, only `@Field@` placeholders.
-fn report_template(sql: &str, backend: Backend) -> Result<Template, ApiError> {
-    let t = Template::parse(&super::builtin::expand_timestamps(sql, backend))
+/// Parses a report SQL for `engine`: `TS()` expanded, one statement, only `@Field@` placeholders.
+fn report_template(sql: &str, engine: ReportEngine) -> Result<Template, ApiError> {
+    let t = Template::parse_for(&super::builtin::expand_timestamps(sql, engine), engine.dialect())
         .map_err(|e| ApiError::invalid(e.to_string()))?;
     if !t.single_statement {
         return Err(ApiError::invalid("a report query must be one statement"));
@@ -350,7 +463,7 @@ pub async fn run_report(
             ),
         }
     };
-    let main = report_template(&def.sql_query, target.backend)?;
+    let main = report_template(&def.sql_query, target.engine)?;
     let values = main.bind_values(|p| {
         let v = value(&p.name, "")?;
         used.insert(p.name.clone(), v.clone());
@@ -367,14 +480,14 @@ pub async fn run_report(
         compare: None,
     };
     if let Some(total_sql) = &def.sql_total {
-        let t = report_template(total_sql, target.backend)?;
+        let t = report_template(total_sql, target.engine)?;
         let values = t.bind_values(|p| value(&p.name, ""))?;
         let total = read_only(target, &t.sql, &values, limit).await?;
         out.percent = Some(percentages(&out.table, &total));
         out.total = Some(total);
     }
     if let Some(cmp_sql) = &def.sql_compare {
-        let t = report_template(cmp_sql, target.backend)?;
+        let t = report_template(cmp_sql, target.engine)?;
         let values = t.bind_values(|p| value(&p.name, "cmp."))?;
         out.compare = Some(read_only(target, &t.sql, &values, limit).await?);
     }
@@ -432,7 +545,7 @@ pub async fn field_options(target: &Target, sql: &str) -> Result<Vec<(String, St
     if target.own {
         check_own_database(sql)?;
     }
-    let t = report_template(sql, target.backend)?;
+    let t = report_template(sql, target.engine)?;
     if !t.placeholders.is_empty() {
         return Err(ApiError::invalid("a field's query takes no placeholders"));
     }
@@ -473,4 +586,31 @@ pub fn to_csv(t: &Table) -> String {
         out.push_str("\r\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engines_by_url_and_their_parameters() {
+        for (url, engine, dialect) in [
+            ("sqlite:///tmp/r.db", ReportEngine::Sqlite, Dialect::Numbered),
+            ("postgres://u@db/r", ReportEngine::Postgres, Dialect::Numbered),
+            ("postgresql://u@db/r", ReportEngine::Postgres, Dialect::Numbered),
+            ("mysql://u:p@db/r", ReportEngine::MySql, Dialect::MySql),
+            ("MariaDB://u:p@db/r", ReportEngine::MariaDb, Dialect::MySql),
+        ] {
+            assert_eq!(ReportEngine::of_url(url), Some(engine), "{url}");
+            assert_eq!(engine.dialect(), dialect);
+        }
+        assert_eq!(ReportEngine::of_url("oracle://db"), None);
+        let t = report_template(
+            "SELECT a FROM r WHERE b = '@B@' AND c > @C@",
+            ReportEngine::MariaDb,
+        )
+        .unwrap();
+        assert_eq!(t.sql, "SELECT a FROM r WHERE b = ? AND c > ?");
+        assert!(report_template("SELECT $x", ReportEngine::MySql).is_err());
+    }
 }

@@ -6,15 +6,17 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, MySqlConnection};
 use twister_proto::link::{EpInfo, HostFacts};
 use utoipa::ToSchema;
 
 use super::config::{FieldKind, ReportConfig};
+use super::query::TargetPool;
 use super::scripts::UserScripts;
-use super::template::{bind_all, PlaceholderKind, Template};
+use super::template::{bind_all, BoundValue, Dialect, PlaceholderKind, Template};
 use crate::api::error::ApiError;
 use crate::execution::plan::Plan;
+use crate::secrets::SecretBox;
 use crate::store::results::ResultRow;
 use crate::store::{self, now_ms, Store};
 
@@ -131,9 +133,14 @@ async fn rows(store: &Store, run_id: &str) -> Result<Vec<Saved>, ApiError> {
     Ok(out)
 }
 
-/// Saves a finished run's results (replacing an earlier save) and runs the configured inserts (`scripts`: where
-/// the UserScript fields' scripts are and how they run).
-pub async fn save_run(store: &Store, scripts: &UserScripts, run_id: &str) -> Result<SaveReport, ApiError> {
+/// Saves a finished run's results (replacing an earlier save) and runs the configured inserts (`secrets` opens
+/// the report database's sealed URL; `scripts`: where the UserScript fields' scripts are and how they run).
+pub async fn save_run(
+    store: &Store,
+    secrets: &SecretBox,
+    scripts: &UserScripts,
+    run_id: &str,
+) -> Result<SaveReport, ApiError> {
     let t0 = std::time::Instant::now();
     let saved = rows(store, run_id).await?;
     let all: Vec<ResultRow> = saved.iter().map(|s| s.row.clone()).collect();
@@ -143,7 +150,7 @@ pub async fn save_run(store: &Store, scripts: &UserScripts, run_id: &str) -> Res
     tx.commit().await?;
     let results_ms = t0.elapsed().as_millis() as u64;
     let t1 = std::time::Instant::now();
-    let (config, _) = super::config::load(store).await?;
+    let (config, _) = super::config::load(store, secrets).await?;
     let inserts = if config.inserts.is_empty() {
         0
     } else {
@@ -274,44 +281,115 @@ async fn run_inserts(
     scripts: &UserScripts,
     saved: &[Saved],
 ) -> Result<usize, ApiError> {
+    let target = match config.database_url {
+        None => None,
+        Some(_) => Some(super::query::target(store, config).await?),
+    };
+    let dialect = target.as_ref().map_or(Dialect::Numbered, |t| t.engine.dialect());
+    let parse = |sql: &str| Template::parse_for(sql, dialect);
     let templates: Vec<Template> = config
         .inserts
         .iter()
         .enumerate()
-        .map(|(i, s)| Template::parse(s).map_err(|e| ApiError::invalid(format!("insert {}: {e}", i + 1))))
+        .map(|(i, s)| parse(s).map_err(|e| ApiError::invalid(format!("insert {}: {e}", i + 1))))
         .collect::<Result<_, _>>()?;
     let db_selects: HashMap<&str, Template> = config
         .fields
         .iter()
         .filter(|f| f.kind == FieldKind::DbSelect)
         .map(|f| {
-            Template::parse(&f.sql_query)
+            parse(&f.sql_query)
                 .map(|t| (f.id.as_str(), t))
                 .map_err(|e| ApiError::invalid(format!("field {}: {e}", f.id)))
         })
         .collect::<Result<_, _>>()?;
-    // Scripts run before the transaction: a slow one never holds the database's writer.
-    let script_values = script_values(config, &templates, scripts, saved).await?;
-    let fields = FieldValues {
-        db_selects: &db_selects,
-        scripts: &script_values,
-    };
     let needs_log = templates
         .iter()
         .any(|t| t.placeholders.iter().any(|p| p.name == "twister_tc_log"));
-    let count = if config.database_url.is_none() {
-        let mut tx = store.begin_write().await?;
-        let count = insert_all(store, tx.conn(), &templates, &fields, saved, needs_log).await?;
-        tx.commit().await?;
-        count
-    } else {
-        let target = super::query::target(store, config).await?;
-        let mut tx = target.pool.begin().await.map_err(report_db_error)?;
-        let count = insert_all(store, &mut tx, &templates, &fields, saved, needs_log).await?;
-        tx.commit().await.map_err(report_db_error)?;
-        count
+    // Scripts run before the transaction: a slow one never holds the database's writer.
+    let script_values = script_values(config, &templates, scripts, saved).await?;
+    let inserts = Inserts {
+        templates: &templates,
+        db_selects: &db_selects,
+        scripts: &script_values,
+        saved,
+        needs_log,
+    };
+    let count = match target.map(|t| t.pool) {
+        None => {
+            let mut tx = store.begin_write().await?;
+            let count = inserts.run(store, tx.conn()).await?;
+            tx.commit().await?;
+            count
+        }
+        Some(TargetPool::Any(pool, _)) => {
+            let mut tx = pool.begin().await.map_err(report_db_error)?;
+            let count = inserts.run(store, &mut *tx).await?;
+            tx.commit().await.map_err(report_db_error)?;
+            count
+        }
+        Some(TargetPool::MySql(pool, _)) => {
+            let mut tx = pool.begin().await.map_err(report_db_error)?;
+            let count = inserts.run(store, &mut *tx).await?;
+            tx.commit().await.map_err(report_db_error)?;
+            count
+        }
     };
     Ok(count)
+}
+
+/// A connection the insert statements run on: the `Any` driver's, or MySQL's own.
+trait InsertConn {
+    /// The first column of the first row of `sql` as text (empty when there is none).
+    async fn select_text(&mut self, sql: &str) -> Result<String, sqlx::Error>;
+    /// Executes `sql` with `values` bound.
+    async fn execute_bound(&mut self, sql: &str, values: &[BoundValue]) -> Result<(), sqlx::Error>;
+}
+
+impl InsertConn for AnyConnection {
+    async fn select_text(&mut self, sql: &str) -> Result<String, sqlx::Error> {
+        use sqlx::Row;
+        let row = sqlx::query(sql).fetch_optional(&mut *self).await?;
+        Ok(row
+            .map(|r| {
+                r.try_get::<Option<i64>, _>(0)
+                    .map(|v| v.map(|x| x.to_string()))
+                    .or_else(|_| r.try_get::<Option<f64>, _>(0).map(|v| v.map(|x| x.to_string())))
+                    .or_else(|_| r.try_get::<Option<String>, _>(0))
+                    .unwrap_or_default()
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn execute_bound(&mut self, sql: &str, values: &[BoundValue]) -> Result<(), sqlx::Error> {
+        bind_all(sqlx::query(sql), values).execute(&mut *self).await?;
+        Ok(())
+    }
+}
+
+impl InsertConn for MySqlConnection {
+    async fn select_text(&mut self, sql: &str) -> Result<String, sqlx::Error> {
+        let row = sqlx::query(sql).fetch_optional(&mut *self).await?;
+        Ok(super::mysql::first_as_text(row.as_ref()))
+    }
+
+    async fn execute_bound(&mut self, sql: &str, values: &[BoundValue]) -> Result<(), sqlx::Error> {
+        super::mysql::bind_all(sqlx::query(sql), values)
+            .execute(&mut *self)
+            .await?;
+        Ok(())
+    }
+}
+
+/// One save's insert statements, parsed for the report database, and the tests they run for.
+struct Inserts<'a> {
+    templates: &'a [Template],
+    db_selects: &'a HashMap<&'a str, Template>,
+    /// UserScript fields' values (their scripts ran once for the whole save).
+    scripts: &'a HashMap<String, String>,
+    saved: &'a [Saved],
+    needs_log: bool,
 }
 
 fn report_db_error(e: sqlx::Error) -> ApiError {
@@ -322,106 +400,94 @@ fn report_db_error(e: sqlx::Error) -> ApiError {
     )
 }
 
-/// Where `@field@` values come from: DbSelect queries (run per statement) and UserScript outputs (once per save).
-struct FieldValues<'a> {
-    db_selects: &'a HashMap<&'a str, Template>,
-    scripts: &'a HashMap<String, String>,
-}
-
-async fn insert_all(
-    store: &Store,
-    conn: &mut AnyConnection,
-    templates: &[Template],
-    fields: &FieldValues<'_>,
-    saved: &[Saved],
-    needs_log: bool,
-) -> Result<usize, ApiError> {
-    let mut count = 0;
-    let ce_hostname = ce_hostname();
-    for s in saved {
-        let log = if needs_log {
-            let f = store::runs::LogFilter {
-                item: Some(s.row.item_id.clone()),
-                limit: 100_000,
-                ..Default::default()
+impl Inserts<'_> {
+    /// Runs every statement for every saved test on `conn`; returns how many ran.
+    async fn run(&self, store: &Store, conn: &mut impl InsertConn) -> Result<usize, ApiError> {
+        let Inserts {
+            templates,
+            db_selects,
+            scripts,
+            saved,
+            needs_log,
+        } = *self;
+        let mut count = 0;
+        let ce_hostname = ce_hostname();
+        for s in saved {
+            let log = if needs_log {
+                let f = store::runs::LogFilter {
+                    item: Some(s.row.item_id.clone()),
+                    limit: 100_000,
+                    ..Default::default()
+                };
+                store::runs::logs(store, &s.row.run_id, &f)
+                    .await?
+                    .into_iter()
+                    .map(|l| l.line)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            } else {
+                String::new()
             };
-            store::runs::logs(store, &s.row.run_id, &f)
-                .await?
-                .into_iter()
-                .map(|l| l.line)
-                .collect::<Vec<_>>()
-                .join("\n")
-        } else {
-            String::new()
-        };
-        let vars = variables(s, &log, &ce_hostname);
-        for (n, t) in templates.iter().enumerate() {
-            // DbSelect fields are read now, inside the transaction (MAX(id)+1 sees the rows inserted so far).
-            let mut selected: HashMap<String, String> = HashMap::new();
-            for p in t.placeholders.iter().filter(|p| p.kind == PlaceholderKind::Field) {
-                if selected.contains_key(&p.name) {
-                    continue;
-                }
-                if let Some(v) = fields.scripts.get(&p.name) {
-                    selected.insert(p.name.clone(), v.clone());
-                    continue;
-                }
-                let q = fields.db_selects.get(p.name.as_str()).ok_or_else(|| {
-                    ApiError::invalid(format!(
-                        "insert {}: @{}@ is not a DbSelect or UserScript field",
-                        n + 1,
-                        p.name
-                    ))
-                })?;
-                let row = sqlx::query(&q.sql)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(report_db_error)?;
-                let v = row
-                    .map(|r| {
-                        use sqlx::Row;
-                        r.try_get::<Option<i64>, _>(0)
-                            .map(|v| v.map(|x| x.to_string()))
-                            .or_else(|_| r.try_get::<Option<f64>, _>(0).map(|v| v.map(|x| x.to_string())))
-                            .or_else(|_| r.try_get::<Option<String>, _>(0))
-                            .unwrap_or_default()
-                            .unwrap_or_default()
-                    })
-                    .unwrap_or_default();
-                selected.insert(p.name.clone(), v);
-            }
-            let values = t.bind_values(|p| match p.kind {
-                PlaceholderKind::Field => Ok(selected.get(&p.name).cloned().unwrap_or_default()),
-                PlaceholderKind::Variable => vars
-                    .get(p.name.as_str())
-                    .cloned()
-                    .or_else(|| fields.scripts.get(&p.name).cloned())
-                    .or_else(|| s.fields.get(&p.name).cloned())
-                    .ok_or_else(|| {
+            let vars = variables(s, &log, &ce_hostname);
+            for (n, t) in templates.iter().enumerate() {
+                // DbSelect fields are read now, inside the transaction (MAX(id)+1 sees the rows inserted so far).
+                let mut selected: HashMap<String, String> = HashMap::new();
+                for p in t.placeholders.iter().filter(|p| p.kind == PlaceholderKind::Field) {
+                    if selected.contains_key(&p.name) {
+                        continue;
+                    }
+                    if let Some(v) = scripts.get(&p.name) {
+                        selected.insert(p.name.clone(), v.clone());
+                        continue;
+                    }
+                    let q = db_selects.get(p.name.as_str()).ok_or_else(|| {
                         ApiError::invalid(format!(
-                            "insert {}: ${} is neither a $twister_ variable nor a field of suite {:?}",
+                            "insert {}: @{}@ is not a DbSelect or UserScript field",
                             n + 1,
-                            p.name,
-                            s.row.suite
+                            p.name
                         ))
-                    }),
-            })?;
-            bind_all(sqlx::query(&t.sql), &values)
-                .execute(&mut *conn)
-                .await
-                .map_err(|e| ApiError::invalid(format!("insert {} failed: {e}", n + 1)))?;
-            count += 1;
+                    })?;
+                    let v = conn.select_text(&q.sql).await.map_err(report_db_error)?;
+                    selected.insert(p.name.clone(), v);
+                }
+                let values = t.bind_values(|p| match p.kind {
+                    PlaceholderKind::Field => Ok(selected.get(&p.name).cloned().unwrap_or_default()),
+                    PlaceholderKind::Variable => vars
+                        .get(p.name.as_str())
+                        .cloned()
+                        .or_else(|| scripts.get(&p.name).cloned())
+                        .or_else(|| s.fields.get(&p.name).cloned())
+                        .ok_or_else(|| {
+                            ApiError::invalid(format!(
+                                "insert {}: ${} is neither a $twister_ variable nor a field of suite {:?}",
+                                n + 1,
+                                p.name,
+                                s.row.suite
+                            ))
+                        }),
+                })?;
+                conn.execute_bound(&t.sql, &values)
+                    .await
+                    .map_err(|e| ApiError::invalid(format!("insert {} failed: {e}", n + 1)))?;
+                count += 1;
+            }
         }
+        Ok(count)
     }
-    Ok(count)
 }
 
 /// Saves after a run ends when its project asks for it; a failure is logged, never fails the run.
-pub async fn autosave(store: &Store, scripts: &UserScripts, run_id: &str, plan: &Plan) -> Option<String> {
+pub async fn autosave(
+    store: &Store,
+    secrets: &SecretBox,
+    scripts: &UserScripts,
+    run_id: &str,
+    plan: &Plan,
+) -> Option<String> {
     if !plan.project.settings.db_autosave {
         return None;
     }
-    match save_run(store, scripts, run_id).await {
+    match save_run(store, secrets, scripts, run_id).await {
         Ok(_) => None,
         Err(e) => {
             tracing::warn!(run = %run_id, error = %e.message, "saving results failed");

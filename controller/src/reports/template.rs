@@ -9,6 +9,11 @@
 //! - a placeholder outside literals becomes a parameter bound as a number when its value is one;
 //! - identifiers in double quotes and comments are copied untouched.
 //!
+//! Parameters are written for the target's [`Dialect`]: `$N` for PostgreSQL and SQLite, `?` for MySQL and
+//! MariaDB (each placeholder is its own parameter, numbered in order of appearance, so `?` binds the same
+//! values in the same order). Concatenation stays `||`: the report database's MySQL connections run with
+//! `PIPES_AS_CONCAT` (see `reports::mysql`).
+//!
 //! ```
 //! use twister_controller::reports::template::{Template, PlaceholderKind};
 //! let t = Template::parse("SELECT * FROM r WHERE build LIKE '@Release@%' AND n > $limit").unwrap();
@@ -16,6 +21,24 @@
 //! assert_eq!(t.placeholders[0].kind, PlaceholderKind::Field);
 //! assert!(t.placeholders[0].quoted && !t.placeholders[1].quoted);
 //! ```
+
+/// How the target database writes bound parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `$1`, `$2`, … (PostgreSQL, SQLite).
+    Numbered,
+    /// `?` in order, and `#` starts a comment (MySQL, MariaDB).
+    MySql,
+}
+
+impl Dialect {
+    fn param(self, n: usize) -> String {
+        match self {
+            Dialect::Numbered => format!("${n}"),
+            Dialect::MySql => "?".to_string(),
+        }
+    }
+}
 
 /// What a placeholder names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +150,13 @@ fn placeholder_at(
 }
 
 impl Template {
-    /// Parses `sql`, numbering placeholders in order of appearance.
+    /// Parses `sql` with `$N` parameters, numbering placeholders in order of appearance.
     pub fn parse(sql: &str) -> Result<Template, TemplateError> {
+        Template::parse_for(sql, Dialect::Numbered)
+    }
+
+    /// Parses `sql` with the parameters of `dialect`.
+    pub fn parse_for(sql: &str, dialect: Dialect) -> Result<Template, TemplateError> {
         let chars: Vec<char> = sql.chars().collect();
         let mut out = String::with_capacity(sql.len() + 16);
         let mut placeholders: Vec<Placeholder> = Vec::new();
@@ -163,7 +191,7 @@ impl Template {
                         }
                     }
                     i = j + 1;
-                    out.push_str(&rewrite_literal(&content, &mut placeholders)?);
+                    out.push_str(&rewrite_literal(&content, &mut placeholders, dialect)?);
                 }
                 '"' | '`' => {
                     let end = chars[i + 1..]
@@ -178,6 +206,14 @@ impl Template {
                             .to_lowercase(),
                     );
                     i += end + 2;
+                }
+                '#' if dialect == Dialect::MySql => {
+                    let end = chars[i..]
+                        .iter()
+                        .position(|&x| x == '\n')
+                        .map_or(chars.len(), |p| i + p);
+                    out.extend(&chars[i..end]);
+                    i = end;
                 }
                 '-' if chars.get(i + 1) == Some(&'-') => {
                     let end = chars[i..]
@@ -201,7 +237,7 @@ impl Template {
                             name,
                             quoted: false,
                         });
-                        out.push_str(&format!("${}", placeholders.len()));
+                        out.push_str(&dialect.param(placeholders.len()));
                         i = next;
                     }
                     None => {
@@ -288,7 +324,11 @@ fn quote_literal(text: &str) -> String {
 
 /// Rewrites one string literal's content: unchanged without placeholders, one parameter when it is exactly
 /// one placeholder, a concatenation otherwise.
-fn rewrite_literal(content: &[char], placeholders: &mut Vec<Placeholder>) -> Result<String, TemplateError> {
+fn rewrite_literal(
+    content: &[char],
+    placeholders: &mut Vec<Placeholder>,
+    dialect: Dialect,
+) -> Result<String, TemplateError> {
     let mut parts: Vec<String> = Vec::new();
     let mut text = String::new();
     let mut any = false;
@@ -315,7 +355,7 @@ fn rewrite_literal(content: &[char], placeholders: &mut Vec<Placeholder>) -> Res
                     name,
                     quoted: true,
                 });
-                parts.push(format!("${}", placeholders.len()));
+                parts.push(dialect.param(placeholders.len()));
                 i = next;
             }
             None => {
@@ -379,6 +419,23 @@ mod tests {
         assert_eq!(vals, [BoundValue::Text(evil.into()), BoundValue::Int(42)]);
         assert!(!t.sql.contains("DROP"));
         assert_eq!(t.fields(), ["N"]);
+    }
+
+    #[test]
+    fn mysql_parameters_are_question_marks_in_order() {
+        let t = Template::parse_for(
+            "SELECT 'a?$x' FROM r WHERE b LIKE '@B@%' AND n = $n # $not_me 'x\n AND m = @M@",
+            Dialect::MySql,
+        )
+        .unwrap();
+        assert_eq!(
+            t.sql,
+            "SELECT ('a?' || ?) FROM r WHERE b LIKE (? || '%') AND n = ? # $not_me 'x\n AND m = ?"
+        );
+        let names: Vec<&str> = t.placeholders.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["x", "B", "n", "M"]);
+        // Outside MySQL a `#` is no comment.
+        assert!(Template::parse("SELECT 1 # 'open").is_err());
     }
 
     #[test]

@@ -27,6 +27,7 @@ use crate::config::Config;
 use crate::events::{Event, EventBus};
 use crate::inventory::reservations::{Reservations, ReserveRequest};
 use crate::inventory::NodePath;
+use crate::secrets::SecretBox;
 use crate::store::reservations::ReservationFilter;
 use crate::store::runs::{ItemRow, RunRow};
 use crate::store::{self, audit, ms_to_rfc3339, new_id, now_ms, Store, StoreError};
@@ -216,6 +217,8 @@ pub struct Engine {
 
 struct Inner {
     store: Store,
+    /// Opens the report database URL when a run's results are saved.
+    secrets: SecretBox,
     events: EventBus,
     reservations: Reservations,
     hub: Hub,
@@ -241,6 +244,7 @@ impl Engine {
     /// An engine over the controller's parts.
     pub fn new(
         store: Store,
+        secrets: SecretBox,
         events: EventBus,
         reservations: Reservations,
         hub: Hub,
@@ -251,6 +255,7 @@ impl Engine {
         let engine = Engine {
             inner: Arc::new(Inner {
                 store,
+                secrets,
                 events,
                 reservations,
                 hub,
@@ -868,8 +873,14 @@ impl Engine {
                 .map(|i| status_of(&i.status)),
         );
         let scripts = crate::reports::scripts::UserScripts::from_config(&self.inner.config);
-        if let Some(why) =
-            crate::reports::saving::autosave(&self.inner.store, &scripts, &ctl.id, &ctl.plan).await
+        if let Some(why) = crate::reports::saving::autosave(
+            &self.inner.store,
+            &self.inner.secrets,
+            &scripts,
+            &ctl.id,
+            &ctl.plan,
+        )
+        .await
         {
             self.run_log(&ctl.id, &why).await?;
         }
