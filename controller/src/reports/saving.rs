@@ -148,6 +148,7 @@ pub async fn save_run(
     store::results::delete_run(tx.conn(), run_id).await?;
     store::results::insert_many(tx.conn(), &all).await?;
     tx.commit().await?;
+    store.optimize().await?;
     let results_ms = t0.elapsed().as_millis() as u64;
     let t1 = std::time::Instant::now();
     let (config, _) = super::config::load(store, secrets).await?;

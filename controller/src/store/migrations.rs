@@ -44,6 +44,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0005_ops.sql"),
         postgres: include_str!("../../migrations/postgres/0005_ops.sql"),
     },
+    Migration {
+        version: 6,
+        name: "report_indexes",
+        sqlite: include_str!("../../migrations/sqlite/0006_report_indexes.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_report_indexes.sql"),
+    },
 ];
 
 /// Applies every migration the database has not seen yet.
