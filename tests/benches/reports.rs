@@ -3,8 +3,9 @@
 //! original db.xml insert statement for every test against a separate report database). On SQLite, and on
 //! PostgreSQL when a server can be started. Reference: `GET /api/v1/auth/whoami` on the same server.
 //!
-//! Run: `cargo bench -p twister-tests --bench reports` (or `--profile dev`: SQLite's C code is optimised there too) (env `BENCH_RESULTS`, default 1000000; `BENCH_RUN_TESTS`,
-//! default 10000; `BENCH_BACKENDS`, default `sqlite,postgres`).
+//! Run: `cargo bench -p twister-tests --bench reports` (env `BENCH_RESULTS`, default 1000000; `BENCH_RUN_TESTS`,
+//! default 10000; `BENCH_BACKENDS`, default `sqlite,postgres`). `--profile dev` builds much faster and still
+//! runs SQLite's C code optimised (Cargo.toml), which is where these reports spend their time.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
