@@ -259,3 +259,96 @@ async fn signed_retried_and_logged(backend: &Backend) {
     assert_eq!(admin.get(&format!("/webhooks/{hook_id}")).await.0, 404);
     c.stop().await;
 }
+
+/// `twister webhook`: add (secret from stdin), list with the newest delivery, ping (signed with that secret),
+/// the delivery log, disable and remove, through the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhooks_from_the_cli() {
+    const SECRET: &str = "cli-secret-0123456789abcdef0123456789";
+    let c = TestController::start(&Backend {
+        name: "sqlite",
+        url: String::new(),
+    })
+    .await;
+    let (rx, addr) = Receiver::start(0).await;
+    let cli = twister_tests::cli::Cli::new(&c.url);
+    cli.login("admin", twister_tests::controller::ADMIN_PASSWORD)
+        .await;
+    let url = format!("http://{addr}/hook");
+    let out = cli
+        .run_with_stdin(
+            &[
+                "--json",
+                "webhook",
+                "add",
+                &url,
+                "--event",
+                "run.*",
+                "--secret-stdin",
+            ],
+            Some(&format!("{SECRET}\n")),
+        )
+        .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let id = out.json()["id"].as_str().unwrap().to_string();
+    // The secret is shown once, on creation; never again.
+    assert_eq!(out.json()["secret"], SECRET);
+    let out = cli.run(&["--json", "webhook", "ls"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.contains(SECRET), "the secret is listed: {out:?}");
+
+    let out = cli.run(&["webhook", "ls"]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let line = out.stdout.lines().find(|l| l.contains(&id)).unwrap();
+    assert!(
+        line.contains(&url) && line.contains("run.*") && line.contains("never"),
+        "{line}"
+    );
+
+    let out = cli.run(&["webhook", "ping", &id]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.starts_with("Ping sent"), "{out:?}");
+    wait_for("the ping", || !rx.requests().is_empty()).await;
+    let body = verify(&rx.requests()[0], SECRET);
+    assert_eq!(body["event"], "ping", "{body}");
+
+    // The list shows the newest attempt (time, outcome, HTTP status), the log every attempt.
+    let t0 = Instant::now();
+    loop {
+        let out = cli.run(&["webhook", "ls"]).await;
+        let line = out.stdout.lines().find(|l| l.contains(&id)).unwrap().to_string();
+        if line.contains("ok 204") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no delivery listed: {line}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = cli.run(&["webhook", "deliveries", &id]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("ping") && l.contains("204")),
+        "{out:?}"
+    );
+
+    let out = cli.run(&["webhook", "disable", &id]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let listed = cli.run(&["--json", "webhook", "ls"]).await.json();
+    assert_eq!(listed[0]["enabled"], false, "{listed}");
+    assert_eq!(listed[0]["last_delivery"]["outcome"], "ok", "{listed}");
+
+    let out = cli.run(&["webhook", "rm", &id]).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = cli.run(&["webhook", "ls"]).await;
+    assert_eq!(out.stdout.trim(), "No webhooks.", "{out:?}");
+    // Engineers cannot manage webhooks: the CLI exits with the authorisation code.
+    c.user("bob", "engineer").await;
+    let bob = twister_tests::cli::Cli::new(&c.url);
+    bob.login("bob", "bob-password").await;
+    assert_eq!(bob.run(&["webhook", "ls"]).await.code, 5);
+    c.stop().await;
+}

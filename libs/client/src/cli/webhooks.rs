@@ -13,7 +13,9 @@ pub enum WebhookCmd {
     Ls,
     /// Add a webhook; its signing secret is shown once (generated unless --secret-stdin).
     Add {
-        /// http:// or https:// URL.
+        /// http:// or https:// URL. (Its own argument id: the global `--url` names the controller, and clap
+        /// would let one value stand for both.)
+        #[arg(id = "hook_url", value_name = "URL")]
         url: String,
         /// Event pattern (repeatable): run.*, test.status, panic.detected, reservation.*, * …
         #[arg(long = "event")]
@@ -56,6 +58,18 @@ fn s(v: &Value, k: &str) -> String {
     output::cell(&v[k])
 }
 
+/// A hook's newest delivery attempt in a table cell: `never`, or its time, outcome and HTTP status.
+fn last_delivery(d: &Value) -> String {
+    if d.is_null() {
+        return "never".into();
+    }
+    let status = match &d["status"] {
+        Value::Null => String::new(),
+        st => format!(" {st}"),
+    };
+    format!("{} {}{status}", output::time(&s(d, "at")), s(d, "outcome"))
+}
+
 /// Runs a `twister webhook` command.
 pub async fn run(ctx: &Ctx, cmd: WebhookCmd) -> CmdResult {
     let c = &ctx.client;
@@ -79,13 +93,14 @@ pub async fn run(ctx: &Ctx, cmd: WebhookCmd) -> CmdResult {
                 output::json(&list);
                 return Ok(());
             }
-            let mut t = Table::new(&["ID", "URL", "EVENTS", "ENABLED", "CREATED BY"]);
+            let mut t = Table::new(&["ID", "URL", "EVENTS", "ENABLED", "LAST DELIVERY", "CREATED BY"]);
             for v in list {
                 t.row(vec![
                     s(&v, "id"),
                     s(&v, "url"),
                     s(&v, "events"),
                     s(&v, "enabled"),
+                    last_delivery(&v["last_delivery"]),
                     s(&v, "created_by"),
                 ]);
             }
