@@ -113,9 +113,12 @@ impl Store {
                     .after_connect(|conn, _meta| {
                         Box::pin(async move {
                             use sqlx::Executor;
+                            // A 16 MiB page cache per connection (SQLite's default is 2 MiB): saving a run
+                            // updates several indexes of a table of a million results, and reports scan them.
                             conn.execute(
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                                 PRAGMA busy_timeout=15000; PRAGMA foreign_keys=ON;",
+                                 PRAGMA busy_timeout=15000; PRAGMA foreign_keys=ON; \
+                                 PRAGMA cache_size=-16384;",
                             )
                             .await?;
                             Ok(())
