@@ -163,6 +163,56 @@ fn ipv6_icmpv6_echo_through_hop_by_hop() {
 }
 
 #[test]
+fn icmp_type_lines_and_neighbour_solicitation_target() {
+    let frame = eth(
+        0x0800,
+        &ipv4(1, [10, 0, 0, 1], [10, 0, 0, 2], &[3, 1, 0, 0, 0, 0, 0, 0]),
+    );
+    let d = dissect(1, &frame, frame.len() as u32);
+    assert_eq!(
+        field(&d, "icmp.type").display,
+        "Type: 3 (Destination unreachable)"
+    );
+    assert_eq!(field(&d, "icmp.code").value, Value::Uint(1));
+    let layer = d.layers.iter().find(|l| l.name == "icmp").unwrap();
+    assert!(
+        layer.children.iter().all(|f| f.name != "icmp.ident"),
+        "no echo fields in an error message"
+    );
+
+    let target: std::net::Ipv6Addr = "fe80::2".parse().unwrap();
+    let mut ns = vec![135u8, 0, 0, 0, 0, 0, 0, 0];
+    ns.extend_from_slice(&target.octets());
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&(ns.len() as u16).to_be_bytes());
+    p.extend_from_slice(&[58, 255]);
+    p.extend_from_slice(&"fe80::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+    p.extend_from_slice(&"ff02::1:ff00:2".parse::<std::net::Ipv6Addr>().unwrap().octets());
+    p.extend_from_slice(&ns);
+    let frame = eth(0x86dd, &p);
+    let d = dissect(1, &frame, frame.len() as u32);
+    assert_eq!(
+        field(&d, "icmpv6.type").display,
+        "Type: Neighbor Solicitation (135)"
+    );
+    assert_eq!(field(&d, "icmpv6.nd.target").value, Value::Ipv6(target));
+    assert_eq!(field(&d, "icmpv6.nd.target").offset, 14 + 40 + 8);
+    assert_eq!(d.summary.info, "Neighbor Solicitation for fe80::2");
+    assert_in_bounds(&d, frame.len());
+
+    // A header cut short is marked malformed with the protocol's name.
+    let frame = eth(0x0800, &ipv4(1, [10, 0, 0, 1], [10, 0, 0, 2], &[8, 0]));
+    let d = dissect(1, &frame, frame.len() as u32);
+    assert!(
+        d.layers
+            .iter()
+            .any(|l| l.display.contains("truncated ICMP header")),
+        "{:?}",
+        d.layers
+    );
+}
+
+#[test]
 fn openflow_messages_in_one_segment() {
     use twister_openflow::{v13, OfMessage};
     let mut payload = OfMessage::V13(v13::Message::Hello(Default::default()))

@@ -60,25 +60,79 @@ fn icmpv6_type_name(t: u8) -> &'static str {
     }
 }
 
-fn icmp(d: &mut Dissector<'_>, off: usize, end: usize) {
+/// What differs between ICMP and ICMPv6 in their common header (type, code, checksum) and echo fields.
+struct IcmpFlavour {
+    /// Layer and field-name prefix (`icmp`, `icmpv6`).
+    layer: &'static str,
+    title: &'static str,
+    protocol: &'static str,
+    type_name: fn(u8) -> &'static str,
+    /// The type line: ICMP shows the number first, ICMPv6 the name (as Wireshark does).
+    number_first: bool,
+    /// Types that carry an identifier and a sequence number.
+    echo_types: &'static [u8],
+    ident: (&'static str, &'static str),
+    seq: (&'static str, &'static str),
+}
+
+const ICMP: IcmpFlavour = IcmpFlavour {
+    layer: "icmp",
+    title: "Internet Control Message Protocol",
+    protocol: "ICMP",
+    type_name: icmp_type_name,
+    number_first: true,
+    echo_types: &[0, 8, 13, 14],
+    ident: ("icmp.ident", "Identifier"),
+    seq: ("icmp.seq", "Sequence Number"),
+};
+
+const ICMPV6: IcmpFlavour = IcmpFlavour {
+    layer: "icmpv6",
+    title: "Internet Control Message Protocol v6",
+    protocol: "ICMPv6",
+    type_name: icmpv6_type_name,
+    number_first: false,
+    echo_types: &[128, 129],
+    ident: ("icmpv6.echo.identifier", "Identifier"),
+    seq: ("icmpv6.echo.sequence_number", "Sequence"),
+};
+
+/// The header both ICMPs share, and their echo identifier and sequence; returns the layer (not yet pushed), the
+/// message type and the info text so far, or `None` when the header is truncated (marked malformed).
+fn icmp_common(
+    d: &mut Dissector<'_>,
+    off: usize,
+    end: usize,
+    f: &IcmpFlavour,
+) -> Option<(Field, u8, String)> {
     let (Some(t), Some(code), Some(csum)) = (d.u8(off), d.u8(off + 1), d.be16(off + 2)) else {
-        d.malformed(off, "truncated ICMP header");
-        return;
+        d.malformed(off, &format!("truncated {} header", f.protocol));
+        return None;
     };
-    let len = end.saturating_sub(off);
-    let name = icmp_type_name(t);
-    let mut layer = Field::layer("icmp", "Internet Control Message Protocol".into(), off, len);
+    let name = (f.type_name)(t);
+    let mut layer = Field::layer(f.layer, f.title.into(), off, end.saturating_sub(off));
     let c = &mut layer.children;
+    let type_text = if f.number_first {
+        format!("Type: {t} ({name})")
+    } else {
+        format!("Type: {name} ({t})")
+    };
     c.push(Field::new(
-        "icmp.type",
-        format!("Type: {t} ({name})"),
+        &format!("{}.type", f.layer),
+        type_text,
         off,
         1,
         Value::Uint(u64::from(t)),
     ));
-    c.push(Field::uint("icmp.code", "Code", off + 1, 1, u64::from(code)));
+    c.push(Field::uint(
+        &format!("{}.code", f.layer),
+        "Code",
+        off + 1,
+        1,
+        u64::from(code),
+    ));
     c.push(Field::hex(
-        "icmp.checksum",
+        &format!("{}.checksum", f.layer),
         "Checksum",
         off + 2,
         2,
@@ -86,80 +140,32 @@ fn icmp(d: &mut Dissector<'_>, off: usize, end: usize) {
         "",
     ));
     let mut info = name.to_string();
-    if matches!(t, 0 | 8 | 13 | 14) {
+    if f.echo_types.contains(&t) {
         if let (Some(id), Some(seq)) = (d.be16(off + 4), d.be16(off + 6)) {
-            c.push(Field::hex(
-                "icmp.ident",
-                "Identifier",
-                off + 4,
-                2,
-                u64::from(id),
-                "",
-            ));
-            c.push(Field::uint(
-                "icmp.seq",
-                "Sequence Number",
-                off + 6,
-                2,
-                u64::from(seq),
-            ));
+            c.push(Field::hex(f.ident.0, f.ident.1, off + 4, 2, u64::from(id), ""));
+            c.push(Field::uint(f.seq.0, f.seq.1, off + 6, 2, u64::from(seq)));
             let _ = write!(info, " id=0x{id:04x}, seq={seq}");
         }
     }
+    Some((layer, t, info))
+}
+
+fn icmp(d: &mut Dissector<'_>, off: usize, end: usize) {
+    let Some((layer, _, info)) = icmp_common(d, off, end, &ICMP) else {
+        return;
+    };
     d.layers.push(layer);
-    d.protocol = "ICMP".into();
+    d.protocol = ICMP.protocol.into();
     d.info = info;
 }
 
 fn icmpv6(d: &mut Dissector<'_>, off: usize, end: usize) {
-    let (Some(t), Some(code), Some(csum)) = (d.u8(off), d.u8(off + 1), d.be16(off + 2)) else {
-        d.malformed(off, "truncated ICMPv6 header");
+    let Some((mut layer, t, mut info)) = icmp_common(d, off, end, &ICMPV6) else {
         return;
     };
-    let len = end.saturating_sub(off);
-    let name = icmpv6_type_name(t);
-    let mut layer = Field::layer("icmpv6", "Internet Control Message Protocol v6".into(), off, len);
-    let c = &mut layer.children;
-    c.push(Field::new(
-        "icmpv6.type",
-        format!("Type: {name} ({t})"),
-        off,
-        1,
-        Value::Uint(u64::from(t)),
-    ));
-    c.push(Field::uint("icmpv6.code", "Code", off + 1, 1, u64::from(code)));
-    c.push(Field::hex(
-        "icmpv6.checksum",
-        "Checksum",
-        off + 2,
-        2,
-        u64::from(csum),
-        "",
-    ));
-    let mut info = name.to_string();
-    if matches!(t, 128 | 129) {
-        if let (Some(id), Some(seq)) = (d.be16(off + 4), d.be16(off + 6)) {
-            c.push(Field::hex(
-                "icmpv6.echo.identifier",
-                "Identifier",
-                off + 4,
-                2,
-                u64::from(id),
-                "",
-            ));
-            c.push(Field::uint(
-                "icmpv6.echo.sequence_number",
-                "Sequence",
-                off + 6,
-                2,
-                u64::from(seq),
-            ));
-            let _ = write!(info, " id=0x{id:04x}, seq={seq}");
-        }
-    }
     if matches!(t, 135 | 136) {
         if let Some(target) = d.ipv6(off + 8) {
-            c.push(Field::new(
+            layer.children.push(Field::new(
                 "icmpv6.nd.target",
                 format!("Target Address: {target}"),
                 off + 8,
@@ -170,7 +176,7 @@ fn icmpv6(d: &mut Dissector<'_>, off: usize, end: usize) {
         }
     }
     d.layers.push(layer);
-    d.protocol = "ICMPv6".into();
+    d.protocol = ICMPV6.protocol.into();
     d.info = info;
 }
 
