@@ -270,7 +270,7 @@ async fn store_config(
     let (old, _) = config::load(&state.store, &state.secrets).await?;
     // A configuration read back (password hidden) and saved again keeps the stored password.
     if let (Some(new_url), Some(old_url)) = (&new.database_url, &old.database_url) {
-        if new_url.contains(":***@") && store::redact_url(old_url) == *new_url {
+        if new_url.contains("***") && store::redact_url(old_url) == *new_url {
             new.database_url = Some(old_url.clone());
         }
     }

@@ -184,7 +184,7 @@ impl Store {
 
 /// The URL with any password replaced, for messages and logs.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let url = match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.find(':') {
@@ -198,8 +198,23 @@ pub fn redact_url(url: &str) -> String {
             }
         }
         _ => url.to_string(),
-    }
+    };
+    // Passwords given as query parameters (`?password=…`, `sslpassword`, …).
+    let Some((base, query)) = url.split_once('?') else {
+        return url;
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) => format!("{k}=***"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
 }
+
+/// Query parameters of a database URL whose values are secret.
+const SECRET_PARAMS: [&str; 6] = ["password", "pass", "passwd", "pwd", "sslpassword", "token"];
 
 /// Current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
@@ -231,6 +246,14 @@ mod tests {
             "postgres://bob:***@db:5432/tw"
         );
         assert_eq!(redact_url("postgres://bob@db/tw"), "postgres://bob@db/tw");
+        assert_eq!(
+            redact_url("mysql://db/tw?user=bob&Password=s3cret&ssl-mode=required"),
+            "mysql://db/tw?user=bob&Password=***&ssl-mode=required"
+        );
+        assert_eq!(
+            redact_url("postgres://bob:pw@db/tw?sslpassword=k&application_name=x"),
+            "postgres://bob:***@db/tw?sslpassword=***&application_name=x"
+        );
         assert_eq!(redact_url("sqlite:///tmp/x.db"), "sqlite:///tmp/x.db");
     }
 
