@@ -599,6 +599,36 @@ async fn user_script_fields_run_their_script_when_results_are_saved() {
     let absolute = root.join("build.sh").display().to_string();
     let (s, b) = admin.put("/reports/config", config(&absolute)).await;
     assert_eq!(s, 200, "{b}");
+    // An original db.xml names its scripts by absolute path on the old server: imported as the file name in
+    // the scripts directory, with a note saying where to copy it.
+    let old_xml = r#"<?xml version="1.0"?>
+<root>
+  <field_section>
+    <field ID="build_no" Type="UserScript" SQLQuery="/opt/twister/scripts/build.sh" Label="Build"
+           GUIDefined="false" Mandatory="true" />
+  </field_section>
+  <insert_section><sql_statement>INSERT INTO builds (build_at) VALUES ('@build_no@')</sql_statement></insert_section>
+</root>"#;
+    let resp = reqwest::Client::new()
+        .put(format!("{}/api/v1/reports/config/dbxml", c.url))
+        .bearer_auth(admin.token.as_deref().unwrap())
+        .header("content-type", "application/xml")
+        .body(old_xml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let imported: Value = resp.json().await.unwrap();
+    assert_eq!(
+        imported["config"]["fields"][0]["sql_query"], "build.sh",
+        "{imported}"
+    );
+    let notes = imported["notes"].to_string();
+    assert!(
+        notes.contains("/opt/twister/scripts/build.sh") && notes.contains(&root.display().to_string()),
+        "{notes}"
+    );
+
     let (s, b) = admin.put("/reports/config", config("build.sh")).await;
     assert_eq!(s, 200, "{b}");
 

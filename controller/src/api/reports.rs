@@ -318,7 +318,31 @@ pub async fn import_dbxml(
 ) -> ApiResult<axum::Json<ConfigView>> {
     caller.require(Permission::ChangeReports)?;
     let text = std::str::from_utf8(&body).map_err(|_| ApiError::bad_request("db.xml must be UTF-8"))?;
-    let (mut new, notes) = dbxml::parse(text).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let (mut new, mut notes) = dbxml::parse(text).map_err(|e| ApiError::invalid(e.to_string()))?;
+    // The original named UserScript scripts by absolute path anywhere on its server; here they live in the
+    // report scripts directory. Such a path becomes its file name there, with a note saying where to copy it.
+    let scripts = UserScripts::from_config(&state.config);
+    for f in new
+        .fields
+        .iter_mut()
+        .filter(|f| f.kind == config::FieldKind::UserScript)
+    {
+        if scripts.relative(&f.sql_query).is_ok() {
+            continue;
+        }
+        let original = f.sql_query.trim().to_string();
+        if let Some(name) = std::path::Path::new(&original)
+            .file_name()
+            .and_then(|n| n.to_str())
+        {
+            notes.push(format!(
+                "field {}: script {original} runs as {name} from the report scripts directory {}: copy it there",
+                f.id,
+                scripts.root().display()
+            ));
+            f.sql_query = name.to_string();
+        }
+    }
     let (old, _) = config::load(&state.store, &state.secrets).await?;
     new.database_url = old.database_url;
     new.query_timeout_s = old.query_timeout_s;
