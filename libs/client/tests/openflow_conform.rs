@@ -78,4 +78,21 @@ fn conform_runs_against_ovs_and_writes_reports() {
         .expect("twister runs");
     assert!(list.status.success());
     assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 6);
+    // 1.3 cases carry their ONF TS-026 test number where one is known.
+    let list = Command::new(env!("CARGO_BIN_EXE_twister"))
+        .args([
+            "openflow",
+            "conform",
+            "--of",
+            "1.3",
+            "--list",
+            "--case",
+            "of13.match.in_port",
+        ])
+        .output()
+        .expect("twister runs");
+    assert!(list.status.success());
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert!(text.starts_with("of13.match.in_port\tmatch\t"), "{text}");
+    assert_eq!(text.split('\t').nth(3), Some("60.20"), "{text}");
 }

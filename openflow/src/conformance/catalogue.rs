@@ -732,6 +732,11 @@ pub fn catalogue(version: u8) -> Vec<Case> {
             body: Body::Action(a),
         });
     }
+    if v13 {
+        for c in out.iter_mut().filter(|c| c.ts026.is_none()) {
+            c.ts026 = super::ts026::number(&c.id);
+        }
+    }
     let _ = Field::InPort;
     out
 }

@@ -27,6 +27,7 @@ mod probe;
 mod report;
 mod runner;
 mod steps;
+mod ts026;
 
 use std::time::Duration;
 

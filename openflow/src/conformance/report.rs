@@ -170,6 +170,9 @@ impl Report {
                     }
                 }
                 let mut props = Vec::new();
+                if let Some(n) = &r.ts026 {
+                    props.push(format!("ONF TS-026 test {n}"));
+                }
                 if r.flaky {
                     props.push(format!("flaky: runs {:?}", r.runs));
                 }

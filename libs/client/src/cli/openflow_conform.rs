@@ -176,7 +176,12 @@ pub fn run(json_out: bool, args: ConformArgs) -> CmdResult {
     if args.list {
         for c in &cases {
             let need = if c.required { "required" } else { "optional" };
-            println!("{}\t{}\t{}\t{need}\t{}", c.id, c.group, c.section, c.title);
+            // Columns: id, group, specification section, ONF TS-026 test number (or -), required, title.
+            let ts026 = c.ts026.unwrap_or("-");
+            println!(
+                "{}\t{}\t{}\t{ts026}\t{need}\t{}",
+                c.id, c.group, c.section, c.title
+            );
         }
         return Ok(());
     }
