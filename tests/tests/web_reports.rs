@@ -15,6 +15,25 @@ use twister_tests::{tool_missing, Backend, TestController};
 
 const T: Duration = Duration::from_secs(20);
 
+/// Waits until the text of the element matching `css` contains `part`.
+async fn wait_text(browser: &Browser, css: &str, part: &str) {
+    let deadline = Instant::now() + T;
+    loop {
+        let text = match browser.client.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains(part) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} never showed {part:?} (last: {text:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_chart_type_renders() {
     let tests = tempfile::tempdir().unwrap();
@@ -195,6 +214,67 @@ async fn every_chart_type_renders() {
         .unwrap();
     assert_eq!(pct, "75");
     assert_eq!(b.find_all(Locator::Css("svg.chart.bar")).await.unwrap().len(), 2);
+
+    // The configuration, edited in the page: an error from the API shows, a good edit is stored (the new
+    // report is listed) and an original db.xml replaces it, with its notes.
+    b.goto(&format!("{}/#/reports", c.url)).await.unwrap();
+    browser.click_css("#report-configure", T).await;
+    wait_text(&browser, "#report-config-status", "Stored: version 1").await;
+    let text = b
+        .find(Locator::Css("#report-config-json"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["reports"][0]["id"], "Pass share", "{doc}");
+    let set_text = |v: String| {
+        let b = b.clone();
+        async move {
+            b.execute(
+                "document.getElementById('report-config-json').value = arguments[0];",
+                vec![json!(v)],
+            )
+            .await
+            .unwrap();
+        }
+    };
+    set_text("{ not json".into()).await;
+    browser.click_css("#report-config-save", T).await;
+    wait_text(&browser, "#report-config-error", "Not valid JSON").await;
+    doc["reports"][0]["sql_query"] = json!("SELECT 'never closed");
+    set_text(doc.to_string()).await;
+    browser.click_css("#report-config-save", T).await;
+    wait_text(&browser, "#report-config-error", "Pass share").await;
+    doc["reports"][0]["sql_query"] = json!("SELECT status, COUNT(*) AS n FROM results GROUP BY status");
+    doc["reports"][0]["id"] = json!("By status");
+    set_text(doc.to_string()).await;
+    browser.click_css("#report-config-save", T).await;
+    wait_text(&browser, "#report-config-status", "Saved: version 2").await;
+    let (_, cfg) = admin.get("/reports/config").await;
+    assert_eq!(cfg["config"]["reports"][0]["id"], "By status", "{cfg}");
+
+    let xml = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        xml.path(),
+        r#"<?xml version="1.0"?><root><field_section>
+        <field ID="build" Type="UserText" SQLQuery="" Label="Build" GUIDefined="true" Mandatory="false" />
+        </field_section><reports_section>
+        <report ID="Imported" Type="Table" SQLQuery="SELECT build FROM results" />
+        </reports_section></root>"#,
+    )
+    .unwrap();
+    b.find(Locator::Css("#report-config-dbxml"))
+        .await
+        .unwrap()
+        .send_keys(&xml.path().display().to_string())
+        .await
+        .unwrap();
+    wait_text(&browser, "#report-config-status", "Imported db.xml: version 3").await;
+    let (_, cfg) = admin.get("/reports/config").await;
+    assert_eq!(cfg["config"]["reports"][0]["id"], "Imported", "{cfg}");
     browser.close().await;
     c.stop().await;
 }

@@ -1,7 +1,7 @@
 // Reports: the list of built-in and configured reports and redirects, the field selection form, an
 // interactive table (sort, search, paging), pie / bar / line charts drawn here as SVG, SQLTotal as
 // percentages, SQLCompare side by side, and CSV / JSON export.
-import { api, downloadFile } from './api.js';
+import { api, ApiError, downloadFile, session } from './api.js';
 import { el, toast } from './app.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -174,8 +174,11 @@ export function reportsPage(main) {
   const name = decodeURIComponent(location.hash.split('/')[2] || '');
   const list = el('div', { id: 'report-list' }, el('div', { class: 'empty' }, 'Loading…'));
   const detail = el('div', { id: 'report-detail' }, el('div', { class: 'card empty' }, 'Select a report.'));
-  main.replaceChildren(el('div', { class: 'toolbar' }, el('h2', { class: 'grow' }, 'Reports')),
-    el('div', { class: 'split' }, el('div', { class: 'card' }, list), detail));
+  const me = session();
+  const mayConfigure = !!(me && me.user && (me.user.permissions || []).includes('change_reports'));
+  main.replaceChildren(el('div', { class: 'toolbar' }, el('h2', { class: 'grow' }, 'Reports'),
+    mayConfigure ? el('button', { id: 'report-configure', onclick: () => configure(detail) }, 'Configure') : null),
+  el('div', { class: 'split' }, el('div', { class: 'card' }, list), detail));
 
   (async () => {
     const { data } = await api('GET', '/reports');
@@ -249,4 +252,56 @@ export function reportsPage(main) {
       form, out));
     if (!data.fields.some((f) => f.default == null && !(f.options && f.options.length))) form.requestSubmit();
   }
+}
+
+// ---------------------------------------------------------------- configuration (needs change_reports)
+
+// The reporting configuration as JSON (fields, insert statements, reports, redirects, report database), saved
+// as a whole; or replaced by an original db.xml. The API checks it and its errors show here.
+async function configure(detail) {
+  const text = el('textarea', { id: 'report-config-json', rows: 24, spellcheck: 'false', class: 'code' });
+  const status = el('div', { id: 'report-config-status', class: 'meta' });
+  const error = el('div', { id: 'report-config-error', class: 'error' });
+  const notes = el('ul', { id: 'report-config-notes' });
+  const file = el('input', { type: 'file', id: 'report-config-dbxml', accept: '.xml,application/xml,text/xml' });
+  const shown = (view, what) => {
+    text.value = JSON.stringify(view.config, null, 2);
+    status.textContent = `${what} version ${view.version}`;
+    notes.replaceChildren(...(view.notes || []).map((n) => el('li', {}, n)));
+    error.textContent = '';
+  };
+  const save = async () => {
+    let doc;
+    try { doc = JSON.parse(text.value); } catch (e) { error.textContent = `Not valid JSON: ${e.message}`; return; }
+    try { shown((await api('PUT', '/reports/config', doc)).data, 'Saved:'); } catch (e) { error.textContent = e.message; }
+  };
+  const importDbxml = async () => {
+    if (!file.files.length) return;
+    const s = session();
+    try {
+      const r = await fetch('/api/v1/reports/config/dbxml', {
+        method: 'PUT', body: await file.files[0].text(),
+        headers: { 'Content-Type': 'application/xml', Authorization: 'Bearer ' + s.token },
+      });
+      const data = await r.json().catch(() => null);
+      if (!r.ok) {
+        const e = (data && data.error) || {};
+        throw new ApiError(r.status, e.code || 'http_' + r.status, e.message || r.statusText, e.details);
+      }
+      shown(data, 'Imported db.xml:');
+    } catch (e) { error.textContent = e.message; }
+    file.value = '';
+  };
+  file.addEventListener('change', importDbxml);
+  detail.replaceChildren(el('div', { class: 'card', id: 'report-config' },
+    el('h3', {}, 'Reporting configuration'),
+    el('p', { class: 'meta' }, 'Suite fields, insert statements run when results are saved, reports and links; the ',
+      'report database URL is shown with its password hidden and keeps it when saved back. See docs/reports.md.'),
+    text,
+    el('div', { class: 'toolbar' },
+      el('button', { class: 'primary', id: 'report-config-save', onclick: save }, 'Save'),
+      el('label', { class: 'field' }, el('span', { class: 'meta' }, 'Replace with an original db.xml'), file),
+      el('span', { class: 'grow' }), status),
+    error, notes));
+  try { shown((await api('GET', '/reports/config')).data, 'Stored:'); } catch (e) { error.textContent = e.message; }
 }
