@@ -189,6 +189,7 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
         Body::Match { field, masked } => match_case(*field, *masked, case.required, ctx).await,
         Body::Action(a) => action_case(*a, ctx).await,
         Body::Stats(kind) => stats_case(kind, case.required, ctx).await,
+        Body::Family(f) => super::families::run(*f, case.required, ctx).await,
     };
     // Leave the switch clean for the next case; a failure here does not change the verdict.
     if !ctx.switch.is_closed() {

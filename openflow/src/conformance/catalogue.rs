@@ -732,6 +732,7 @@ pub fn catalogue(version: u8) -> Vec<Case> {
             body: Body::Action(a),
         });
     }
+    out.extend(super::families::cases(version, prefix));
     let _ = Field::InPort;
     out
 }

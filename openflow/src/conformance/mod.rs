@@ -22,6 +22,7 @@ mod actions;
 mod cases;
 mod catalogue;
 mod evidence;
+mod families;
 mod fields;
 mod probe;
 mod report;
@@ -71,6 +72,8 @@ pub(crate) enum Body {
     Action(actions::ActionCase),
     /// A stats or multipart request of this kind is answered with a reply of the same kind.
     Stats(&'static str),
+    /// A case of the generated families (prerequisites, bad values, packet-out per action, echo sizes).
+    Family(families::Family),
 }
 
 /// The verdict of a case.
