@@ -24,6 +24,8 @@ mod catalogue;
 mod evidence;
 mod families;
 mod fields;
+mod flow_table;
+mod pipeline;
 mod probe;
 mod report;
 mod runner;
