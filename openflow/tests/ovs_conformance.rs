@@ -118,7 +118,7 @@ fn catalogue_ids_are_unique_and_versioned() {
         }
     }
     assert!(catalogue(OFP10_VERSION).len() >= 100);
-    assert!(catalogue(OFP13_VERSION).len() >= 340);
+    assert!(catalogue(OFP13_VERSION).len() >= 350);
     assert!(conformance::find("of13.echo").is_some());
     assert!(conformance::find("of13.match.ipv6_src_masked").is_some());
     assert!(conformance::find("of13.errors.prereq_wrong.tcp_src").is_some());

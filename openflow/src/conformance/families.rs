@@ -46,7 +46,22 @@ pub(crate) enum Family {
     PacketOut(ActionCase),
     /// An echo request with this many payload bytes gets a reply with the same payload.
     Echo(usize),
+    /// Table 0's features list this property with the content the specification requires of it.
+    TableFeature(&'static str),
 }
+
+/// The table-feature properties every table lists (1.3 §7.3.5.5.2; the `_MISS` ones may be left out when
+/// they equal these).
+const TABLE_PROPERTIES: &[&str] = &[
+    "instructions",
+    "next_tables",
+    "write_actions",
+    "apply_actions",
+    "match",
+    "wildcards",
+    "write_setfield",
+    "apply_setfield",
+];
 
 /// The value that does not satisfy a prerequisite: another ethertype (ARP for IP and MPLS fields, IPv4 for
 /// ARP ones), another IP protocol, an ICMPv6 type that is not the ND message, VLAN_VID NONE.
@@ -128,6 +143,7 @@ impl Family {
             Family::SetFieldPrereq(f) => format!("errors.set_field_prereq.{}", f.name()),
             Family::PacketOut(a) => format!("packet_out.{}", a.name()),
             Family::Echo(n) => format!("echo_payload_{n}"),
+            Family::TableFeature(p) => format!("stats.table_features.{p}"),
         }
     }
 
@@ -155,6 +171,7 @@ impl Family {
             ),
             Family::PacketOut(a) => format!("Packet-out with action {} sends the expected frame", a.name()),
             Family::Echo(n) => format!("Echo request with {n} payload bytes is answered with the same payload"),
+            Family::TableFeature(p) => format!("Table 0's features list the {p} property with its required content"),
         }
     }
 
@@ -163,6 +180,7 @@ impl Family {
             Family::Prereq { .. } | Family::BadValue { .. } | Family::SetFieldPrereq(_) => "errors",
             Family::PacketOut(_) => "packet",
             Family::Echo(_) => "basic",
+            Family::TableFeature(_) => "stats",
         }
     }
 
@@ -175,6 +193,7 @@ impl Family {
             Family::PacketOut(_) => "§5.3.6",
             Family::Echo(_) if v13 => "§7.5.2",
             Family::Echo(_) => "§5.5.2",
+            Family::TableFeature(_) => "§7.3.5.5",
         }
     }
 
@@ -182,7 +201,10 @@ impl Family {
     fn required(self) -> bool {
         match self {
             Family::Prereq { field, .. } | Family::BadValue { field, set: false } => field.required(),
-            Family::BadValue { set: true, .. } | Family::SetFieldPrereq(_) | Family::PacketOut(_) => false,
+            Family::BadValue { set: true, .. }
+            | Family::SetFieldPrereq(_)
+            | Family::PacketOut(_)
+            | Family::TableFeature(_) => false,
             Family::Echo(_) => true,
         }
     }
@@ -193,6 +215,7 @@ pub(crate) fn cases(version: u8, prefix: &str) -> Vec<Case> {
     let v13 = version == OFP13_VERSION;
     let mut families: Vec<Family> = ECHO_SIZES.iter().map(|n| Family::Echo(*n)).collect();
     if v13 {
+        families.extend(TABLE_PROPERTIES.iter().map(|p| Family::TableFeature(p)));
         families.extend(
             fields::ALL
                 .iter()
@@ -259,6 +282,7 @@ pub(crate) fn cases(version: u8, prefix: &str) -> Vec<Case> {
 pub(super) async fn run(f: Family, required: bool, ctx: &Context<'_>) -> Result<(), CaseError> {
     match f {
         Family::Echo(n) => echo(n, ctx).await,
+        Family::TableFeature(p) => table_feature(p, ctx).await,
         Family::PacketOut(a) => packet_out(a, ctx).await,
         Family::Prereq { field, wrong } => {
             let (mut pre, own) = prereq_chain(field).ok_or_else(|| CaseError::Unknown(f.id()))?;
@@ -435,4 +459,136 @@ async fn packet_out(a: ActionCase, ctx: &Context<'_>) -> Result<(), CaseError> {
     }
     tokio::task::block_in_place(|| dp.expect_frame(p2, &want, ctx.timeout))?;
     Ok(())
+}
+
+/// Checks one property of table 0's features: present, and for some the content the specification
+/// requires (goto-table and write-actions among the instructions, output among the write actions, the next
+/// table among the next tables, every required field among the match fields, wildcards a subset of them).
+async fn table_feature(prop: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
+    use v13::TableFeatureProp as P;
+    let req = OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
+        flags: 0,
+        body: v13::MultipartRequestBody::TableFeatures(Vec::new()),
+    }));
+    let parts = ctx.stats(&req, &[BAD_REQUEST]).await?;
+    let table0 = parts
+        .iter()
+        .filter_map(|m| match m {
+            OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
+                body: v13::MultipartReplyBody::TableFeatures(t),
+                ..
+            })) => Some(t),
+            _ => None,
+        })
+        .flatten()
+        .find(|t| t.table_id == 0)
+        .ok_or_else(|| fail("table 0 not in the table features"))?;
+    let props = &table0.properties;
+    let match_ids: Vec<u8> = props
+        .iter()
+        .filter_map(|p| match p {
+            P::Match(ids) => Some(ids.iter().filter(|i| i.class == 0x8000).map(|i| i.field)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let missing = |what: &str| fail(format!("table 0 has no {what} property"));
+    let verdict: Result<(), String> = match prop {
+        "instructions" => {
+            let ids = props
+                .iter()
+                .find_map(|p| match p {
+                    P::Instructions(ids) => Some(ids),
+                    _ => None,
+                })
+                .ok_or_else(|| missing(prop))?;
+            let has = |t: u16| ids.iter().any(|i| i.instruction_type == t);
+            // GOTO_TABLE (1) is required only where there is a next table.
+            let needs_goto = ctx.switch.features().n_tables() > 1;
+            if has(3) && (has(1) || !needs_goto) {
+                Ok(())
+            } else {
+                Err(format!("instructions {:?} lack WRITE_ACTIONS or GOTO_TABLE", ids))
+            }
+        }
+        "next_tables" => {
+            let ids = props
+                .iter()
+                .find_map(|p| match p {
+                    P::NextTables(ids) => Some(ids),
+                    _ => None,
+                })
+                .ok_or_else(|| missing(prop))?;
+            if ctx.switch.features().n_tables() <= 1 || ids.contains(&1) {
+                Ok(())
+            } else {
+                Err(format!("next tables {ids:?} of table 0 lack table 1"))
+            }
+        }
+        "write_actions" => {
+            let ids = props
+                .iter()
+                .find_map(|p| match p {
+                    P::WriteActions(ids) => Some(ids),
+                    _ => None,
+                })
+                .ok_or_else(|| missing(prop))?;
+            if ids.iter().any(|a| a.action_type == 0) {
+                Ok(())
+            } else {
+                Err("write actions lack OUTPUT".to_string())
+            }
+        }
+        "match" => {
+            let absent: Vec<&str> = fields::ALL
+                .iter()
+                .filter(|f| f.required())
+                .filter(|f| {
+                    fields::oxm(**f, &f.base(), 1, false).is_none_or(|o| !match_ids.contains(&o.field()))
+                })
+                .map(|f| f.name())
+                .collect();
+            if props.iter().any(|p| matches!(p, P::Match(_))) && absent.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("match property lacks required fields {absent:?}"))
+            }
+        }
+        "wildcards" => {
+            let ids = props
+                .iter()
+                .find_map(|p| match p {
+                    P::Wildcards(ids) => Some(ids),
+                    _ => None,
+                })
+                .ok_or_else(|| missing(prop))?;
+            let outside: Vec<u8> = ids
+                .iter()
+                .filter(|i| i.class == 0x8000 && !match_ids.contains(&i.field))
+                .map(|i| i.field)
+                .collect();
+            if outside.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("wildcard fields {outside:?} are not match fields"))
+            }
+        }
+        "apply_actions" => props
+            .iter()
+            .any(|p| matches!(p, P::ApplyActions(_)))
+            .then_some(())
+            .ok_or_else(|| "no apply_actions property".to_string()),
+        "write_setfield" => props
+            .iter()
+            .any(|p| matches!(p, P::WriteSetfield(_)))
+            .then_some(())
+            .ok_or_else(|| "no write_setfield property".to_string()),
+        "apply_setfield" => props
+            .iter()
+            .any(|p| matches!(p, P::ApplySetfield(_)))
+            .then_some(())
+            .ok_or_else(|| "no apply_setfield property".to_string()),
+        other => return Err(CaseError::Unknown(other.to_string())),
+    };
+    verdict.map_err(fail)
 }
