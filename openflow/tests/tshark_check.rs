@@ -86,10 +86,15 @@ async fn check_version(version: u8) {
     let mut dp = DataPlane::open((1..=3).map(|i| (i, ovs.port(i).host_side.as_str()))).expect("data plane");
     dp.set_filter(conformance::keep_frame);
     let ctx = Context::new(&sw, &dp, vec![1, 2, 3]);
-    // Everything but the error cases, which send malformed bytes on purpose.
+    // Everything but the error cases, which send malformed bytes on purpose; the largest echo (a
+    // 65535-byte message does not fit in the one IPv4 packet per message the capture is written as); and
+    // packet-outs of the ND probes, whose marker after the link-layer option tshark reads as a bad option.
     let cases: Vec<_> = catalogue(version)
         .into_iter()
         .filter(|c| c.group != "errors" && c.group != "match" && c.group != "action")
+        .filter(|c| {
+            !c.id.ends_with(".echo_payload_65527") && !c.id.contains(".packet_out.set_field.ipv6_nd_")
+        })
         .collect();
     sw.start_recording();
     Runner::new(RunOptions {

@@ -241,11 +241,11 @@ async fn conformance_group_runs_as_a_project_on_a_station_against_ovs() {
     let r = wait_finished(&admin, &run, Duration::from_secs(300)).await;
     let log = run_log(&admin, &run).await;
     assert_eq!(r["status"], "pass", "{r:#}\n{log}\n{}", sw.log());
-    assert!(log.contains("summary: 6 pass"), "{log}");
-    assert!(log.contains("6 cases: 6 pass"), "{log}");
+    assert!(log.contains("summary: 11 pass"), "{log}");
+    assert!(log.contains("11 cases: 11 pass"), "{log}");
     let report = reports.path().join(&run).join("basic").join("report.json");
     let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    assert_eq!(report["results"].as_array().unwrap().len(), 6);
+    assert_eq!(report["results"].as_array().unwrap().len(), 11);
     // Saved for the reports (the project autosaves), one row for the group.
     let (s, rows) = admin.get(&format!("/runs/{run}/results")).await;
     assert_eq!(s, 200, "{rows}");

@@ -44,14 +44,14 @@ fn conform_runs_against_ovs_and_writes_reports() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    // The six cases of group basic plus the one named.
-    assert!(stdout.contains("7 cases: 7 pass"), "{stdout}");
-    assert!(stderr.contains("[  7/7]"), "{stderr}");
+    // The eleven cases of group basic plus the one named.
+    assert!(stdout.contains("12 cases: 12 pass"), "{stdout}");
+    assert!(stderr.contains("[ 12/12]"), "{stderr}");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).expect("report.json"))
             .expect("json");
     let results = report["results"].as_array().expect("results");
-    assert_eq!(results.len(), 7);
+    assert_eq!(results.len(), 12);
     assert!(results.iter().all(|r| r["verdict"] == "pass"));
     let junit = std::fs::read_to_string(dir.path().join("junit.xml")).expect("junit.xml");
     assert!(junit.contains("name=\"of13.match.ipv4_src\""), "{junit}");
@@ -77,7 +77,7 @@ fn conform_runs_against_ovs_and_writes_reports() {
         .output()
         .expect("twister runs");
     assert!(list.status.success());
-    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 6);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 11);
     // 1.3 cases carry their ONF TS-026 test number where one is known.
     let list = Command::new(env!("CARGO_BIN_EXE_twister"))
         .args([

@@ -226,11 +226,23 @@ fn ping_and_push(version: &str) {
             .any(|f| f["priority"] == 500),
         "{flows}"
     );
-    let ping = Command::new("ip")
-        .args(["netns", "exec", &na, "ping", "-c", "1", "-W", "1", "10.77.0.2"])
-        .output()
-        .expect("ping");
-    assert!(!ping.status.success(), "ping passed a drop flow");
+    // OVS revalidates the datapath flows it cached for the earlier pings a little after the flow table
+    // changes (later still on a loaded machine): the drop flow must take hold within a few seconds.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let ping = Command::new("ip")
+            .args(["netns", "exec", &na, "ping", "-c", "1", "-W", "1", "10.77.0.2"])
+            .output()
+            .expect("ping");
+        if !ping.status.success() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "ping still passes 5 s after a drop flow was pushed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 
     // Bad input is a 4xx JSON error; no token is 401.
     let (status, err) = http(rest_port, "POST", &path, Some(token), Some("{not json"));

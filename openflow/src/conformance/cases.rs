@@ -29,18 +29,18 @@ const ROLE_REQUEST_FAILED: u16 = 11;
 
 /// A version-neutral flow: optional in_port and UDP destination port match, outputs (empty: drop).
 #[derive(Debug, Clone, Default)]
-struct Flow {
-    priority: u16,
-    in_port: Option<u32>,
-    udp_dst: Option<u16>,
-    outputs: Vec<u32>,
-    idle: u16,
-    hard: u16,
-    flags: u16,
-    cookie: Option<u64>,
+pub(super) struct Flow {
+    pub(super) priority: u16,
+    pub(super) in_port: Option<u32>,
+    pub(super) udp_dst: Option<u16>,
+    pub(super) outputs: Vec<u32>,
+    pub(super) idle: u16,
+    pub(super) hard: u16,
+    pub(super) flags: u16,
+    pub(super) cookie: Option<u64>,
 }
 
-fn flow(priority: u16, in_port: Option<u32>, outputs: Vec<u32>) -> Flow {
+pub(super) fn flow(priority: u16, in_port: Option<u32>, outputs: Vec<u32>) -> Flow {
     Flow {
         priority,
         in_port,
@@ -50,7 +50,7 @@ fn flow(priority: u16, in_port: Option<u32>, outputs: Vec<u32>) -> Flow {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cmd {
+pub(super) enum Cmd {
     Add,
     Modify,
     ModifyStrict,
@@ -59,11 +59,11 @@ enum Cmd {
 }
 
 impl Context<'_> {
-    fn v10(&self) -> bool {
+    pub(super) fn v10(&self) -> bool {
         self.switch.version() == OFP10_VERSION
     }
 
-    fn flow_msg(&self, cmd: Cmd, f: &Flow, out_port: Option<u32>) -> OfMessage {
+    pub(super) fn flow_msg(&self, cmd: Cmd, f: &Flow, out_port: Option<u32>) -> OfMessage {
         if self.v10() {
             let mut m = v10::Match::all();
             if let Some(p) = f.in_port {
@@ -147,11 +147,11 @@ impl Context<'_> {
         }
     }
 
-    fn add(&self, f: &Flow) -> OfMessage {
+    pub(super) fn add(&self, f: &Flow) -> OfMessage {
         self.flow_msg(Cmd::Add, f, None)
     }
 
-    fn msg(&self, m10: v10::Message, m13: v13::Message) -> OfMessage {
+    pub(super) fn msg(&self, m10: v10::Message, m13: v13::Message) -> OfMessage {
         if self.v10() {
             OfMessage::V10(m10)
         } else {
@@ -172,7 +172,7 @@ impl Context<'_> {
         }
     }
 
-    async fn reset(&self) -> Result<(), CaseError> {
+    pub(super) async fn reset(&self) -> Result<(), CaseError> {
         self.program(&clear(self.switch.version())).await?;
         Ok(())
     }
@@ -185,10 +185,13 @@ impl Context<'_> {
 pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError> {
     ctx.reset().await?;
     let result = match &case.body {
+        Body::Named(name) if super::flow_table::handles(name) => super::flow_table::run(name, ctx).await,
+        Body::Named(name) if super::pipeline::handles(name) => super::pipeline::run(name, ctx).await,
         Body::Named(name) => named(name, ctx).await,
         Body::Match { field, masked } => match_case(*field, *masked, case.required, ctx).await,
         Body::Action(a) => action_case(*a, ctx).await,
         Body::Stats(kind) => stats_case(kind, case.required, ctx).await,
+        Body::Family(f) => super::families::run(*f, case.required, ctx).await,
     };
     // Leave the switch clean for the next case; a failure here does not change the verdict.
     if !ctx.switch.is_closed() {
@@ -336,7 +339,7 @@ fn dedup(fields: &mut Vec<OxmField>) {
     });
 }
 
-fn stats_request(ctx: &Context<'_>, kind: &str) -> Option<OfMessage> {
+pub(super) fn stats_request(ctx: &Context<'_>, kind: &str) -> Option<OfMessage> {
     if ctx.v10() {
         let fsr = v10::stats::FlowStatsRequest {
             match_: v10::Match::all(),
@@ -478,7 +481,11 @@ async fn packet_in(
     })
 }
 
-async fn flow_removed(sub: &mut Subscription, ctx: &Context<'_>, wait: Duration) -> Result<u8, CaseError> {
+pub(super) async fn flow_removed(
+    sub: &mut Subscription,
+    ctx: &Context<'_>,
+    wait: Duration,
+) -> Result<u8, CaseError> {
     let got = sub
         .expect(wait, |m| {
             matches!(
@@ -526,7 +533,13 @@ async fn port_ids(ctx: &Context<'_>) -> Result<Vec<u32>, CaseError> {
     })
 }
 
-fn port_mod(ctx: &Context<'_>, port: u32, hw: crate::MacAddr, config: u32, mask: u32) -> OfMessage {
+pub(super) fn port_mod(
+    ctx: &Context<'_>,
+    port: u32,
+    hw: crate::MacAddr,
+    config: u32,
+    mask: u32,
+) -> OfMessage {
     ctx.msg(
         v10::Message::PortMod(v10::PortMod {
             port_no: u16::try_from(port).unwrap_or(0),
@@ -545,7 +558,7 @@ fn port_mod(ctx: &Context<'_>, port: u32, hw: crate::MacAddr, config: u32, mask:
     )
 }
 
-async fn port_hw_addr(ctx: &Context<'_>, port: u32) -> Result<crate::MacAddr, CaseError> {
+pub(super) async fn port_hw_addr(ctx: &Context<'_>, port: u32) -> Result<crate::MacAddr, CaseError> {
     match ctx.switch.features() {
         Features::V10(f) => f
             .ports
@@ -597,7 +610,7 @@ async fn port_packets(ctx: &Context<'_>, port: u32) -> Result<(u64, u64), CaseEr
     Err(fail(format!("port {port} not in port statistics")))
 }
 
-fn group_mod(
+pub(super) fn group_mod(
     command: v13::GroupModCommand,
     kind: v13::GroupType,
     id: u32,
@@ -611,7 +624,7 @@ fn group_mod(
     }))
 }
 
-fn bucket(ports: &[u32], watch_port: u32) -> v13::Bucket {
+pub(super) fn bucket(ports: &[u32], watch_port: u32) -> v13::Bucket {
     v13::Bucket {
         weight: 1,
         watch_port,
@@ -623,7 +636,7 @@ fn bucket(ports: &[u32], watch_port: u32) -> v13::Bucket {
     }
 }
 
-fn flow_to_group(in_port: u32, group: u32) -> OfMessage {
+pub(super) fn flow_to_group(in_port: u32, group: u32) -> OfMessage {
     OfMessage::V13(v13::Message::FlowMod(flow13(
         v13::FlowModCommand::Add,
         100,

@@ -3,15 +3,15 @@
 
 use super::actions::{ActionCase, OTHERS13, SET10};
 use super::fields::{self, Field};
-use super::{Body, Case};
+use super::{flow_table, pipeline, Body, Case};
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
-const V10: u8 = 1;
-const V13: u8 = 2;
-const BOTH: u8 = V10 | V13;
+pub(super) const V10: u8 = 1;
+pub(super) const V13: u8 = 2;
+pub(super) const BOTH: u8 = V10 | V13;
 
 /// (name, group, title, 1.0 section, 1.3 section, required, versions, TS-026 number)
-type Named = (
+pub(super) type Named = (
     &'static str,
     &'static str,
     &'static str,
@@ -646,7 +646,9 @@ pub fn catalogue(version: u8) -> Vec<Case> {
     };
     let v13 = version == OFP13_VERSION;
     let mut out = Vec::new();
-    for (name, group, title, s10, s13, required, versions, ts026) in NAMED {
+    for (name, group, title, s10, s13, required, versions, ts026) in
+        NAMED.iter().chain(flow_table::NAMED).chain(pipeline::NAMED)
+    {
         if versions & bit == 0 {
             continue;
         }
@@ -732,6 +734,7 @@ pub fn catalogue(version: u8) -> Vec<Case> {
             body: Body::Action(a),
         });
     }
+    out.extend(super::families::cases(version, prefix));
     if v13 {
         for c in out.iter_mut().filter(|c| c.ts026.is_none()) {
             c.ts026 = super::ts026::number(&c.id);

@@ -22,7 +22,10 @@ mod actions;
 mod cases;
 mod catalogue;
 mod evidence;
+mod families;
 mod fields;
+mod flow_table;
+mod pipeline;
 mod probe;
 mod report;
 mod runner;
@@ -72,6 +75,8 @@ pub(crate) enum Body {
     Action(actions::ActionCase),
     /// A stats or multipart request of this kind is answered with a reply of the same kind.
     Stats(&'static str),
+    /// A case of the generated families (prerequisites, bad values, packet-out per action, echo sizes).
+    Family(families::Family),
 }
 
 /// The verdict of a case.

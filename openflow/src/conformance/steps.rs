@@ -133,6 +133,17 @@ impl Context<'_> {
     /// Sends the messages and a barrier; returns the errors the switch answered any of them with. Then
     /// waits the settle time: switches may apply a flow to their fast path slightly after the barrier reply.
     pub(crate) async fn program(&self, msgs: &[OfMessage]) -> Result<Vec<OfMessage>, CaseError> {
+        let errors = self.errors_before_barrier(msgs).await?;
+        tokio::time::sleep(self.settle).await;
+        Ok(errors)
+    }
+
+    /// Sends the messages and a barrier; returns the errors the switch answered any of them with (a switch
+    /// answers a message before the barrier that follows it, so no timeout is needed).
+    pub(crate) async fn errors_before_barrier(
+        &self,
+        msgs: &[OfMessage],
+    ) -> Result<Vec<OfMessage>, CaseError> {
         let mut sub = self.switch.subscribe();
         let mut xids = Vec::new();
         for m in msgs {
@@ -146,7 +157,6 @@ impl Context<'_> {
                 errors.push(m.message);
             }
         }
-        tokio::time::sleep(self.settle).await;
         Ok(errors)
     }
 
@@ -182,6 +192,23 @@ impl Context<'_> {
         want_type: u16,
         want_code: Option<u16>,
     ) -> Result<(), CaseError> {
+        let (t, c) = self.error_answer(msg_bytes, msg).await?;
+        if t != want_type || want_code.is_some_and(|w| w != c) {
+            return Err(fail(format!(
+                "error type {t} code {c}, expected type {want_type}{}",
+                want_code.map(|c| format!(" code {c}")).unwrap_or_default()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sends the raw bytes or the message and returns the (type, code) of the error it is answered with;
+    /// no error within the timeout fails the case.
+    pub(crate) async fn error_answer(
+        &self,
+        msg_bytes: Option<&[u8]>,
+        msg: Option<&OfMessage>,
+    ) -> Result<(u16, u16), CaseError> {
         let mut sub = self.switch.subscribe();
         let xid = 0x5eed_0000 | (rand_low() & 0xffff);
         if let Some(b) = msg_bytes {
@@ -197,14 +224,7 @@ impl Context<'_> {
             .expect(self.timeout, |m| m.xid == xid && is_error(&m.message))
             .await
             .map_err(|_| fail("no error message came back"))?;
-        let (t, c) = error_code(&got.message).unwrap_or_default();
-        if t != want_type || want_code.is_some_and(|w| w != c) {
-            return Err(fail(format!(
-                "error type {t} code {c}, expected type {want_type}{}",
-                want_code.map(|c| format!(" code {c}")).unwrap_or_default()
-            )));
-        }
-        Ok(())
+        Ok(error_code(&got.message).unwrap_or_default())
     }
 
     /// Settle and retry: sends `frame` into `ingress` and waits for `expected` on `egress`, re-sending up to
