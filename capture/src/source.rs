@@ -128,7 +128,8 @@ pub struct InterfaceStats {
     pub name: String,
     /// pcap link type (1: Ethernet).
     pub linktype: u32,
-    /// Packets handed to the queue.
+    /// Packets read from the kernel, including those then dropped because the queue was full
+    /// (`local_dropped`).
     pub packets: u64,
     /// Wire bytes of those packets.
     pub bytes: u64,

@@ -66,6 +66,8 @@ pub struct Config {
     pub reports: crate::reports::scripts::ReportsSettings,
     /// HTTP server settings (`[server]`): HTTPS certificate and key.
     pub server: ServerSettings,
+    /// Packet capture (`[capture]`): the size of each station and interface's ring.
+    pub capture: crate::capture::RingSettings,
 }
 
 /// HTTP server settings. With both `tls_cert` and `tls_key` set the controller serves HTTPS (and `wss://` for
@@ -115,6 +117,7 @@ impl Default for Config {
             scheduler: crate::schedule::SchedulerConfig::default(),
             webhooks: crate::notify::webhook::WebhookConfig::default(),
             reports: crate::reports::scripts::ReportsSettings::default(),
+            capture: crate::capture::RingSettings::default(),
         }
     }
 }
@@ -257,6 +260,18 @@ impl Config {
                 message: "between 1 and 16777216 bytes".into(),
             });
         }
+        if self.capture.ring_packets == 0 {
+            return Err(ConfigError::Invalid {
+                key: "capture.ring_packets",
+                message: "must be at least 1".into(),
+            });
+        }
+        if self.capture.ring_bytes < 65_536 {
+            return Err(ConfigError::Invalid {
+                key: "capture.ring_bytes",
+                message: "must be at least 65536".into(),
+            });
+        }
         for svc in &self.services {
             svc.validate().map_err(|e| ConfigError::Invalid {
                 key: "services",
@@ -303,6 +318,7 @@ mod tests {
         let c: Config = toml::from_str(text).expect("example config is valid");
         let c = c.validate().expect("valid");
         assert_eq!(c.listen, "127.0.0.1:8000");
+        assert_eq!(c.capture, crate::capture::RingSettings::default());
     }
 
     #[test]
@@ -333,6 +349,12 @@ mod tests {
             .expect_err("zero")
             .to_string()
             .contains("reservations.default_duration_s"));
+        let c: Config = toml::from_str("[capture]\nring_packets = 0\n").expect("parses");
+        let e = c.validate().expect_err("empty ring").to_string();
+        assert!(e.contains("capture.ring_packets"), "{e}");
+        let c: Config = toml::from_str("[capture]\nring_bytes = 100\n").expect("parses");
+        let e = c.validate().expect_err("tiny ring").to_string();
+        assert!(e.contains("capture.ring_bytes"), "{e}");
     }
 
     #[test]

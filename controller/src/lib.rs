@@ -139,6 +139,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         .await
         .map_err(|e| anyhow::anyhow!(e.to_string()))?;
     let webhook_task = webhooks.clone().spawn(shutdown_rx.clone());
+    let capture = capture::CaptureHub::new(config.capture.ring_packets, config.capture.ring_bytes);
     let state = AppState {
         config,
         store,
@@ -153,7 +154,7 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
         webhooks,
         metrics,
         token_touches: Arc::new(AtomicUsize::new(0)),
-        capture: crate::capture::CaptureHub::default(),
+        capture,
         shutdown: shutdown_rx.clone(),
     };
     let tls = match (&state.config.server.tls_cert, &state.config.server.tls_key) {

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod cli;
 pub mod controller;
 pub mod mysql;
+pub mod netns;
 pub mod pg;
 pub mod smtp;
 pub mod station;

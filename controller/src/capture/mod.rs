@@ -23,6 +23,26 @@ pub const RING_BYTES: usize = 128 << 20;
 /// Packets the live broadcast holds for slow subscribers.
 const BROADCAST_DEPTH: usize = 16_384;
 
+/// `[capture]` in the controller's configuration: how much each station and interface's ring holds (the
+/// oldest packets leave first when either limit is reached).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RingSettings {
+    /// Most packets kept per station and interface.
+    pub ring_packets: usize,
+    /// Most packet bytes kept per station and interface.
+    pub ring_bytes: usize,
+}
+
+impl Default for RingSettings {
+    fn default() -> Self {
+        RingSettings {
+            ring_packets: RING_PACKETS,
+            ring_bytes: RING_BYTES,
+        }
+    }
+}
+
 /// One stored packet.
 #[derive(Debug)]
 pub struct StoredPacket {
