@@ -129,6 +129,22 @@ impl Browser {
         }
     }
 
+    /// The text of the element matching `css`, found again when the page re-rendered it between the find and
+    /// the read (a stale element), until `timeout`.
+    pub async fn text_css(&self, css: &str, timeout: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let e = self.wait_css(css, timeout).await;
+            match e.text().await {
+                Ok(t) => return t,
+                Err(_) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(err) => panic!("cannot read the text of {css} within {timeout:?}: {err}"),
+            }
+        }
+    }
+
     /// Waits until the element matching `css` has attribute `attr` equal to `value`.
     pub async fn wait_attr(&self, css: &str, attr: &str, value: &str, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;

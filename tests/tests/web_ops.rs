@@ -249,6 +249,8 @@ async fn webhooks_page_creates_pings_and_shows_the_log() {
     // An engineer has no Webhooks page: no menu entry, and its address shows the inventory instead.
     c.user("eng", "engineer").await;
     browser.click_css("#logout", T).await;
+    // Signing out finishes (the session is gone) before the next login loads the page afresh.
+    browser.wait_css("#login-username", T).await;
     browser.login(&c.url, "eng", "eng-password", T).await;
     browser.wait_css("#nav-inventory.active", T).await;
     // A full load of another address, so that the check below sees what the router made of #/webhooks.

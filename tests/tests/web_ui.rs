@@ -79,13 +79,7 @@ async fn login_tree_reserve_and_live_updates() {
         .await
         .unwrap();
     browser.wait_attr("#node-status", "data-status", "free", T).await;
-    let title = b
-        .find(Locator::Css("#node-title"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let title = browser.text_css("#node-title", T).await;
     assert_eq!(title, "/tb1");
     // Children appear when the node is opened.
     browser
@@ -112,13 +106,7 @@ async fn login_tree_reserve_and_live_updates() {
     browser
         .wait_attr("#node-status", "data-status", "reserved", T)
         .await;
-    let status = b
-        .find(Locator::Css("#node-status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let status = browser.text_css("#node-status", T).await;
     assert!(status.contains("admin"), "{status}");
     let (_, n) = admin.get("/resources/tb1").await;
     assert_eq!(
