@@ -55,7 +55,7 @@ impl Default for SnifferConfig {
             ring_files: 8,
             ring_file_bytes: 64 << 20,
             batch_packets: 256,
-            batch_ms: 50,
+            batch_ms: 10,
             queue_batches: 64,
         }
     }

@@ -338,6 +338,9 @@ struct LiveControl {
 /// Most rows in one live message.
 const LIVE_BATCH: usize = 500;
 
+/// Least time between two live messages while packets keep coming.
+const LIVE_GAP: Duration = Duration::from_millis(5);
+
 async fn stream(
     mut socket: WebSocket,
     state: AppState,
@@ -355,7 +358,11 @@ async fn stream(
     {
         return;
     }
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    // Rows go out as soon as the broadcast has nothing more ready (so a quiet capture shows at once), but at
+    // most one message per `LIVE_GAP` while packets keep coming; the tick sends what waited for that gap.
+    let mut tick = tokio::time::interval(LIVE_GAP);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_sent = tokio::time::Instant::now();
     let mut pending: Vec<PacketRow> = Vec::new();
     loop {
         tokio::select! {
@@ -375,8 +382,12 @@ async fn stream(
                             Err(_) => break,
                         }
                     }
-                    if pending.len() >= LIVE_BATCH && !send_rows(&mut socket, &mut pending).await {
-                        return;
+                    let due = pending.len() >= LIVE_BATCH || (!pending.is_empty() && last_sent.elapsed() >= LIVE_GAP);
+                    if due {
+                        if !send_rows(&mut socket, &mut pending).await {
+                            return;
+                        }
+                        last_sent = tokio::time::Instant::now();
                     }
                 }
                 Err(RecvError::Lagged(n)) => {
@@ -389,8 +400,11 @@ async fn stream(
                 Err(RecvError::Closed) => return,
             },
             _ = tick.tick() => {
-                if !pending.is_empty() && !send_rows(&mut socket, &mut pending).await {
-                    return;
+                if !pending.is_empty() {
+                    if !send_rows(&mut socket, &mut pending).await {
+                        return;
+                    }
+                    last_sent = tokio::time::Instant::now();
                 }
             }
             msg = socket.recv() => match msg {
