@@ -207,15 +207,10 @@ impl Template {
                     );
                     i += end + 2;
                 }
-                '#' if dialect == Dialect::MySql => {
-                    let end = chars[i..]
-                        .iter()
-                        .position(|&x| x == '\n')
-                        .map_or(chars.len(), |p| i + p);
-                    out.extend(&chars[i..end]);
-                    i = end;
-                }
-                '-' if chars.get(i + 1) == Some(&'-') => {
+                // A line comment: `-- …`, and `# …` on MySQL.
+                c if (c == '-' && chars.get(i + 1) == Some(&'-'))
+                    || (c == '#' && dialect == Dialect::MySql) =>
+                {
                     let end = chars[i..]
                         .iter()
                         .position(|&x| x == '\n')
