@@ -97,6 +97,22 @@ impl Api {
         Ok((status, headers, value))
     }
 
+    /// PUT of an XML document (the original Twister's files: db.xml, projects); status and the JSON answer.
+    pub async fn put_xml(&self, path: &str, xml: &str) -> (u16, Value) {
+        let mut req = self
+            .client
+            .put(format!("{}/api/v1{path}", self.url))
+            .header(reqwest::header::CONTENT_TYPE, "application/xml")
+            .body(xml.to_string());
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
     /// GET of a file: status, content type and the raw bytes.
     pub async fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
         let mut req = self.client.get(format!("{}/api/v1{path}", self.url));

@@ -422,18 +422,7 @@ async fn dbxml_inserts_and_reports_on_an_external_postgresql() {
         .await;
     assert_eq!(s, 200, "{cfg}");
     assert!(!cfg["config"]["database_url"].as_str().unwrap().is_empty());
-    // The body is XML, not JSON: send it raw.
-    let http = reqwest::Client::new();
-    let resp = http
-        .put(format!("{}/api/v1/reports/config/dbxml", c.url))
-        .bearer_auth(admin.token.as_deref().unwrap())
-        .header("content-type", "application/xml")
-        .body(DB_XML)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let imported: Value = resp.json().await.unwrap();
+    let (status, imported) = admin.put_xml("/reports/config/dbxml", DB_XML).await;
     assert_eq!(status, 200, "{imported}");
     let cfg = &imported["config"];
     assert_eq!(cfg["fields"].as_array().unwrap().len(), 4);
@@ -609,16 +598,8 @@ async fn user_script_fields_run_their_script_when_results_are_saved() {
   </field_section>
   <insert_section><sql_statement>INSERT INTO builds (build_at) VALUES ('@build_no@')</sql_statement></insert_section>
 </root>"#;
-    let resp = reqwest::Client::new()
-        .put(format!("{}/api/v1/reports/config/dbxml", c.url))
-        .bearer_auth(admin.token.as_deref().unwrap())
-        .header("content-type", "application/xml")
-        .body(old_xml)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let imported: Value = resp.json().await.unwrap();
+    let (status, imported) = admin.put_xml("/reports/config/dbxml", old_xml).await;
+    assert_eq!(status, 200, "{imported}");
     assert_eq!(
         imported["config"]["fields"][0]["sql_query"], "build.sh",
         "{imported}"
@@ -773,17 +754,7 @@ async fn dbxml_inserts_and_reports_on_an_external_mariadb() {
         }
     };
     at_rest("after PUT /reports/config");
-    let http = reqwest::Client::new();
-    let resp = http
-        .put(format!("{}/api/v1/reports/config/dbxml", c.url))
-        .bearer_auth(admin.token.as_deref().unwrap())
-        .header("content-type", "application/xml")
-        .body(MYSQL_DB_XML)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let imported: Value = resp.json().await.unwrap();
+    let (status, imported) = admin.put_xml("/reports/config/dbxml", MYSQL_DB_XML).await;
     assert_eq!(status, 200, "{imported}");
     assert_eq!(imported["config"]["reports"].as_array().unwrap().len(), 6);
 
