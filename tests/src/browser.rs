@@ -145,6 +145,42 @@ impl Browser {
         }
     }
 
+    /// Waits until the text of the element matching `css` contains `part`.
+    pub async fn wait_text(&self, css: &str, part: &str, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut last = String::new();
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                last = e.text().await.unwrap_or_default();
+                if last.contains(part) {
+                    return;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{css} never showed {part:?} within {timeout:?} (last: {last:?})"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until the element matching `css` has attribute `attr` at all, and returns its value.
+    pub async fn wait_attr_set(&self, css: &str, attr: &str, timeout: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                if let Ok(Some(v)) = e.attr(attr).await {
+                    return v;
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{css}[{attr}] was not set within {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the element matching `css` has attribute `attr` equal to `value`.
     pub async fn wait_attr(&self, css: &str, attr: &str, value: &str, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;

@@ -15,22 +15,6 @@ use twister_tests::{tool_missing, Backend, TestController};
 
 const T: Duration = Duration::from_secs(15);
 
-async fn wait_text(b: &fantoccini::Client, css: &str, needle: &str) {
-    let deadline = tokio::time::Instant::now() + T;
-    loop {
-        if let Ok(e) = b.find(Locator::Css(css)).await {
-            if e.text().await.unwrap_or_default().contains(needle) {
-                return;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{css} never showed {needle:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_schedules_and_mail_pages() {
     let c = TestController::start(&Backend {
@@ -58,21 +42,21 @@ async fn services_schedules_and_mail_pages() {
 
     // Services: start from the page; the state and the log show.
     browser.wait_css("#nav-services", T).await.click().await.unwrap();
-    wait_text(b, "#service-echoer", "stopped").await;
+    browser.wait_text("#service-echoer", "stopped", T).await;
     b.find(Locator::Css("#service-echoer .btn-start"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    wait_text(b, "#service-echoer", "running").await;
+    browser.wait_text("#service-echoer", "running", T).await;
     b.find(Locator::Css("#service-echoer a"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    wait_text(b, "#service-log", "hello-from-echoer").await;
+    browser.wait_text("#service-log", "hello-from-echoer", T).await;
     let (_, v) = admin.get("/services/echoer").await;
     assert_eq!(v["status"]["state"], "running");
 
@@ -105,7 +89,7 @@ async fn services_schedules_and_mail_pages() {
         .click()
         .await
         .unwrap();
-    wait_text(b, "#schedule-nightly", "0 2 * * *").await;
+    browser.wait_text("#schedule-nightly", "0 2 * * *", T).await;
     let (_, v) = admin.get("/schedules/nightly").await;
     assert_eq!(v["timezone"], "UTC");
 
@@ -190,7 +174,9 @@ async fn webhooks_page_creates_pings_and_shows_the_log() {
         .await
         .unwrap();
     browser.click_css("#btn-hook-save", T).await;
-    wait_text(b, "#webhook-error", "16 to 512 characters").await;
+    browser
+        .wait_text("#webhook-error", "16 to 512 characters", T)
+        .await;
     assert_eq!(admin.get("/webhooks").await.1, json!([]));
 
     // Created from the form; the secret is not shown back, neither in the page nor by the API.
@@ -212,7 +198,7 @@ async fn webhooks_page_creates_pings_and_shows_the_log() {
     assert!(hook.get("secret").is_none(), "{hook}");
     let id = hook["id"].as_str().unwrap().to_string();
     let row = format!("#webhook-{id}");
-    wait_text(b, &row, "never").await;
+    browser.wait_text(&row, "never", T).await;
     let page = b.source().await.unwrap();
     assert!(!page.contains(secret), "the secret is shown in the page");
 
@@ -239,11 +225,11 @@ async fn webhooks_page_creates_pings_and_shows_the_log() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    wait_text(b, &format!("{row} .hook-last"), "ok 204").await;
+    browser.wait_text(&format!("{row} .hook-last"), "ok 204", T).await;
 
     // Disable from the page.
     browser.click_css(&format!("{row} .btn-toggle"), T).await;
-    wait_text(b, &format!("{row} .hook-enabled"), "no").await;
+    browser.wait_text(&format!("{row} .hook-enabled"), "no", T).await;
     assert_eq!(admin.get(&format!("/webhooks/{id}")).await.1["enabled"], false);
 
     // An engineer has no Webhooks page: no menu entry, and its address shows the inventory instead.

@@ -15,25 +15,6 @@ use twister_tests::{tool_missing, Backend, TestController};
 
 const T: Duration = Duration::from_secs(20);
 
-/// Waits until the text of the element matching `css` contains `part`.
-async fn wait_text(browser: &Browser, css: &str, part: &str) {
-    let deadline = Instant::now() + T;
-    loop {
-        let text = match browser.client.find(Locator::Css(css)).await {
-            Ok(e) => e.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        if text.contains(part) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{css} never showed {part:?} (last: {text:?})"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_chart_type_renders() {
     let tests = tempfile::tempdir().unwrap();
@@ -147,22 +128,10 @@ async fn every_chart_type_renders() {
     browser
         .click_css("#report-table button[data-role='packets']", T)
         .await;
-    let deadline = Instant::now() + T;
-    loop {
-        let bytes = b
-            .find(Locator::Css("#report-table button[data-role='packets']"))
-            .await
-            .unwrap()
-            .attr("data-bytes")
-            .await
-            .unwrap();
-        if let Some(n) = bytes {
-            assert!(n.parse::<u64>().unwrap() > 0, "an empty pcapng download");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the packets download never finished");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let bytes = browser
+        .wait_attr_set("#report-table button[data-role='packets']", "data-bytes", T)
+        .await;
+    assert!(bytes.parse::<u64>().unwrap() > 0, "an empty pcapng download");
 
     // Table: sort, search, paging.
     b.goto(&format!("{}/#/reports/run-summary", c.url)).await.unwrap();
@@ -219,7 +188,9 @@ async fn every_chart_type_renders() {
     // report is listed) and an original db.xml replaces it, with its notes.
     b.goto(&format!("{}/#/reports", c.url)).await.unwrap();
     browser.click_css("#report-configure", T).await;
-    wait_text(&browser, "#report-config-status", "Stored: version 1").await;
+    browser
+        .wait_text("#report-config-status", "Stored: version 1", T)
+        .await;
     let text = b
         .find(Locator::Css("#report-config-json"))
         .await
@@ -243,16 +214,20 @@ async fn every_chart_type_renders() {
     };
     set_text("{ not json".into()).await;
     browser.click_css("#report-config-save", T).await;
-    wait_text(&browser, "#report-config-error", "Not valid JSON").await;
+    browser
+        .wait_text("#report-config-error", "Not valid JSON", T)
+        .await;
     doc["reports"][0]["sql_query"] = json!("SELECT 'never closed");
     set_text(doc.to_string()).await;
     browser.click_css("#report-config-save", T).await;
-    wait_text(&browser, "#report-config-error", "Pass share").await;
+    browser.wait_text("#report-config-error", "Pass share", T).await;
     doc["reports"][0]["sql_query"] = json!("SELECT status, COUNT(*) AS n FROM results GROUP BY status");
     doc["reports"][0]["id"] = json!("By status");
     set_text(doc.to_string()).await;
     browser.click_css("#report-config-save", T).await;
-    wait_text(&browser, "#report-config-status", "Saved: version 2").await;
+    browser
+        .wait_text("#report-config-status", "Saved: version 2", T)
+        .await;
     let (_, cfg) = admin.get("/reports/config").await;
     assert_eq!(cfg["config"]["reports"][0]["id"], "By status", "{cfg}");
 
@@ -272,7 +247,9 @@ async fn every_chart_type_renders() {
         .send_keys(&xml.path().display().to_string())
         .await
         .unwrap();
-    wait_text(&browser, "#report-config-status", "Imported db.xml: version 3").await;
+    browser
+        .wait_text("#report-config-status", "Imported db.xml: version 3", T)
+        .await;
     let (_, cfg) = admin.get("/reports/config").await;
     assert_eq!(cfg["config"]["reports"][0]["id"], "Imported", "{cfg}");
     browser.close().await;

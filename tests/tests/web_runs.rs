@@ -134,28 +134,11 @@ async fn start_a_project_and_watch_it_live() {
         .click()
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + T;
-    loop {
-        let bytes = b
-            .find(Locator::Css("#btn-packets"))
-            .await
-            .unwrap()
-            .attr("data-bytes")
-            .await
-            .unwrap();
-        if let Some(n) = bytes {
-            assert!(
-                n.parse::<u64>().expect("a size") >= 28,
-                "a pcapng section header at least: {n}"
-            );
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the packets download never finished"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let n = browser.wait_attr_set("#btn-packets", "data-bytes", T).await;
+    assert!(
+        n.parse::<u64>().expect("a size") >= 28,
+        "a pcapng section header at least: {n}"
+    );
     b.find(Locator::Css(".item[data-item='s1.t2']"))
         .await
         .unwrap()
