@@ -481,11 +481,18 @@ async fn packet_in(
     })
 }
 
-pub(super) async fn flow_removed(
-    sub: &mut Subscription,
-    ctx: &Context<'_>,
-    wait: Duration,
-) -> Result<u8, CaseError> {
+/// What a flow-removed message says, in both versions.
+pub(super) struct Removed {
+    /// `ofp_flow_removed_reason`.
+    pub reason: u8,
+    pub cookie: u64,
+    pub priority: u16,
+    /// The in_port of the removed flow's match, when it has one.
+    pub in_port: Option<u32>,
+}
+
+/// The next flow-removed message within `wait`.
+pub(super) async fn next_flow_removed(sub: &mut Subscription, wait: Duration) -> Option<Removed> {
     let got = sub
         .expect(wait, |m| {
             matches!(
@@ -494,13 +501,34 @@ pub(super) async fn flow_removed(
             )
         })
         .await
-        .map_err(|_| fail("no flow-removed message"))?;
-    let _ = ctx;
-    Ok(match got.message {
-        OfMessage::V10(v10::Message::FlowRemoved(r)) => r.reason.into(),
-        OfMessage::V13(v13::Message::FlowRemoved(r)) => r.reason.into(),
-        _ => 0xff,
-    })
+        .ok()?;
+    match got.message {
+        OfMessage::V10(v10::Message::FlowRemoved(r)) => Some(Removed {
+            reason: r.reason.into(),
+            cookie: r.cookie,
+            priority: r.priority,
+            in_port: (r.match_.wildcards & v10::match_::wildcards::IN_PORT == 0)
+                .then_some(u32::from(r.match_.in_port)),
+        }),
+        OfMessage::V13(v13::Message::FlowRemoved(r)) => Some(Removed {
+            reason: r.reason.into(),
+            cookie: r.cookie,
+            priority: r.priority,
+            in_port: r.match_.fields.iter().find_map(|f| match f {
+                OxmField::InPort { value, .. } => Some(*value),
+                _ => None,
+            }),
+        }),
+        _ => None,
+    }
+}
+
+/// The reason of the next flow-removed message; a failure when none comes within `wait`.
+pub(super) async fn flow_removed(sub: &mut Subscription, wait: Duration) -> Result<u8, CaseError> {
+    next_flow_removed(sub, wait)
+        .await
+        .map(|r| r.reason)
+        .ok_or_else(|| fail("no flow-removed message"))
 }
 
 async fn config(ctx: &Context<'_>) -> Result<SwitchConfig, CaseError> {
@@ -864,7 +892,7 @@ async fn named(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
             if name == "delete_flow_removed" {
                 ctx.program(&clear(sw.version())).await?;
             }
-            let reason = flow_removed(&mut sub, ctx, wait).await?;
+            let reason = flow_removed(&mut sub, wait).await?;
             if reason != want {
                 return Err(fail(format!("flow-removed reason {reason}, expected {want}")));
             }

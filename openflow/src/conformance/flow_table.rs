@@ -324,30 +324,9 @@ async fn packets_at_least(ctx: &Context<'_>, min: u64) -> Result<u64, CaseError>
 
 /// Flow-removed for the next removal: (cookie, priority, in_port of its match).
 async fn removed(sub: &mut crate::channel::Subscription, wait: Duration) -> Option<(u64, u16, Option<u32>)> {
-    let got = sub
-        .expect(wait, |m| {
-            matches!(
-                m.message,
-                OfMessage::V10(v10::Message::FlowRemoved(_)) | OfMessage::V13(v13::Message::FlowRemoved(_))
-            )
-        })
+    super::cases::next_flow_removed(sub, wait)
         .await
-        .ok()?;
-    match got.message {
-        OfMessage::V10(v10::Message::FlowRemoved(r)) => {
-            let in_port = (r.match_.wildcards & v10::match_::wildcards::IN_PORT == 0)
-                .then_some(u32::from(r.match_.in_port));
-            Some((r.cookie, r.priority, in_port))
-        }
-        OfMessage::V13(v13::Message::FlowRemoved(r)) => {
-            let in_port = r.match_.fields.iter().find_map(|f| match f {
-                OxmField::InPort { value, .. } => Some(*value),
-                _ => None,
-            });
-            Some((r.cookie, r.priority, in_port))
-        }
-        _ => None,
-    }
+        .map(|r| (r.cookie, r.priority, r.in_port))
 }
 
 /// Runs one case of [`NAMED`].
