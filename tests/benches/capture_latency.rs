@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use twister_tests::netns::{is_root, VethNs};
 use twister_tests::station::StationProcess;
@@ -182,18 +181,7 @@ async fn run() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let ws_url = format!(
-        "{}/api/v1/capture/live?station=lat1",
-        controller.url.replace("http://", "ws://")
-    );
-    let mut req = ws_url.into_client_request().unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", admin.token.as_deref().unwrap())
-            .parse()
-            .unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = admin.websocket("/capture/live?station=lat1").await;
     let browser: Arrivals = Arc::default();
     let b = browser.clone();
     tokio::spawn(async move {

@@ -113,6 +113,27 @@ impl Api {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// Opens a WebSocket on `path` (under `/api/v1`, query included) with this client's token in the
+    /// `Authorization` header; panics when the upgrade fails.
+    pub async fn websocket(
+        &self,
+        path: &str,
+    ) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/api/v1{path}", self.url.replacen("http", "ws", 1));
+        let mut req = url.into_client_request().expect("a WebSocket URL");
+        if let Some(t) = &self.token {
+            req.headers_mut().insert(
+                "authorization",
+                format!("Bearer {t}").parse().expect("a header value"),
+            );
+        }
+        tokio_tungstenite::connect_async(req)
+            .await
+            .unwrap_or_else(|e| panic!("WebSocket {path}: {e}"))
+            .0
+    }
+
     /// GET of a file: status, content type and the raw bytes.
     pub async fn get_bytes(&self, path: &str) -> (u16, String, Vec<u8>) {
         let mut req = self.client.get(format!("{}/api/v1{path}", self.url));

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use twister_tests::station::StationProcess;
 use twister_tests::{tool_missing, Api, Backend, TestController};
@@ -107,19 +106,12 @@ async fn station_packets_list_detail_live_and_pcapng() {
     assert_eq!(v[0]["filter"], format!("udp port {port} or udp port {port2}"));
 
     // A live subscriber with a server-side display filter.
-    let ws_url = format!(
-        "{}/api/v1/capture/live?station=sniff1&filter={}",
-        c.url.replace("http://", "ws://"),
-        enc(&format!("udp.dstport == {port}"))
-    );
-    let mut req = ws_url.into_client_request().unwrap();
-    req.headers_mut().insert(
-        "authorization",
-        format!("Bearer {}", admin.token.as_deref().unwrap())
-            .parse()
-            .unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let mut ws = admin
+        .websocket(&format!(
+            "/capture/live?station=sniff1&filter={}",
+            enc(&format!("udp.dstport == {port}"))
+        ))
+        .await;
     let hello: Value = match ws.next().await.unwrap().unwrap() {
         Message::Text(t) => serde_json::from_str(t.as_str()).unwrap(),
         other => panic!("{other:?}"),
