@@ -2,7 +2,13 @@
 //! trafgen burst at once; then the decoder and display-filter cost per packet. Needs root, trafgen
 //! (netsniff-ng) and tcpdump; prints a table (figures go in docs/benchmarks.md).
 //!
-//! `cargo bench -p twister-capture --bench live_rate` (env `PACKETS`, default 2000000).
+//! The consumer does what the station's capture thread does with each packet before the link: it writes it
+//! to a pcapng stream (here into a sink). On a veth the kernel hands each frame to the packet sockets in the
+//! sender's context, so trafgen runs one process per CPU (`SENDERS`) and both capturers share the last CPU.
+//! Four bursts: no capturer (what the veth carries here), tcpdump alone, twister-capture alone, both.
+//!
+//! `cargo bench -p twister-capture --bench live_rate` (env `PACKETS`, default 2000000; `SENDERS`, default one
+//! per CPU; `ONLY=none`, `tcpdump`, `twister` or `both` for one of the four bursts).
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -10,7 +16,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use twister_capture::{dissect, CaptureSource, DisplayFilter, InterfaceConfig};
+use twister_capture::{dissect, CaptureSource, DisplayFilter, InterfaceConfig, PcapngWriter};
 
 const TX: &str = "twbench0";
 const RX: &str = "twbench1";
@@ -41,7 +47,87 @@ fn cpu_of_pid(pid: u32) -> Duration {
     Duration::from_nanos(ticks * 1_000_000_000 / hz)
 }
 
-fn live(packets: u64) {
+fn cpus() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// trafgen processes (env `SENDERS`, default one per CPU: on a veth each sender also does the receive side's
+/// kernel work, so one CPU alone cannot fill the pair).
+fn senders() -> usize {
+    std::env::var("SENDERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or_else(cpus)
+        .clamp(1, cpus())
+}
+
+/// Pins the calling thread (and the threads it starts afterwards) to `cpu`.
+fn pin_to(cpu: usize) {
+    // SAFETY: the set is a plain bit mask initialised by CPU_ZERO; sched_setaffinity reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// 60-byte UDP frames, as fast as trafgen sends them from one CPU.
+const FRAME: &str = "{ 0x02,0,0,0,0,0x0b, 0x02,0,0,0,0,0x0a, c16(0x0800), 0x45,0,c16(46),0,0,0x40,0,64,17,\
+                     csumip(14, 33), 10,213,250,1, 10,213,250,2, c16(40000), c16(40001), c16(26), 0,0, fill(0x61, 18) }";
+
+/// tcpdump running beside us, and where its final counts will appear.
+struct Tcpdump {
+    child: std::process::Child,
+    err: std::process::ChildStderr,
+    cpu0: Duration,
+}
+
+impl Tcpdump {
+    fn start(pinned: bool) -> Tcpdump {
+        let mut cmd = Command::new(if pinned { "taskset" } else { "tcpdump" });
+        if pinned {
+            cmd.args(["-c", &(cpus() - 1).to_string(), "tcpdump"]);
+        }
+        let mut child = cmd
+            .args(["-i", RX, "-w", "/dev/null", "-B", "65536", "-n"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut err = child.stderr.take().unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        while !String::from_utf8_lossy(&seen).contains("listening on") {
+            let n = err.read(&mut buf).unwrap();
+            assert!(n > 0);
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let cpu0 = cpu_of_pid(child.id());
+        Tcpdump { child, err, cpu0 }
+    }
+
+    /// Stops it; (captured, dropped by kernel, CPU used).
+    fn finish(mut self) -> (u64, u64, Duration) {
+        let cpu = cpu_of_pid(self.child.id()) - self.cpu0;
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let mut rest = String::new();
+        let _ = self.err.read_to_string(&mut rest);
+        let _ = self.child.wait();
+        let count = |what: &str| {
+            rest.lines()
+                .find(|l| l.contains(what))
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        (count("packets captured"), count("dropped by kernel"), cpu)
+    }
+}
+
+/// One burst of `packets` frames with the given capturers on the veth; prints a line per capturer.
+fn burst(packets: u64, ours: bool, tcpdump: bool, pinned: bool) {
     let _ = Command::new("ip")
         .args(["link", "del", TX])
         .stderr(Stdio::null())
@@ -51,54 +137,41 @@ fn live(packets: u64) {
         let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{d}/disable_ipv6"), "1");
         sh(&["ip", "link", "set", d, "up"]);
     }
-    let mut cfg = InterfaceConfig::new(RX);
-    cfg.buffer_size = 64 << 20;
-    cfg.snaplen = 262_144;
-    let mut source = CaptureSource::start(vec![cfg], 1 << 20).unwrap();
-    let mut tcpdump = Command::new("tcpdump")
-        .args(["-i", RX, "-w", "/dev/null", "-B", "32768", "-n"])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut err = tcpdump.stderr.take().unwrap();
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 256];
-    while !String::from_utf8_lossy(&seen).contains("listening on") {
-        let n = err.read(&mut buf).unwrap();
-        assert!(n > 0);
-        seen.extend_from_slice(&buf[..n]);
-    }
+    let mut source = ours.then(|| {
+        let mut cfg = InterfaceConfig::new(RX);
+        cfg.buffer_size = 64 << 20;
+        cfg.snaplen = 262_144;
+        CaptureSource::start(vec![cfg], 1 << 20).unwrap()
+    });
+    let td = tcpdump.then(|| Tcpdump::start(pinned));
+    // What the station does with each packet before the link: append it to its pcapng ring.
+    let mut ring = PcapngWriter::new(std::io::sink(), "live_rate").unwrap();
+    ring.add_interface(RX, 1, 262_144).unwrap();
     let cpu0 = cpu_of_self();
-    let td_cpu0 = cpu_of_pid(tcpdump.id());
     let start = Instant::now();
-    // 60-byte UDP frames, as fast as trafgen sends them from one CPU.
-    let frame = "{ 0x02,0,0,0,0,0x0b, 0x02,0,0,0,0,0x0a, c16(0x0800), 0x45,0,c16(46),0,0,0x40,0,64,17,\
-                 csumip(14, 33), 10,213,250,1, 10,213,250,2, c16(40000), c16(40001), c16(26), 0,0, fill(0x61, 18) }";
-    let mut trafgen = Command::new("trafgen")
-        .args([
-            "-o",
-            TX,
-            "-n",
-            &packets.to_string(),
-            "-P",
-            "1",
-            "--no-sock-mem",
-            "-Q",
-            "-C",
-        ])
-        .arg(frame)
+    let senders = senders();
+    let cpu_list = format!("0-{}", senders - 1);
+    let senders = senders.to_string();
+    let mut trafgen = Command::new("taskset")
+        .args(["-c", &cpu_list, "trafgen", "-o", TX, "-n", &packets.to_string()])
+        .args(["-P", &senders, "--no-sock-mem", "-Q", "-C", FRAME])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // This thread counts what reaches the queue's consumer: the whole path a station uses.
     let mut n = 0u64;
     let mut send_time = None;
     let mut quiet_since = None;
     loop {
-        while source.try_recv().is_some() {
-            n += 1;
+        if let Some(source) = &source {
+            while let Some(block) = source.try_recv_block() {
+                for p in block.iter() {
+                    ring.write_packet(0, p.timestamp_ns, p.original_len, p.data, None)
+                        .unwrap();
+                }
+                n += block.len() as u64;
+                source.recycle(block);
+            }
         }
         if send_time.is_none() {
             if let Some(st) = trafgen.try_wait().unwrap() {
@@ -113,47 +186,71 @@ fn live(packets: u64) {
         std::thread::sleep(Duration::from_micros(200));
     }
     let _ = trafgen.wait();
-    let reader = send_time.unwrap_or_default();
+    let sent = send_time.unwrap_or_default();
     let cpu = cpu_of_self() - cpu0;
-    let td_cpu = cpu_of_pid(tcpdump.id()) - td_cpu0;
-    source.stop();
-    let st = &source.stats()[0];
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(tcpdump.id() as i32, libc::SIGINT) };
-    let mut rest = String::new();
-    let _ = err.read_to_string(&mut rest);
-    let _ = tcpdump.wait();
-    let td_captured = rest
-        .lines()
-        .find(|l| l.contains("packets captured"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse::<u64>().ok())
+    let delivered = std::fs::read_to_string(format!("/sys/class/net/{RX}/statistics/rx_packets"))
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
         .unwrap_or(0);
-    let td_dropped = rest
-        .lines()
-        .find(|l| l.contains("dropped by kernel"))
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or(0);
+    let label = match (ours, tcpdump) {
+        (false, false) => "no capture",
+        (true, false) => "twister-capture alone",
+        (false, true) => "tcpdump alone",
+        (true, true) => "twister-capture beside tcpdump",
+    };
+    println!(
+        "[{label}] {packets} x 60 B sent in {:.2} s = {:.0} pps; {delivered} reached {RX}",
+        sent.as_secs_f64(),
+        packets as f64 / sent.as_secs_f64()
+    );
+    if let Some(source) = source.as_mut() {
+        source.stop();
+        let st = &source.stats()[0];
+        println!(
+            "    twister-capture: {n} received, kernel dropped {}, queue dropped {}, CPU {:.2} s = {:.0} ns/packet",
+            st.kernel_dropped,
+            st.local_dropped,
+            cpu.as_secs_f64(),
+            cpu.as_nanos() as f64 / n.max(1) as f64
+        );
+    }
+    if let Some(td) = td {
+        let (captured, dropped, cpu) = td.finish();
+        println!(
+            "    tcpdump -w /dev/null: {captured} captured, kernel dropped {dropped}, CPU {:.2} s = {:.0} ns/packet",
+            cpu.as_secs_f64(),
+            cpu.as_nanos() as f64 / captured.max(1) as f64
+        );
+    }
     let _ = Command::new("ip").args(["link", "del", TX]).status();
-    let pps = packets as f64 / reader.as_secs_f64();
+}
+
+/// The four bursts: the veth alone (what it carries here), each capturer alone, and both side by side. On
+/// a veth the kernel hands each frame to packet sockets in the sender's context, so a capturer's kernel
+/// share shows as a lower sending rate; its own share shows as its CPU per packet.
+fn live(packets: u64) {
+    let cpus = cpus();
+    let pinned = cpus >= 2;
+    if pinned {
+        pin_to(cpus - 1);
+    }
     println!(
-        "sent {packets} x 60 B in {:.2} s = {:.0} pps (trafgen, 1 CPU)",
-        reader.as_secs_f64(),
-        pps
+        "trafgen: {} process(es) on CPU 0-{}; capturers on CPU {}",
+        senders(),
+        senders() - 1,
+        cpus - 1
     );
-    println!(
-        "twister-capture: {n} received, kernel dropped {}, queue dropped {}, CPU {:.2} s = {:.0} ns/packet",
-        st.kernel_dropped,
-        st.local_dropped,
-        cpu.as_secs_f64(),
-        cpu.as_nanos() as f64 / n.max(1) as f64
-    );
-    println!(
-        "tcpdump -w /dev/null: {td_captured} captured, kernel dropped {td_dropped}, CPU {:.2} s = {:.0} ns/packet",
-        td_cpu.as_secs_f64(),
-        td_cpu.as_nanos() as f64 / td_captured.max(1) as f64
-    );
+    let only = std::env::var("ONLY").unwrap_or_default();
+    for (name, ours, tcpdump) in [
+        ("none", false, false),
+        ("tcpdump", false, true),
+        ("twister", true, false),
+        ("both", true, true),
+    ] {
+        if only.is_empty() || only == name {
+            burst(packets, ours, tcpdump, pinned);
+        }
+    }
 }
 
 fn decode_cost() {

@@ -2,8 +2,9 @@
 //! Wireshark-like display-filter language, and a pcapng writer.
 //!
 //! - [`source`]: open one or several interfaces ([`CaptureSource::start`]) with promiscuous mode, snap length,
-//!   kernel buffer size and a BPF capture filter; packets arrive on a bounded queue read by the caller, and
-//!   reading never blocks shutdown on an idle interface. Kernel and local (queue-full) drops are counted.
+//!   kernel buffer size and a BPF capture filter; packets arrive in blocks ([`block`], one buffer per read of
+//!   the kernel ring) on a queue bounded in packets, and reading never blocks shutdown on an idle interface.
+//!   Kernel and local (queue-full) drops are counted.
 //! - [`decode`]: Ethernet, VLAN/QinQ, ARP, IPv4, IPv6, ICMP, ICMPv6, TCP, UDP and OpenFlow (through
 //!   `twister-openflow`) into [`Field`]s that carry a Wireshark-style name, a display value, a byte offset and a
 //!   length, plus a one-line [`Summary`]. Decoding never panics, whatever the bytes.
@@ -23,12 +24,14 @@
 //! assert!(f.matches(&d));
 //! ```
 
+pub mod block;
 pub mod decode;
 pub mod error;
 pub mod filter;
 pub mod pcapng;
 pub mod source;
 
+pub use block::{BlockPool, PacketBlock, PacketRef};
 pub use decode::{dissect, Dissection, Field, Summary, Value};
 pub use error::CaptureError;
 pub use filter::{DisplayFilter, FilterError};

@@ -29,6 +29,8 @@ pub struct PcapngWriter<W: Write> {
     out: W,
     interfaces: u32,
     bytes: u64,
+    /// The block being built, reused so that writing a packet allocates nothing.
+    scratch: Vec<u8>,
 }
 
 fn pad4(n: usize) -> usize {
@@ -62,6 +64,7 @@ impl<W: Write> PcapngWriter<W> {
             out,
             interfaces: 0,
             bytes: 0,
+            scratch: Vec::new(),
         };
         let mut body = Vec::new();
         body.extend_from_slice(&BYTE_ORDER_MAGIC.to_le_bytes());
@@ -115,19 +118,20 @@ impl<W: Write> PcapngWriter<W> {
         }
         let caplen = u32::try_from(data.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "packet too long for pcapng"))?;
-        let mut body = Vec::with_capacity(20 + data.len() + 8);
-        body.extend_from_slice(&interface.to_le_bytes());
-        body.extend_from_slice(&((timestamp_ns >> 32) as u32).to_le_bytes());
-        body.extend_from_slice(&(timestamp_ns as u32).to_le_bytes());
-        body.extend_from_slice(&caplen.to_le_bytes());
-        body.extend_from_slice(&original_len.max(caplen).to_le_bytes());
-        body.extend_from_slice(data);
-        body.extend(std::iter::repeat_n(0u8, pad4(data.len())));
-        if let Some(c) = comment.filter(|c| !c.is_empty()) {
-            option(&mut body, OPT_COMMENT, c.as_bytes())?;
-            end_options(&mut body);
-        }
-        self.block(EPB, &body)
+        self.emit(EPB, |body| {
+            body.extend_from_slice(&interface.to_le_bytes());
+            body.extend_from_slice(&((timestamp_ns >> 32) as u32).to_le_bytes());
+            body.extend_from_slice(&(timestamp_ns as u32).to_le_bytes());
+            body.extend_from_slice(&caplen.to_le_bytes());
+            body.extend_from_slice(&original_len.max(caplen).to_le_bytes());
+            body.extend_from_slice(data);
+            body.extend(std::iter::repeat_n(0u8, pad4(data.len())));
+            if let Some(c) = comment.filter(|c| !c.is_empty()) {
+                option(body, OPT_COMMENT, c.as_bytes())?;
+                end_options(body);
+            }
+            Ok(())
+        })
     }
 
     /// Bytes written so far.
@@ -147,14 +151,34 @@ impl<W: Write> PcapngWriter<W> {
     }
 
     fn block(&mut self, kind: u32, body: &[u8]) -> io::Result<()> {
-        let total = u32::try_from(12 + body.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pcapng block too long"))?;
-        self.out.write_all(&kind.to_le_bytes())?;
-        self.out.write_all(&total.to_le_bytes())?;
-        self.out.write_all(body)?;
-        self.out.write_all(&total.to_le_bytes())?;
-        self.bytes += u64::from(total);
-        Ok(())
+        self.emit(kind, |b| {
+            b.extend_from_slice(body);
+            Ok(())
+        })
+    }
+
+    /// Builds a block of `kind` whose body `fill` appends, in the reused scratch buffer, and writes it with
+    /// one call.
+    fn emit(&mut self, kind: u32, fill: impl FnOnce(&mut Vec<u8>) -> io::Result<()>) -> io::Result<()> {
+        let mut b = std::mem::take(&mut self.scratch);
+        b.clear();
+        b.extend_from_slice(&kind.to_le_bytes());
+        b.extend_from_slice(&[0; 4]);
+        let filled = fill(&mut b);
+        let written = filled.and_then(|()| {
+            let total = u32::try_from(b.len() + 4)
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pcapng block too long"))?;
+            b[4..8].copy_from_slice(&total.to_le_bytes());
+            b.extend_from_slice(&total.to_le_bytes());
+            self.out.write_all(&b)?;
+            self.bytes += u64::from(total);
+            Ok(())
+        });
+        // A one-off huge packet must not keep its buffer for ever.
+        if b.capacity() <= 1 << 20 {
+            self.scratch = b;
+        }
+        written
     }
 }
 

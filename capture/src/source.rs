@@ -3,18 +3,20 @@
 //! Each interface is opened up front (so a bad filter or a missing right is reported by
 //! [`CaptureSource::start`] itself), then read by its own thread in non-blocking mode: the thread waits on the
 //! capture descriptor with a short `poll` timeout, so stopping never waits on an idle interface (a blocking
-//! libpcap read can wait forever there). Packets go to one bounded queue; when it is full the packet is
-//! dropped and counted as a local drop rather than stalling the kernel ring.
+//! libpcap read can wait forever there). Each read of the kernel ring is copied into one [`PacketBlock`]
+//! (no allocation per packet); blocks go to one queue bounded in packets; when it is full the block's
+//! packets are dropped and counted as local drops rather than stalling the kernel ring.
 
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::block::{BlockPool, PacketBlock};
 use crate::error::CaptureError;
 
 /// Checks that a BPF capture filter compiles for link type `linktype` (1: Ethernet), without capturing;
@@ -108,7 +110,7 @@ impl InterfaceConfig {
     }
 }
 
-/// A packet as captured.
+/// A packet as captured, with its own buffer (see [`PacketBlock`] for the allocation-free way).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapturedPacket {
     /// Index of the interface in the list given to [`CaptureSource::start`].
@@ -167,7 +169,20 @@ pub struct CaptureSource {
     interfaces: Vec<Interface>,
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
-    rx: Receiver<CapturedPacket>,
+    rx: Receiver<PacketBlock>,
+    queue: Arc<Queue>,
+    /// The block the per-packet readers are walking, and the index of its next packet.
+    pending: Option<(PacketBlock, usize)>,
+}
+
+/// What the capture threads and the reader share about the queue between them.
+#[derive(Debug, Default)]
+struct Queue {
+    /// Packets in blocks sent but not yet received.
+    packets: AtomicUsize,
+    /// Most packets queued at once.
+    limit: usize,
+    pool: BlockPool,
 }
 
 impl std::fmt::Debug for CaptureSource {
@@ -181,6 +196,8 @@ impl std::fmt::Debug for CaptureSource {
 
 /// How long a capture thread waits on an idle descriptor before it checks for stop.
 const POLL_INTERVAL_MS: i32 = 50;
+/// Most packets taken from the kernel ring in one read (one block).
+const READ_BATCH: usize = 512;
 /// Longest time the kernel holds captured packets in a block before handing them over (libpcap's timeout).
 pub const BLOCK_TIMEOUT_MS: i32 = 10;
 /// How often the kernel counters are refreshed.
@@ -188,15 +205,18 @@ const STATS_INTERVAL: Duration = Duration::from_millis(200);
 
 impl CaptureSource {
     /// Opens every interface and starts capturing. `queue_len` bounds the packets held between the capture
-    /// threads and the reader; beyond it packets are dropped and counted.
+    /// threads and the reader; beyond it packets are dropped (a whole read at a time) and counted.
     ///
     /// ```no_run
     /// use twister_capture::{CaptureSource, InterfaceConfig};
     /// let mut cfg = InterfaceConfig::new("eth0");
     /// cfg.filter = "udp port 53".into();
     /// let source = CaptureSource::start(vec![cfg], 10_000).unwrap();
-    /// if let Some(p) = source.recv_timeout(std::time::Duration::from_secs(1)) {
-    ///     println!("{} bytes", p.data.len());
+    /// if let Some(block) = source.recv_block_timeout(std::time::Duration::from_secs(1)) {
+    ///     for p in block.iter() {
+    ///         println!("{} bytes", p.data.len());
+    ///     }
+    ///     source.recycle(block);
     /// }
     /// ```
     pub fn start(configs: Vec<InterfaceConfig>, queue_len: usize) -> Result<CaptureSource, CaptureError> {
@@ -210,7 +230,11 @@ impl CaptureSource {
         for cfg in &configs {
             opened.push(open(cfg)?);
         }
-        let (tx, rx) = sync_channel(queue_len.max(1));
+        let (tx, rx) = channel();
+        let queue = Arc::new(Queue {
+            limit: queue_len.max(1),
+            ..Queue::default()
+        });
         let stop = Arc::new(AtomicBool::new(false));
         let mut interfaces = Vec::new();
         let mut threads = Vec::new();
@@ -225,6 +249,7 @@ impl CaptureSource {
                 index,
                 cap,
                 tx: tx.clone(),
+                queue: queue.clone(),
                 stop: stop.clone(),
                 counters,
             };
@@ -244,20 +269,67 @@ impl CaptureSource {
             stop,
             threads,
             rx,
+            queue,
+            pending: None,
         })
     }
 
-    /// Waits up to `timeout` for the next packet; `None` on timeout or when every thread has ended.
-    pub fn recv_timeout(&self, timeout: Duration) -> Option<CapturedPacket> {
+    /// Waits up to `timeout` for the next block of packets; `None` on timeout or when every thread has
+    /// ended. Give it back with [`CaptureSource::recycle`] once read.
+    pub fn recv_block_timeout(&self, timeout: Duration) -> Option<PacketBlock> {
         match self.rx.recv_timeout(timeout) {
-            Ok(p) => Some(p),
+            Ok(b) => Some(self.received(b)),
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
         }
     }
 
-    /// The next packet if one is queued.
-    pub fn try_recv(&self) -> Option<CapturedPacket> {
-        self.rx.try_recv().ok()
+    /// The next block of packets if one is queued.
+    pub fn try_recv_block(&self) -> Option<PacketBlock> {
+        self.rx.try_recv().ok().map(|b| self.received(b))
+    }
+
+    fn received(&self, block: PacketBlock) -> PacketBlock {
+        self.queue.packets.fetch_sub(block.len(), Ordering::Relaxed);
+        block
+    }
+
+    /// Gives a read block back so the capture threads reuse its buffers.
+    pub fn recycle(&self, block: PacketBlock) {
+        self.queue.pool.give(block);
+    }
+
+    /// Waits up to `timeout` for the next packet, copied out of its block; `None` on timeout or when every
+    /// thread has ended. Simpler than the block readers, at the cost of an allocation per packet.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Option<CapturedPacket> {
+        if let Some(p) = self.next_pending() {
+            return Some(p);
+        }
+        let block = self.recv_block_timeout(timeout)?;
+        self.pending = Some((block, 0));
+        self.next_pending()
+    }
+
+    /// The next packet if one is queued, copied out of its block.
+    pub fn try_recv(&mut self) -> Option<CapturedPacket> {
+        loop {
+            if let Some(p) = self.next_pending() {
+                return Some(p);
+            }
+            let block = self.try_recv_block()?;
+            self.pending = Some((block, 0));
+        }
+    }
+
+    fn next_pending(&mut self) -> Option<CapturedPacket> {
+        let (block, next) = self.pending.as_mut()?;
+        if let Some(p) = block.get(*next) {
+            *next += 1;
+            return Some(p.to_packet());
+        }
+        if let Some((block, _)) = self.pending.take() {
+            self.recycle(block);
+        }
+        None
     }
 
     /// Names of the interfaces, by index.
@@ -349,7 +421,8 @@ fn open(cfg: &InterfaceConfig) -> Result<pcap::Capture<pcap::Active>, CaptureErr
 struct Reader {
     index: usize,
     cap: pcap::Capture<pcap::Active>,
-    tx: SyncSender<CapturedPacket>,
+    tx: Sender<PacketBlock>,
+    queue: Arc<Queue>,
     stop: Arc<AtomicBool>,
     counters: Arc<Counters>,
 }
@@ -359,29 +432,26 @@ impl Reader {
         let fd = self.cap.as_raw_fd();
         let mut last_stats = Instant::now();
         while !self.stop.load(Ordering::Relaxed) {
-            let index = self.index;
-            let tx = &self.tx;
-            let counters = &self.counters;
-            let got = self.cap.dispatch(Some(512), |p| {
+            let mut block = self.queue.pool.take(self.index);
+            let (mut read, mut wire_bytes, mut refused) = (0u64, 0u64, 0u64);
+            let got = self.cap.dispatch(Some(READ_BATCH), |p| {
                 let ts = &p.header.ts;
                 // With nanosecond precision libpcap puts nanoseconds in tv_usec.
                 let timestamp_ns = (ts.tv_sec as u64)
                     .saturating_mul(1_000_000_000)
                     .saturating_add(ts.tv_usec as u64);
-                counters.packets.fetch_add(1, Ordering::Relaxed);
-                counters
-                    .bytes
-                    .fetch_add(u64::from(p.header.len), Ordering::Relaxed);
-                let packet = CapturedPacket {
-                    interface: index,
-                    timestamp_ns,
-                    original_len: p.header.len,
-                    data: p.data.to_vec(),
-                };
-                if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = tx.try_send(packet) {
-                    counters.local_dropped.fetch_add(1, Ordering::Relaxed);
+                if !block.push(timestamp_ns, p.header.len, p.data) {
+                    refused += 1;
                 }
+                read += 1;
+                wire_bytes += u64::from(p.header.len);
             });
+            // Counted once per read, not per packet.
+            let c = &self.counters;
+            c.packets.fetch_add(read, Ordering::Relaxed);
+            c.bytes.fetch_add(wire_bytes, Ordering::Relaxed);
+            c.local_dropped.fetch_add(refused, Ordering::Relaxed);
+            self.hand_over(block);
             match got {
                 Ok(0) => wait_readable(fd, POLL_INTERVAL_MS),
                 Ok(_) => {}
@@ -398,6 +468,33 @@ impl Reader {
             }
         }
         self.refresh_stats();
+    }
+
+    /// Queues a filled block; the packets beyond the queue's room (all of them when the reader is gone) are
+    /// dropped and counted.
+    fn hand_over(&self, mut block: PacketBlock) {
+        let q = &self.queue;
+        let mut n = block.len();
+        // Reserve room for the whole block, then give back what does not fit.
+        let before = q.packets.fetch_add(n, Ordering::Relaxed);
+        let room = q.limit.saturating_sub(before);
+        if room < n {
+            q.packets.fetch_sub(n - room, Ordering::Relaxed);
+            self.counters
+                .local_dropped
+                .fetch_add((n - room) as u64, Ordering::Relaxed);
+            block.truncate(room);
+            n = room;
+        }
+        if n == 0 {
+            q.pool.give(block);
+            return;
+        }
+        if let Err(e) = self.tx.send(block) {
+            q.packets.fetch_sub(n, Ordering::Relaxed);
+            self.counters.local_dropped.fetch_add(n as u64, Ordering::Relaxed);
+            q.pool.give(e.0);
+        }
     }
 
     fn refresh_stats(&mut self) {

@@ -211,7 +211,7 @@ impl Tcpdump {
 }
 
 /// Reads packets until `want` have arrived or 20 s pass.
-fn collect(source: &CaptureSource, want: usize) -> Vec<CapturedPacket> {
+fn collect(source: &mut CaptureSource, want: usize) -> Vec<CapturedPacket> {
     let mut out = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while out.len() < want && Instant::now() < deadline {
@@ -268,7 +268,7 @@ fn ping_and_udp_counts_match_what_was_sent_and_tcpdump() {
     ]);
     send_udp(&v);
 
-    let packets = collect(&source, want);
+    let packets = collect(&mut source, want);
     source.stop();
     let (td_packets, td_bytes, td_log) = tcpdump.finish();
 
@@ -348,7 +348,7 @@ fn two_interfaces_at_once() {
     let mut source = CaptureSource::start(cfgs, 10_000).unwrap();
     send_udp(&a);
     send_udp(&b);
-    let packets = collect(&source, 2 * UDP_COUNT);
+    let packets = collect(&mut source, 2 * UDP_COUNT);
     source.stop();
     for i in 0..2 {
         assert_eq!(
@@ -381,7 +381,7 @@ fn a_full_queue_drops_and_counts() {
     }
     source.stop();
     let s = &source.stats()[0];
-    let queued = collect(&source, 0).len() as u64;
+    let queued = collect(&mut source, 0).len() as u64;
     assert_eq!(s.packets, UDP_COUNT as u64, "{s:?}");
     assert_eq!(queued, 10);
     assert_eq!(s.local_dropped, UDP_COUNT as u64 - 10);
@@ -519,7 +519,7 @@ fn pcapng_of_live_traffic_reads_cleanly_in_tshark() {
 
     // SYN, SYN-ACK, ACK, 2 hellos (+ their ACKs) and the FIN exchange vary a little with timing; ping and
     // UDP are exact.
-    let packets = collect(&source, 6 + UDP_COUNT + 8);
+    let packets = collect(&mut source, 6 + UDP_COUNT + 8);
     source.stop();
     let decoded: Vec<_> = packets
         .iter()

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use serde::Deserialize;
 use tokio::sync::mpsc;
-use twister_capture::{CaptureSource, InterfaceConfig};
+use twister_capture::{CaptureSource, InterfaceConfig, PacketBlock};
 use twister_proto::capture::{CaptureInterface, CaptureSettings, Frame, PacketBatch};
 
 use crate::pcap_ring::PcapRing;
@@ -227,7 +227,6 @@ impl Worker {
             .checked_sub(STATUS_EVERY)
             .unwrap_or_else(Instant::now);
         let mut new_filter = None;
-        let b64 = base64::engine::general_purpose::STANDARD;
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 break;
@@ -237,39 +236,21 @@ impl Worker {
                 new_filter = Some(s.filter);
                 break;
             }
-            if let Some(p) = source.recv_timeout(Duration::from_millis(10)) {
+            if let Some(block) = source.recv_block_timeout(Duration::from_millis(10)) {
                 if packets.is_empty() {
                     started = Instant::now();
                 }
-                if let Some(r) = ring.as_mut() {
-                    if let Err(e) = r.write(p.interface as u32, p.timestamp_ns, p.original_len, &p.data) {
-                        tracing::warn!(error = %e, "capture ring write failed; ring off");
-                        *ring = None;
-                    }
-                }
-                packets.push(Frame {
-                    interface: p.interface as u32,
-                    ts_ns: p.timestamp_ns,
-                    len: p.original_len,
-                    data: b64.encode(&p.data),
-                });
+                self.take(&source, block, &mut packets, ring);
                 // Take what is already queued without waiting.
                 while packets.len() < self.config.batch_packets {
-                    let Some(p) = source.try_recv() else { break };
-                    if let Some(r) = ring.as_mut() {
-                        let _ = r.write(p.interface as u32, p.timestamp_ns, p.original_len, &p.data);
-                    }
-                    packets.push(Frame {
-                        interface: p.interface as u32,
-                        ts_ns: p.timestamp_ns,
-                        len: p.original_len,
-                        data: b64.encode(&p.data),
-                    });
+                    let Some(block) = source.try_recv_block() else {
+                        break;
+                    };
+                    self.take(&source, block, &mut packets, ring);
                 }
             }
-            let full = packets.len() >= self.config.batch_packets;
             let due = !packets.is_empty() && started.elapsed() >= batch_wait;
-            if full || due || last_sent.elapsed() >= STATUS_EVERY {
+            if due || last_sent.elapsed() >= STATUS_EVERY {
                 if let Some(r) = ring.as_mut() {
                     let _ = r.flush();
                 }
@@ -278,13 +259,8 @@ impl Worker {
             }
         }
         source.stop();
-        while let Some(p) = source.try_recv() {
-            packets.push(Frame {
-                interface: p.interface as u32,
-                ts_ns: p.timestamp_ns,
-                len: p.original_len,
-                data: b64.encode(&p.data),
-            });
+        while let Some(block) = source.try_recv_block() {
+            self.take(&source, block, &mut packets, ring);
         }
         if let Some(r) = ring.as_mut() {
             let _ = r.flush();
@@ -293,6 +269,41 @@ impl Worker {
         if let Some(f) = new_filter {
             self.config.filter = f;
         }
+    }
+
+    /// Writes a block's packets to the ring and adds them to the batch being built, sending it whenever it
+    /// is full. When the link's queue has no room the packets are counted as link drops at once, without
+    /// being encoded: under overload the capture thread spends its time keeping the ring complete.
+    fn take(
+        &mut self,
+        source: &CaptureSource,
+        block: PacketBlock,
+        packets: &mut Vec<Frame>,
+        ring: &mut Option<PcapRing>,
+    ) {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        for p in block.iter() {
+            if let Some(r) = ring.as_mut() {
+                if let Err(e) = r.write(p.interface as u32, p.timestamp_ns, p.original_len, p.data) {
+                    tracing::warn!(error = %e, "capture ring write failed; ring off");
+                    *ring = None;
+                }
+            }
+            if self.out.capacity() == 0 {
+                self.link_dropped += 1;
+                continue;
+            }
+            packets.push(Frame {
+                interface: p.interface as u32,
+                ts_ns: p.timestamp_ns,
+                len: p.original_len,
+                data: b64.encode(p.data),
+            });
+            if packets.len() >= self.config.batch_packets {
+                self.send(source, std::mem::take(packets));
+            }
+        }
+        source.recycle(block);
     }
 
     fn send(&mut self, source: &CaptureSource, packets: Vec<Frame>) {
