@@ -47,8 +47,10 @@ fn cpu_of_pid(pid: u32) -> Duration {
     Duration::from_nanos(ticks * 1_000_000_000 / hz)
 }
 
+/// CPUs of the machine, read once before any pinning (which narrows what the process sees).
 fn cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }
 
 /// trafgen processes (env `SENDERS`, default one per CPU: on a veth each sender also does the receive side's
@@ -163,8 +165,9 @@ fn burst(packets: u64, ours: bool, tcpdump: bool, pinned: bool) {
     let mut send_time = None;
     let mut quiet_since = None;
     loop {
+        // Block on the queue as the station's sniffer thread does (no polling loop to inflate our CPU).
         if let Some(source) = &source {
-            while let Some(block) = source.try_recv_block() {
+            if let Some(block) = source.recv_block_timeout(Duration::from_millis(5)) {
                 for p in block.iter() {
                     ring.write_packet(0, p.timestamp_ns, p.original_len, p.data, None)
                         .unwrap();
@@ -172,6 +175,8 @@ fn burst(packets: u64, ours: bool, tcpdump: bool, pinned: bool) {
                 n += block.len() as u64;
                 source.recycle(block);
             }
+        } else {
+            std::thread::sleep(Duration::from_millis(5));
         }
         if send_time.is_none() {
             if let Some(st) = trafgen.try_wait().unwrap() {
@@ -183,7 +188,6 @@ fn burst(packets: u64, ours: bool, tcpdump: bool, pinned: bool) {
         if quiet_since.is_some_and(|q| q.elapsed() > Duration::from_millis(1500)) {
             break;
         }
-        std::thread::sleep(Duration::from_micros(200));
     }
     let _ = trafgen.wait();
     let sent = send_time.unwrap_or_default();
