@@ -32,7 +32,7 @@ pub mod pcapng;
 pub mod source;
 
 pub use block::{BlockPool, PacketBlock, PacketRef};
-pub use decode::{dissect, Dissection, Field, Summary, Value};
+pub use decode::{dissect, dissect_with, Detail, Dissection, Field, Summary, Value};
 pub use error::CaptureError;
 pub use filter::{DisplayFilter, FilterError};
 pub use pcapng::PcapngWriter;

@@ -1,6 +1,6 @@
 //! Ethernet II, 802.1Q VLAN tags (QinQ: 802.1ad outer tags, stacked) and ARP.
 
-use super::{format_mac, network, Dissector, Field, Value};
+use super::{format_mac, network, Dissector, Mac, Value};
 
 const ETH_HEADER: usize = 14;
 const VLAN_TAG: usize = 4;
@@ -30,31 +30,27 @@ pub(super) fn ethernet(d: &mut Dissector<'_>, off: usize) {
         d.malformed(off, "truncated Ethernet header");
         return;
     };
-    let mut layer = Field::layer(
+    let mut layer = d.layer(
         "eth",
-        format!(
-            "Ethernet II, Src: {}, Dst: {}",
-            format_mac(&src),
-            format_mac(&dst)
-        ),
+        format_args!("Ethernet II, Src: {}, Dst: {}", Mac(&src), Mac(&dst)),
         off,
         ETH_HEADER,
     );
-    layer.children.push(Field::new(
+    layer.children.push(d.field(
         "eth.dst",
-        format!("Destination: {}", format_mac(&dst)),
+        format_args!("Destination: {}", Mac(&dst)),
         off,
         6,
         Value::Mac(dst),
     ));
-    layer.children.push(Field::new(
+    layer.children.push(d.field(
         "eth.src",
-        format!("Source: {}", format_mac(&src)),
+        format_args!("Source: {}", Mac(&src)),
         off + 6,
         6,
         Value::Mac(src),
     ));
-    layer.children.push(Field::hex(
+    layer.children.push(d.hex(
         "eth.type",
         "Type",
         off + 12,
@@ -106,22 +102,22 @@ fn vlan(d: &mut Dissector<'_>, tpid: u16, off: usize) {
     } else {
         "802.1ad Service VLAN"
     };
-    let mut layer = Field::layer(
+    let mut layer = d.layer(
         "vlan",
-        format!("{kind}, PRI: {pcp}, DEI: {dei}, ID: {id}"),
+        format_args!("{kind}, PRI: {pcp}, DEI: {dei}, ID: {id}"),
         off,
         VLAN_TAG,
     );
     layer
         .children
-        .push(Field::uint("vlan.priority", "Priority", off, 2, u64::from(pcp)));
+        .push(d.uint("vlan.priority", "Priority", off, 2, u64::from(pcp)));
     layer
         .children
-        .push(Field::uint("vlan.dei", "DEI", off, 2, u64::from(dei)));
+        .push(d.uint("vlan.dei", "DEI", off, 2, u64::from(dei)));
     layer
         .children
-        .push(Field::uint("vlan.id", "ID", off, 2, u64::from(id)));
-    layer.children.push(Field::hex(
+        .push(d.uint("vlan.id", "ID", off, 2, u64::from(id)));
+    layer.children.push(d.hex(
         "vlan.etype",
         "Type",
         off + 2,
@@ -159,20 +155,16 @@ fn arp(d: &mut Dissector<'_>, off: usize) {
         4 => "reverse reply",
         _ => "unknown",
     };
-    let mut layer = Field::layer(
+    let mut layer = d.layer(
         "arp",
-        format!("Address Resolution Protocol ({op_name})"),
+        format_args!("Address Resolution Protocol ({op_name})"),
         off,
         total,
     );
-    layer.children.push(Field::uint(
-        "arp.hw.type",
-        "Hardware type",
-        off,
-        2,
-        u64::from(htype),
-    ));
-    layer.children.push(Field::hex(
+    layer
+        .children
+        .push(d.uint("arp.hw.type", "Hardware type", off, 2, u64::from(htype)));
+    layer.children.push(d.hex(
         "arp.proto.type",
         "Protocol type",
         off + 2,
@@ -180,23 +172,15 @@ fn arp(d: &mut Dissector<'_>, off: usize) {
         u64::from(ptype),
         "",
     ));
-    layer.children.push(Field::uint(
-        "arp.hw.size",
-        "Hardware size",
-        off + 4,
-        1,
-        u64::from(hlen),
-    ));
-    layer.children.push(Field::uint(
-        "arp.proto.size",
-        "Protocol size",
-        off + 5,
-        1,
-        u64::from(plen),
-    ));
-    layer.children.push(Field::new(
+    layer
+        .children
+        .push(d.uint("arp.hw.size", "Hardware size", off + 4, 1, u64::from(hlen)));
+    layer
+        .children
+        .push(d.uint("arp.proto.size", "Protocol size", off + 5, 1, u64::from(plen)));
+    layer.children.push(d.field(
         "arp.opcode",
-        format!("Opcode: {op_name} ({op})"),
+        format_args!("Opcode: {op_name} ({op})"),
         off + 6,
         2,
         Value::Uint(u64::from(op)),
@@ -214,30 +198,30 @@ fn arp(d: &mut Dissector<'_>, off: usize) {
             sender_mac = format_mac(&sm);
             sender_ip = si.to_string();
             target_ip = ti.to_string();
-            layer.children.push(Field::new(
+            layer.children.push(d.field(
                 "arp.src.hw_mac",
-                format!("Sender MAC address: {sender_mac}"),
+                format_args!("Sender MAC address: {sender_mac}"),
                 sha,
                 6,
                 Value::Mac(sm),
             ));
-            layer.children.push(Field::new(
+            layer.children.push(d.field(
                 "arp.src.proto_ipv4",
-                format!("Sender IP address: {si}"),
+                format_args!("Sender IP address: {si}"),
                 spa,
                 4,
                 Value::Ipv4(si),
             ));
-            layer.children.push(Field::new(
+            layer.children.push(d.field(
                 "arp.dst.hw_mac",
-                format!("Target MAC address: {}", format_mac(&tm)),
+                format_args!("Target MAC address: {}", Mac(&tm)),
                 tha,
                 6,
                 Value::Mac(tm),
             ));
-            layer.children.push(Field::new(
+            layer.children.push(d.field(
                 "arp.dst.proto_ipv4",
-                format!("Target IP address: {ti}"),
+                format_args!("Target IP address: {ti}"),
                 tpa,
                 4,
                 Value::Ipv4(ti),

@@ -12,7 +12,8 @@ mod network;
 mod openflow;
 mod transport;
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
+use std::fmt::{Arguments, Write as _};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
@@ -41,8 +42,8 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Field {
     /// Wireshark-style name (`ip.src`); a layer's name is its protocol (`ip`).
-    pub name: String,
-    /// What the detail view shows (`Source Address: 10.0.0.1`).
+    pub name: Cow<'static, str>,
+    /// What the detail view shows (`Source Address: 10.0.0.1`); empty in a [`Detail::Values`] dissection.
     pub display: String,
     /// Offset of the first byte in the frame.
     pub offset: usize,
@@ -57,36 +58,15 @@ pub struct Field {
 
 impl Field {
     /// A leaf field.
-    pub fn new(name: &str, display: String, offset: usize, len: usize, value: Value) -> Field {
+    pub fn new(name: &'static str, display: String, offset: usize, len: usize, value: Value) -> Field {
         Field {
-            name: name.to_string(),
+            name: Cow::Borrowed(name),
             display,
             offset,
             len,
             value,
             children: Vec::new(),
         }
-    }
-
-    /// A numeric field shown as `label: value`.
-    fn uint(name: &str, label: &str, offset: usize, len: usize, v: u64) -> Field {
-        Field::new(name, format!("{label}: {v}"), offset, len, Value::Uint(v))
-    }
-
-    /// A numeric field shown as `label: 0x.. (meaning)`.
-    fn hex(name: &str, label: &str, offset: usize, len: usize, v: u64, meaning: &str) -> Field {
-        let width = len * 2;
-        let display = if meaning.is_empty() {
-            format!("{label}: 0x{v:0width$x}")
-        } else {
-            format!("{label}: 0x{v:0width$x} ({meaning})")
-        };
-        Field::new(name, display, offset, len, Value::Uint(v))
-    }
-
-    /// A protocol layer.
-    fn layer(name: &str, display: String, offset: usize, len: usize) -> Field {
-        Field::new(name, display, offset, len, Value::None)
     }
 }
 
@@ -136,10 +116,26 @@ impl Dissection {
     }
 }
 
+/// How much a dissection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything, with each field's display text: for the detail view.
+    Full,
+    /// Names, offsets, typed values and the summary, but no display texts: for display filters and the
+    /// packet list, at a fraction of the cost (formatting every field's text is most of the work).
+    Values,
+}
+
 /// Decodes one frame of pcap link type `linktype` (1 Ethernet, 101 raw IP; others are shown as data).
 /// `original_len` is the length on the wire (the frame may be truncated by the snap length).
 pub fn dissect(linktype: u32, data: &[u8], original_len: u32) -> Dissection {
+    dissect_with(linktype, data, original_len, Detail::Full)
+}
+
+/// [`dissect`] with the given [`Detail`]: the same layers, fields, values and summary either way.
+pub fn dissect_with(linktype: u32, data: &[u8], original_len: u32, detail: Detail) -> Dissection {
     let mut d = Dissector {
+        full: detail == Detail::Full,
         data,
         layers: Vec::new(),
         source: String::new(),
@@ -147,29 +143,21 @@ pub fn dissect(linktype: u32, data: &[u8], original_len: u32) -> Dissection {
         protocol: String::new(),
         info: String::new(),
     };
-    let mut frame = Field::layer(
+    let mut frame = d.layer(
         "frame",
-        format!(
+        format_args!(
             "Frame: {original_len} bytes on wire, {} bytes captured",
             data.len()
         ),
         0,
         data.len(),
     );
-    frame.children.push(Field::uint(
-        "frame.len",
-        "Frame Length",
-        0,
-        0,
-        u64::from(original_len),
-    ));
-    frame.children.push(Field::uint(
-        "frame.cap_len",
-        "Capture Length",
-        0,
-        0,
-        data.len() as u64,
-    ));
+    frame
+        .children
+        .push(d.uint("frame.len", "Frame Length", 0, 0, u64::from(original_len)));
+    frame
+        .children
+        .push(d.uint("frame.cap_len", "Capture Length", 0, 0, data.len() as u64));
     d.layers.push(frame);
     match linktype {
         LINKTYPE_ETHERNET => link::ethernet(&mut d, 0),
@@ -197,6 +185,8 @@ pub fn dissect(linktype: u32, data: &[u8], original_len: u32) -> Dissection {
 
 /// Decoding state: the frame, the layers so far and the summary being built.
 pub(crate) struct Dissector<'a> {
+    /// Whether fields get their display text.
+    full: bool,
     data: &'a [u8],
     layers: Vec<Field>,
     source: String,
@@ -206,6 +196,63 @@ pub(crate) struct Dissector<'a> {
 }
 
 impl<'a> Dissector<'a> {
+    /// A field whose display text is formatted only in a full dissection.
+    fn field(
+        &self,
+        name: &'static str,
+        display: Arguments<'_>,
+        offset: usize,
+        len: usize,
+        value: Value,
+    ) -> Field {
+        let display = if self.full {
+            display.to_string()
+        } else {
+            String::new()
+        };
+        Field::new(name, display, offset, len, value)
+    }
+
+    /// A numeric field shown as `label: value`.
+    fn uint(&self, name: &'static str, label: &str, offset: usize, len: usize, v: u64) -> Field {
+        self.field(name, format_args!("{label}: {v}"), offset, len, Value::Uint(v))
+    }
+
+    /// A numeric field shown as `label: 0x.. (meaning)`.
+    fn hex(
+        &self,
+        name: &'static str,
+        label: &str,
+        offset: usize,
+        len: usize,
+        v: u64,
+        meaning: &str,
+    ) -> Field {
+        let width = len * 2;
+        if meaning.is_empty() {
+            self.field(
+                name,
+                format_args!("{label}: 0x{v:0width$x}"),
+                offset,
+                len,
+                Value::Uint(v),
+            )
+        } else {
+            self.field(
+                name,
+                format_args!("{label}: 0x{v:0width$x} ({meaning})"),
+                offset,
+                len,
+                Value::Uint(v),
+            )
+        }
+    }
+
+    /// A protocol layer.
+    fn layer(&self, name: &'static str, display: Arguments<'_>, offset: usize, len: usize) -> Field {
+        self.field(name, display, offset, len, Value::None)
+    }
+
     fn u8(&self, off: usize) -> Option<u8> {
         self.data.get(off).copied()
     }
@@ -250,9 +297,9 @@ impl<'a> Dissector<'a> {
     /// Records a layer that could not be decoded because the frame ends or is inconsistent.
     fn malformed(&mut self, off: usize, what: &str) {
         let len = self.remaining(off);
-        self.layers.push(Field::new(
+        self.layers.push(self.field(
             "malformed",
-            format!("Malformed packet: {what}"),
+            format_args!("Malformed packet: {what}"),
             off.min(self.data.len()),
             len,
             Value::None,
@@ -268,9 +315,9 @@ impl<'a> Dissector<'a> {
     fn padding(&mut self, off: usize) {
         let len = self.remaining(off);
         if len > 0 {
-            self.layers.push(Field::new(
+            self.layers.push(self.field(
                 "eth.padding",
-                format!("Padding: {len} bytes"),
+                format_args!("Padding: {len} bytes"),
                 off,
                 len,
                 Value::None,
@@ -289,20 +336,31 @@ impl<'a> Dissector<'a> {
         if len == 0 {
             return;
         }
-        let mut layer = Field::layer("data", format!("Data ({len} bytes)"), off, len);
+        let mut layer = self.layer("data", format_args!("Data ({len} bytes)"), off, len);
         layer
             .children
-            .push(Field::uint("data.len", "Length", off, len, len as u64));
+            .push(self.uint("data.len", "Length", off, len, len as u64));
         self.layers.push(layer);
     }
 }
 
 /// `aa:bb:cc:dd:ee:ff`.
 pub fn format_mac(m: &[u8; 6]) -> String {
-    format!(
-        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        m[0], m[1], m[2], m[3], m[4], m[5]
-    )
+    Mac(m).to_string()
+}
+
+/// Shows a MAC address as `aa:bb:cc:dd:ee:ff` without building a string first.
+pub(crate) struct Mac<'a>(pub(crate) &'a [u8; 6]);
+
+impl std::fmt::Display for Mac<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let m = self.0;
+        write!(
+            f,
+            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+            m[0], m[1], m[2], m[3], m[4], m[5]
+        )
+    }
 }
 
 #[cfg(test)]

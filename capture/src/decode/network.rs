@@ -1,6 +1,6 @@
 //! IPv4 and IPv6 (with its extension headers skipped to reach the transport).
 
-use super::{transport, Dissector, Field, Value};
+use super::{transport, Dissector, Value};
 
 /// Name of an IP protocol number, for display.
 pub(super) fn ip_proto_name(p: u8) -> &'static str {
@@ -61,16 +61,16 @@ pub(super) fn ipv4(d: &mut Dissector<'_>, off: usize) {
     let total = usize::from(total);
     let flags = frag >> 13;
     let frag_off = frag & 0x1fff;
-    let mut layer = Field::layer(
+    let mut layer = d.layer(
         "ip",
-        format!("Internet Protocol Version 4, Src: {src}, Dst: {dst}"),
+        format_args!("Internet Protocol Version 4, Src: {src}, Dst: {dst}"),
         off,
         ihl,
     );
     let c = &mut layer.children;
-    c.push(Field::uint("ip.version", "Version", off, 1, 4));
-    c.push(Field::uint("ip.hdr_len", "Header Length", off, 1, ihl as u64));
-    c.push(Field::hex(
+    c.push(d.uint("ip.version", "Version", off, 1, 4));
+    c.push(d.uint("ip.hdr_len", "Header Length", off, 1, ihl as u64));
+    c.push(d.hex(
         "ip.dsfield",
         "Differentiated Services Field",
         off + 1,
@@ -78,62 +78,41 @@ pub(super) fn ipv4(d: &mut Dissector<'_>, off: usize) {
         u64::from(tos),
         "",
     ));
-    c.push(Field::uint("ip.len", "Total Length", off + 2, 2, total as u64));
-    c.push(Field::hex(
-        "ip.id",
-        "Identification",
-        off + 4,
-        2,
-        u64::from(id),
-        "",
-    ));
+    c.push(d.uint("ip.len", "Total Length", off + 2, 2, total as u64));
+    c.push(d.hex("ip.id", "Identification", off + 4, 2, u64::from(id), ""));
     let flag_text = match flags {
         0b010 => "Don't fragment",
         0b001 => "More fragments",
         0 => "",
         _ => "several",
     };
-    c.push(Field::hex(
-        "ip.flags",
-        "Flags",
-        off + 6,
-        1,
-        u64::from(flags),
-        flag_text,
-    ));
-    c.push(Field::uint(
+    c.push(d.hex("ip.flags", "Flags", off + 6, 1, u64::from(flags), flag_text));
+    c.push(d.uint(
         "ip.frag_offset",
         "Fragment Offset",
         off + 6,
         2,
         u64::from(frag_off) * 8,
     ));
-    c.push(Field::uint("ip.ttl", "Time to Live", off + 8, 1, u64::from(ttl)));
-    c.push(Field::new(
+    c.push(d.uint("ip.ttl", "Time to Live", off + 8, 1, u64::from(ttl)));
+    c.push(d.field(
         "ip.proto",
-        format!("Protocol: {} ({proto})", ip_proto_name(proto)),
+        format_args!("Protocol: {} ({proto})", ip_proto_name(proto)),
         off + 9,
         1,
         Value::Uint(u64::from(proto)),
     ));
-    c.push(Field::hex(
-        "ip.checksum",
-        "Header Checksum",
-        off + 10,
-        2,
-        u64::from(csum),
-        "",
-    ));
-    c.push(Field::new(
+    c.push(d.hex("ip.checksum", "Header Checksum", off + 10, 2, u64::from(csum), ""));
+    c.push(d.field(
         "ip.src",
-        format!("Source Address: {src}"),
+        format_args!("Source Address: {src}"),
         off + 12,
         4,
         Value::Ipv4(src),
     ));
-    c.push(Field::new(
+    c.push(d.field(
         "ip.dst",
-        format!("Destination Address: {dst}"),
+        format_args!("Destination Address: {dst}"),
         off + 16,
         4,
         Value::Ipv4(dst),
@@ -181,55 +160,35 @@ pub(super) fn ipv6(d: &mut Dissector<'_>, off: usize) {
     }
     let tclass = (vtf >> 20) & 0xff;
     let flow = vtf & 0x000f_ffff;
-    let mut layer = Field::layer(
+    let mut layer = d.layer(
         "ipv6",
-        format!("Internet Protocol Version 6, Src: {src}, Dst: {dst}"),
+        format_args!("Internet Protocol Version 6, Src: {src}, Dst: {dst}"),
         off,
         40,
     );
     let c = &mut layer.children;
-    c.push(Field::uint("ipv6.version", "Version", off, 1, 6));
-    c.push(Field::hex(
-        "ipv6.tclass",
-        "Traffic Class",
-        off,
-        2,
-        u64::from(tclass),
-        "",
-    ));
-    c.push(Field::hex(
-        "ipv6.flow",
-        "Flow Label",
-        off + 1,
-        3,
-        u64::from(flow),
-        "",
-    ));
-    c.push(Field::uint(
-        "ipv6.plen",
-        "Payload Length",
-        off + 4,
-        2,
-        u64::from(plen),
-    ));
-    c.push(Field::new(
+    c.push(d.uint("ipv6.version", "Version", off, 1, 6));
+    c.push(d.hex("ipv6.tclass", "Traffic Class", off, 2, u64::from(tclass), ""));
+    c.push(d.hex("ipv6.flow", "Flow Label", off + 1, 3, u64::from(flow), ""));
+    c.push(d.uint("ipv6.plen", "Payload Length", off + 4, 2, u64::from(plen)));
+    c.push(d.field(
         "ipv6.nxt",
-        format!("Next Header: {} ({next})", ip_proto_name(next)),
+        format_args!("Next Header: {} ({next})", ip_proto_name(next)),
         off + 6,
         1,
         Value::Uint(u64::from(next)),
     ));
-    c.push(Field::uint("ipv6.hlim", "Hop Limit", off + 7, 1, u64::from(hlim)));
-    c.push(Field::new(
+    c.push(d.uint("ipv6.hlim", "Hop Limit", off + 7, 1, u64::from(hlim)));
+    c.push(d.field(
         "ipv6.src",
-        format!("Source Address: {src}"),
+        format_args!("Source Address: {src}"),
         off + 8,
         16,
         Value::Ipv6(src),
     ));
-    c.push(Field::new(
+    c.push(d.field(
         "ipv6.dst",
-        format!("Destination Address: {dst}"),
+        format_args!("Destination Address: {dst}"),
         off + 24,
         16,
         Value::Ipv6(dst),
@@ -251,9 +210,9 @@ pub(super) fn ipv6(d: &mut Dissector<'_>, off: usize) {
                     return;
                 };
                 let hdr_len = (usize::from(len) + 1) * 8;
-                d.layers.push(Field::new(
+                d.layers.push(d.field(
                     "ipv6.ext",
-                    format!("IPv6 extension header {next} ({hdr_len} bytes)"),
+                    format_args!("IPv6 extension header {next} ({hdr_len} bytes)"),
                     pos,
                     hdr_len.min(d.remaining(pos)),
                     Value::Uint(u64::from(next)),
@@ -266,9 +225,9 @@ pub(super) fn ipv6(d: &mut Dissector<'_>, off: usize) {
                     d.malformed(pos, "truncated IPv6 fragment header");
                     return;
                 };
-                d.layers.push(Field::new(
+                d.layers.push(d.field(
                     "ipv6.fragment",
-                    format!("Fragment header, offset {}", (fo >> 3) * 8),
+                    format_args!("Fragment header, offset {}", (fo >> 3) * 8),
                     pos,
                     8.min(d.remaining(pos)),
                     Value::Uint(u64::from(fo >> 3) * 8),

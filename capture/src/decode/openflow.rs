@@ -2,7 +2,7 @@
 
 use twister_openflow::{Header, OfMessage, HEADER_LEN, OFP10_VERSION, OFP13_VERSION};
 
-use super::{Dissector, Field, Value};
+use super::{Dissector, Value};
 
 /// Most messages listed for one segment; the rest are shown as one data layer.
 const MAX_MESSAGES: usize = 64;
@@ -109,9 +109,9 @@ pub(super) fn messages(d: &mut Dissector<'_>, off: usize, end: usize) {
         names.push(name);
         let complete = pos + len <= end;
         let shown = if complete { len } else { end - pos };
-        let mut layer = Field::layer(
+        let mut layer = d.layer(
             "openflow",
-            format!(
+            format_args!(
                 "OpenFlow {} {}{}",
                 version_name(h.version),
                 name,
@@ -121,33 +121,28 @@ pub(super) fn messages(d: &mut Dissector<'_>, off: usize, end: usize) {
             shown,
         );
         let c = &mut layer.children;
-        c.push(Field::new(
+        c.push(d.field(
             "openflow.version",
-            format!("Version: {} (0x{:02x})", version_name(h.version), h.version),
+            format_args!("Version: {} (0x{:02x})", version_name(h.version), h.version),
             pos,
             1,
             Value::Uint(u64::from(h.version)),
         ));
-        c.push(Field::new(
+        c.push(d.field(
             "openflow.type",
-            format!("Type: {name} ({})", h.msg_type),
+            format_args!("Type: {name} ({})", h.msg_type),
             pos + 1,
             1,
             Value::Uint(u64::from(h.msg_type)),
         ));
-        c.push(Field::uint("openflow.length", "Length", pos + 2, 2, len as u64));
-        c.push(Field::uint(
-            "openflow.xid",
-            "Transaction ID",
-            pos + 4,
-            4,
-            u64::from(h.xid),
-        ));
+        c.push(d.uint("openflow.length", "Length", pos + 2, 2, len as u64));
+        c.push(d.uint("openflow.xid", "Transaction ID", pos + 4, 4, u64::from(h.xid)));
         if complete {
             if let Some(bytes) = d.bytes(pos, len) {
                 match OfMessage::decode(bytes) {
                     Ok((_, m)) => {
-                        let mut text = format!("{m:?}");
+                        // The whole message as text is only for the detail view.
+                        let mut text = if d.full { format!("{m:?}") } else { String::new() };
                         if text.len() > MAX_BODY_TEXT {
                             let mut cut = MAX_BODY_TEXT;
                             while !text.is_char_boundary(cut) {
@@ -156,17 +151,17 @@ pub(super) fn messages(d: &mut Dissector<'_>, off: usize, end: usize) {
                             text.truncate(cut);
                             text.push('…');
                         }
-                        c.push(Field::new(
+                        c.push(d.field(
                             "openflow.body",
-                            format!("Body: {text}"),
+                            format_args!("Body: {text}"),
                             pos + HEADER_LEN,
                             len - HEADER_LEN,
                             Value::None,
                         ));
                     }
-                    Err(e) => c.push(Field::new(
+                    Err(e) => c.push(d.field(
                         "openflow.malformed",
-                        format!("Malformed body: {e}"),
+                        format_args!("Malformed body: {e}"),
                         pos + HEADER_LEN,
                         len - HEADER_LEN,
                         Value::None,

@@ -73,7 +73,7 @@ fn udp_over_ipv4_fields_and_summary() {
         &ipv4(17, [10, 0, 0, 1], [10, 0, 0, 2], &udp(4000, 5000, b"hello")),
     );
     let d = dissect(1, &frame, frame.len() as u32);
-    let names: Vec<&str> = d.layers.iter().map(|l| l.name.as_str()).collect();
+    let names: Vec<&str> = d.layers.iter().map(|l| l.name.as_ref()).collect();
     assert_eq!(names, ["frame", "eth", "ip", "udp", "data"]);
     assert_eq!(
         field(&d, "ip.src").value,
@@ -258,6 +258,53 @@ fn raw_ip_linktype() {
     assert_eq!(d.summary.protocol, "UDP");
 }
 
+/// A values-only dissection is the full one with its display texts left empty: same layers, names, offsets,
+/// values and summary, so filters and packet-list rows cannot tell them apart.
+fn assert_values_match_full(linktype: u32, data: &[u8], original_len: u32) {
+    let full = dissect(linktype, data, original_len);
+    let values = dissect_with(linktype, data, original_len, Detail::Values);
+    assert_eq!(values.summary, full.summary);
+    fn blank(f: &Field) -> Field {
+        Field {
+            display: String::new(),
+            children: f.children.iter().map(blank).collect(),
+            ..f.clone()
+        }
+    }
+    let blanked: Vec<Field> = full.layers.iter().map(blank).collect();
+    assert_eq!(values.layers, blanked);
+    assert!(full.fields().iter().all(|f| !f.display.is_empty()), "{full:?}");
+}
+
+#[test]
+fn values_only_dissections_match_the_full_ones() {
+    let frames = [
+        eth(
+            0x0800,
+            &ipv4(17, [10, 0, 0, 1], [10, 0, 0, 2], &udp(40000, 53, b"q")),
+        ),
+        eth(
+            0x0800,
+            &ipv4(
+                6,
+                [10, 0, 0, 1],
+                [10, 0, 0, 2],
+                &tcp(6653, 40000, 0x18, &[4, 0, 0, 8, 0, 0, 0, 1]),
+            ),
+        ),
+        eth(
+            0x0806,
+            &[
+                0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2,
+            ],
+        ),
+        eth(0x8100, &[0x20, 0x0a, 0x08, 0x00, 0x45]),
+    ];
+    for f in &frames {
+        assert_values_match_full(1, f, f.len() as u32);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -266,6 +313,9 @@ proptest! {
         let linktype = [1, 101, 7][lt as usize];
         let d = dissect(linktype, &data, data.len() as u32);
         assert_in_bounds(&d, data.len());
+        let values = dissect_with(linktype, &data, data.len() as u32, Detail::Values);
+        prop_assert_eq!(&values.summary, &d.summary);
+        prop_assert_eq!(values.fields().len(), d.fields().len());
     }
 
     #[test]
@@ -282,6 +332,7 @@ proptest! {
         let frame = eth(etype, &ipv4(proto, [1, 2, 3, 4], [5, 6, 7, 8], &inner));
         let d = dissect(1, &frame, frame.len() as u32);
         assert_in_bounds(&d, frame.len());
+        assert_values_match_full(1, &frame, frame.len() as u32);
         let cut = &frame[..frame.len() / 2];
         let d = dissect(1, cut, frame.len() as u32);
         assert_in_bounds(&d, cut.len());

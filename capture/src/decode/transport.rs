@@ -62,8 +62,10 @@ fn icmpv6_type_name(t: u8) -> &'static str {
 
 /// What differs between ICMP and ICMPv6 in their common header (type, code, checksum) and echo fields.
 struct IcmpFlavour {
-    /// Layer and field-name prefix (`icmp`, `icmpv6`).
+    /// Layer name (`icmp`, `icmpv6`).
     layer: &'static str,
+    /// Field names of the type, code and checksum.
+    type_code_checksum: [&'static str; 3],
     title: &'static str,
     protocol: &'static str,
     type_name: fn(u8) -> &'static str,
@@ -77,6 +79,7 @@ struct IcmpFlavour {
 
 const ICMP: IcmpFlavour = IcmpFlavour {
     layer: "icmp",
+    type_code_checksum: ["icmp.type", "icmp.code", "icmp.checksum"],
     title: "Internet Control Message Protocol",
     protocol: "ICMP",
     type_name: icmp_type_name,
@@ -88,6 +91,7 @@ const ICMP: IcmpFlavour = IcmpFlavour {
 
 const ICMPV6: IcmpFlavour = IcmpFlavour {
     layer: "icmpv6",
+    type_code_checksum: ["icmpv6.type", "icmpv6.code", "icmpv6.checksum"],
     title: "Internet Control Message Protocol v6",
     protocol: "ICMPv6",
     type_name: icmpv6_type_name,
@@ -110,40 +114,22 @@ fn icmp_common(
         return None;
     };
     let name = (f.type_name)(t);
-    let mut layer = Field::layer(f.layer, f.title.into(), off, end.saturating_sub(off));
+    let mut layer = d.layer(f.layer, format_args!("{}", f.title), off, end.saturating_sub(off));
     let c = &mut layer.children;
-    let type_text = if f.number_first {
-        format!("Type: {t} ({name})")
+    let [type_field, code_field, checksum_field] = f.type_code_checksum;
+    let value = Value::Uint(u64::from(t));
+    c.push(if f.number_first {
+        d.field(type_field, format_args!("Type: {t} ({name})"), off, 1, value)
     } else {
-        format!("Type: {name} ({t})")
-    };
-    c.push(Field::new(
-        &format!("{}.type", f.layer),
-        type_text,
-        off,
-        1,
-        Value::Uint(u64::from(t)),
-    ));
-    c.push(Field::uint(
-        &format!("{}.code", f.layer),
-        "Code",
-        off + 1,
-        1,
-        u64::from(code),
-    ));
-    c.push(Field::hex(
-        &format!("{}.checksum", f.layer),
-        "Checksum",
-        off + 2,
-        2,
-        u64::from(csum),
-        "",
-    ));
+        d.field(type_field, format_args!("Type: {name} ({t})"), off, 1, value)
+    });
+    c.push(d.uint(code_field, "Code", off + 1, 1, u64::from(code)));
+    c.push(d.hex(checksum_field, "Checksum", off + 2, 2, u64::from(csum), ""));
     let mut info = name.to_string();
     if f.echo_types.contains(&t) {
         if let (Some(id), Some(seq)) = (d.be16(off + 4), d.be16(off + 6)) {
-            c.push(Field::hex(f.ident.0, f.ident.1, off + 4, 2, u64::from(id), ""));
-            c.push(Field::uint(f.seq.0, f.seq.1, off + 6, 2, u64::from(seq)));
+            c.push(d.hex(f.ident.0, f.ident.1, off + 4, 2, u64::from(id), ""));
+            c.push(d.uint(f.seq.0, f.seq.1, off + 6, 2, u64::from(seq)));
             let _ = write!(info, " id=0x{id:04x}, seq={seq}");
         }
     }
@@ -165,9 +151,9 @@ fn icmpv6(d: &mut Dissector<'_>, off: usize, end: usize) {
     };
     if matches!(t, 135 | 136) {
         if let Some(target) = d.ipv6(off + 8) {
-            layer.children.push(Field::new(
+            layer.children.push(d.field(
                 "icmpv6.nd.target",
-                format!("Target Address: {target}"),
+                format_args!("Target Address: {target}"),
                 off + 8,
                 16,
                 Value::Ipv6(target),
@@ -222,85 +208,29 @@ fn tcp(d: &mut Dissector<'_>, off: usize, end: usize) {
     let flags = offflags & 0x01ff;
     let payload = end.saturating_sub(off + hdr);
     let flag_text = tcp_flag_names(flags);
-    let mut layer = Field::layer(
+    let mut layer = d.layer(
         "tcp",
-        format!("Transmission Control Protocol, Src Port: {sport}, Dst Port: {dport}, Len: {payload}"),
+        format_args!("Transmission Control Protocol, Src Port: {sport}, Dst Port: {dport}, Len: {payload}"),
         off,
         hdr,
     );
     let c = &mut layer.children;
-    c.push(Field::uint(
-        "tcp.srcport",
-        "Source Port",
-        off,
-        2,
-        u64::from(sport),
-    ));
-    c.push(Field::uint(
-        "tcp.dstport",
-        "Destination Port",
-        off + 2,
-        2,
-        u64::from(dport),
-    ));
-    c.push(Field::uint(
-        "tcp.seq",
-        "Sequence Number",
-        off + 4,
-        4,
-        u64::from(seq),
-    ));
-    c.push(Field::uint(
-        "tcp.ack",
-        "Acknowledgment Number",
-        off + 8,
-        4,
-        u64::from(ack),
-    ));
-    c.push(Field::uint(
-        "tcp.hdr_len",
-        "Header Length",
-        off + 12,
-        1,
-        hdr as u64,
-    ));
-    c.push(Field::hex(
-        "tcp.flags",
-        "Flags",
-        off + 12,
-        2,
-        u64::from(flags),
-        &flag_text,
-    ));
-    c.push(Field::uint(
-        "tcp.window_size_value",
-        "Window",
-        off + 14,
-        2,
-        u64::from(win),
-    ));
-    c.push(Field::hex(
-        "tcp.checksum",
-        "Checksum",
-        off + 16,
-        2,
-        u64::from(csum),
-        "",
-    ));
-    c.push(Field::uint(
+    c.push(d.uint("tcp.srcport", "Source Port", off, 2, u64::from(sport)));
+    c.push(d.uint("tcp.dstport", "Destination Port", off + 2, 2, u64::from(dport)));
+    c.push(d.uint("tcp.seq", "Sequence Number", off + 4, 4, u64::from(seq)));
+    c.push(d.uint("tcp.ack", "Acknowledgment Number", off + 8, 4, u64::from(ack)));
+    c.push(d.uint("tcp.hdr_len", "Header Length", off + 12, 1, hdr as u64));
+    c.push(d.hex("tcp.flags", "Flags", off + 12, 2, u64::from(flags), &flag_text));
+    c.push(d.uint("tcp.window_size_value", "Window", off + 14, 2, u64::from(win)));
+    c.push(d.hex("tcp.checksum", "Checksum", off + 16, 2, u64::from(csum), ""));
+    c.push(d.uint(
         "tcp.urgent_pointer",
         "Urgent Pointer",
         off + 18,
         2,
         u64::from(urg),
     ));
-    c.push(Field::uint(
-        "tcp.len",
-        "TCP Segment Len",
-        off + 12,
-        0,
-        payload as u64,
-    ));
+    c.push(d.uint("tcp.len", "TCP Segment Len", off + 12, 0, payload as u64));
     d.layers.push(layer);
     d.protocol = "TCP".into();
     let mut info = format!("{sport} \u{2192} {dport} [{flag_text}] Seq={seq}");
@@ -324,36 +254,17 @@ fn udp(d: &mut Dissector<'_>, off: usize, end: usize) {
         d.malformed(off, "truncated UDP header");
         return;
     };
-    let mut layer = Field::layer(
+    let mut layer = d.layer(
         "udp",
-        format!("User Datagram Protocol, Src Port: {sport}, Dst Port: {dport}"),
+        format_args!("User Datagram Protocol, Src Port: {sport}, Dst Port: {dport}"),
         off,
         8,
     );
     let c = &mut layer.children;
-    c.push(Field::uint(
-        "udp.srcport",
-        "Source Port",
-        off,
-        2,
-        u64::from(sport),
-    ));
-    c.push(Field::uint(
-        "udp.dstport",
-        "Destination Port",
-        off + 2,
-        2,
-        u64::from(dport),
-    ));
-    c.push(Field::uint("udp.length", "Length", off + 4, 2, u64::from(len)));
-    c.push(Field::hex(
-        "udp.checksum",
-        "Checksum",
-        off + 6,
-        2,
-        u64::from(csum),
-        "",
-    ));
+    c.push(d.uint("udp.srcport", "Source Port", off, 2, u64::from(sport)));
+    c.push(d.uint("udp.dstport", "Destination Port", off + 2, 2, u64::from(dport)));
+    c.push(d.uint("udp.length", "Length", off + 4, 2, u64::from(len)));
+    c.push(d.hex("udp.checksum", "Checksum", off + 6, 2, u64::from(csum), ""));
     d.layers.push(layer);
     d.protocol = "UDP".into();
     let payload = usize::from(len).saturating_sub(8);

@@ -38,7 +38,7 @@ pub(super) fn eval(e: &Expr, d: &Dissection) -> bool {
 /// Calls `f` on every field whose name is one of `names`.
 fn visit(d: &Dissection, names: &[&'static str], f: &mut dyn FnMut(&Field)) {
     fn walk(field: &Field, names: &[&'static str], f: &mut dyn FnMut(&Field)) {
-        if names.contains(&field.name.as_str()) {
+        if names.contains(&field.name.as_ref()) {
             f(field);
         }
         for c in &field.children {

@@ -207,7 +207,7 @@ pub async fn packets(
         hub.select(&sel, limit, true)
             .into_iter()
             .map(|(p, d)| {
-                let d = d.unwrap_or_else(|| p.dissect());
+                let d = d.unwrap_or_else(|| p.dissect_values());
                 PacketRow::new(&p, &d.summary)
             })
             .collect::<Vec<_>>()
