@@ -1,9 +1,13 @@
 //! `twister openflow controller` end to end: a private Open vSwitch whose two ports sit in two network
-//! namespaces; the learning switch makes them ping each other, and the REST API lists, shows and pushes.
+//! namespaces; the learning switch makes them ping each other, and the REST API lists, shows and pushes. And
+//! the service on two ports with mutual TLS, the switch dialling the second one over `ssl:`.
 
 #[allow(dead_code)]
 #[path = "../../../openflow/tests/common/ovs.rs"]
 mod ovs;
+#[allow(dead_code)]
+#[path = "../../../openflow/tests/common/pki.rs"]
+mod pki;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -262,4 +266,105 @@ fn ping_and_push(version: &str) {
     assert_eq!(http(rest_port, "GET", "/switches", None, None).0, 401);
     assert_eq!(http(rest_port, "GET", "/nothing", Some(token), None).0, 404);
     drop(cleanup);
+}
+
+/// Starts `twister openflow controller ARGS` with its REST API on `rest_port` and waits for the API.
+fn start_service(args: &[String], rest_port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_twister"))
+        .args(["openflow", "controller"])
+        .args(args)
+        .args(["--rest", &format!("127.0.0.1:{rest_port}")])
+        .spawn()
+        .expect("twister runs");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", rest_port)).is_err() {
+        assert!(Instant::now() < deadline, "REST API never came up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child
+}
+
+#[test]
+fn service_on_two_ports_with_mutual_tls() {
+    if !ovs::available("service_on_two_ports_with_mutual_tls") {
+        return;
+    }
+    let pki = pki::Pki::new();
+    let sw = ovs::Ovs::start(2).expect("start OVS");
+    let (first, second, rest_port) = (free_port(), free_port(), free_port());
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let args: Vec<String> = [
+        "--listen",
+        &format!("127.0.0.1:{first}"),
+        "--listen",
+        &format!("127.0.0.1:{second}"),
+        "--tls-cert",
+        &path(&pki.controller.cert),
+        "--tls-key",
+        &path(&pki.controller.key),
+        "--tls-ca",
+        &path(&pki.ca),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let _cleanup = Cleanup {
+        netns: vec![],
+        child: Some(start_service(&args, rest_port)),
+    };
+    sw.set_ssl(&pki.switch.key, &pki.switch.cert, &pki.ca)
+        .expect("set-ssl");
+    sw.set_controller_targets(&[format!("ssl:127.0.0.1:{second}")])
+        .expect("set-controller");
+    let dpid = format!("{:016x}", sw.datapath_id);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, list) = http(rest_port, "GET", "/switches", None, None);
+        assert_eq!(status, 200);
+        if list
+            .as_array()
+            .is_some_and(|l| l.iter().any(|s| s["datapath_id"] == dpid.as_str()))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "switch never connected over TLS: {list}\n{}",
+            sw.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The flows of a TLS-connected switch come back through the REST API like any other's.
+    let (status, flows) = http(rest_port, "GET", &format!("/switches/{dpid}/flows"), None, None);
+    assert_eq!(status, 200, "{flows}");
+}
+
+#[test]
+fn tls_flags_are_checked_before_listening() {
+    // A certificate without its key is a usage error.
+    let out = Command::new(env!("CARGO_BIN_EXE_twister"))
+        .args(["openflow", "controller", "--tls-cert", "/nonexistent/cert.pem"])
+        .output()
+        .expect("twister runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--tls-key"),
+        "{out:?}"
+    );
+    // Unreadable files name the file.
+    let out = Command::new(env!("CARGO_BIN_EXE_twister"))
+        .args(["openflow", "conform", "--of", "1.3", "--ports", "1@a,2@b"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "/nonexistent/cert.pem",
+            "--tls-key",
+            "/nonexistent/key.pem",
+        ])
+        .output()
+        .expect("twister runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/nonexistent/cert.pem"), "{err}");
 }

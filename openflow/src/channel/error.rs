@@ -42,6 +42,9 @@ pub enum ChannelError {
     /// The switch answered a request with an error message.
     #[error("switch answered with an error: {0:?}")]
     Rejected(Box<OfMessage>),
+    /// The TLS handshake failed, or the TLS settings cannot be used.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The message does not fit the negotiated version.
     #[error("message of version {message} on a connection of version {connection}")]
     WrongVersion {

@@ -21,14 +21,15 @@
 mod error;
 pub mod handshake;
 mod switch;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::broadcast;
 
 pub use error::ChannelError;
@@ -40,6 +41,13 @@ use crate::{v10, v13, OfMessage, OFP10_VERSION, OFP13_VERSION};
 
 /// The IANA port for OpenFlow.
 pub const DEFAULT_PORT: u16 = 6653;
+/// The port OpenFlow used before IANA assigned 6653; many switches still dial it.
+pub const LEGACY_PORT: u16 = 6633;
+
+/// A switch connection's read side (plain TCP or TLS).
+pub(crate) type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+/// A switch connection's write side (plain TCP or TLS).
+pub(crate) type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Settings of the controller channel.
 #[derive(Debug, Clone)]
@@ -56,6 +64,9 @@ pub struct ChannelConfig {
     pub echo_timeout: Duration,
     /// Capacity of the broadcast queues (events and asynchronous messages).
     pub event_capacity: usize,
+    /// TLS for switch connections ([`tls::server_config`]); `None` for plain TCP. With a client CA in it,
+    /// a switch must present a certificate that CA signed.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Default for ChannelConfig {
@@ -67,6 +78,7 @@ impl Default for ChannelConfig {
             echo_interval: Duration::from_secs(5),
             echo_timeout: Duration::from_secs(3),
             event_capacity: 4096,
+            tls: None,
         }
     }
 }
@@ -184,8 +196,10 @@ impl SwitchDirectory {
 /// connection.
 pub struct Controller {
     local_addr: SocketAddr,
+    also: Vec<SocketAddr>,
+    config: ChannelConfig,
     registry: Arc<Registry>,
-    accept: tokio::task::JoinHandle<()>,
+    accept: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Controller {
@@ -206,17 +220,44 @@ impl Controller {
             switches: Mutex::new(HashMap::new()),
             events,
         });
-        let accept = tokio::spawn(accept_loop(listener, config, registry.clone()));
+        let accept = vec![tokio::spawn(accept_loop(
+            listener,
+            config.clone(),
+            registry.clone(),
+        ))];
         Ok(Controller {
             local_addr,
+            also: Vec::new(),
+            config,
             registry,
             accept,
         })
     }
 
-    /// The address the listener is bound to.
+    /// Listens on one more address (the legacy port 6633 beside 6653, say), with the same settings; the
+    /// switches of every listener share one directory. Returns the address bound.
+    pub async fn listen_also(&mut self, addr: impl ToSocketAddrs) -> Result<SocketAddr, ChannelError> {
+        let listener = TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        self.accept.push(tokio::spawn(accept_loop(
+            listener,
+            self.config.clone(),
+            self.registry.clone(),
+        )));
+        self.also.push(local);
+        Ok(local)
+    }
+
+    /// The address the first listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Every address listened on, the first one first.
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        std::iter::once(self.local_addr)
+            .chain(self.also.iter().copied())
+            .collect()
     }
 
     /// Receives controller events from now on.
@@ -276,7 +317,9 @@ impl Controller {
 
 impl Drop for Controller {
     fn drop(&mut self) {
-        self.accept.abort();
+        for a in &self.accept {
+            a.abort();
+        }
         let switches: Vec<Switch> = self.registry.lock().values().cloned().collect();
         for s in switches {
             s.close();
@@ -294,8 +337,7 @@ async fn accept_loop(listener: TcpListener, config: ChannelConfig, registry: Arc
         let registry = registry.clone();
         tokio::spawn(async move {
             let timeout = config.handshake_timeout;
-            let result =
-                tokio::time::timeout(timeout, handshake(stream, peer, config, registry.clone())).await;
+            let result = tokio::time::timeout(timeout, connect(stream, peer, config, registry.clone())).await;
             let error = match result {
                 Ok(Ok(switch)) => {
                     registry.insert(switch);
@@ -312,9 +354,29 @@ async fn accept_loop(listener: TcpListener, config: ChannelConfig, registry: Arc
     }
 }
 
+/// TLS (when configured), then the OpenFlow handshake, both under the handshake deadline.
+async fn connect(
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    config: ChannelConfig,
+    registry: Arc<Registry>,
+) -> Result<Switch, ChannelError> {
+    stream.set_nodelay(true)?;
+    match config.tls.clone() {
+        None => handshake(stream, peer, config, registry).await,
+        Some(tls) => {
+            let stream = tokio_rustls::TlsAcceptor::from(tls)
+                .accept(stream)
+                .await
+                .map_err(|e| ChannelError::Tls(e.to_string()))?;
+            handshake(stream, peer, config, registry).await
+        }
+    }
+}
+
 /// Reads the next whole message from the stream into the buffer.
-async fn read_message(
-    stream: &mut TcpStream,
+async fn read_message<S: AsyncRead + Unpin>(
+    stream: &mut S,
     buffer: &mut MessageBuffer,
 ) -> Result<(crate::Header, Result<OfMessage, crate::DecodeError>, Vec<u8>), ChannelError> {
     let mut chunk = [0u8; 4096];
@@ -347,13 +409,15 @@ fn hello_failed(version: u8, text: &str) -> OfMessage {
     }
 }
 
-async fn handshake(
-    mut stream: TcpStream,
+async fn handshake<S>(
+    mut stream: S,
     peer: SocketAddr,
     config: ChannelConfig,
     registry: Arc<Registry>,
-) -> Result<Switch, ChannelError> {
-    stream.set_nodelay(true)?;
+) -> Result<Switch, ChannelError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let our_max = config.versions.iter().copied().max().unwrap_or(OFP13_VERSION);
     let mut xid: u32 = 1;
     let hello = Hello::with_versions(&config.versions);
@@ -425,13 +489,13 @@ async fn handshake(
             _ => {}
         }
     };
-    let (reader, writer) = stream.into_split();
+    let (reader, writer) = tokio::io::split(stream);
     let done = switch::Handshaken {
         version,
         features,
         peer,
-        reader,
-        writer,
+        reader: Box::new(reader),
+        writer: Box::new(writer),
         buffer,
         next_xid: xid,
     };

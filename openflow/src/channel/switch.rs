@@ -7,11 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{broadcast, oneshot, watch};
 
 use super::error::ChannelError;
-use super::{ChannelConfig, Registry, SwitchEvent};
+use super::{ChannelConfig, ReadHalf, Registry, SwitchEvent, WriteHalf};
 use crate::common::Echo;
 use crate::framing::MessageBuffer;
 use crate::{v10, v13, OfMessage};
@@ -57,8 +56,8 @@ pub(crate) struct Handshaken {
     pub(crate) version: u8,
     pub(crate) features: Features,
     pub(crate) peer: std::net::SocketAddr,
-    pub(crate) reader: OwnedReadHalf,
-    pub(crate) writer: OwnedWriteHalf,
+    pub(crate) reader: ReadHalf,
+    pub(crate) writer: WriteHalf,
     pub(crate) buffer: MessageBuffer,
     pub(crate) next_xid: u32,
 }
@@ -85,7 +84,7 @@ pub(crate) struct Shared {
     version: u8,
     features: Features,
     peer: std::net::SocketAddr,
-    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    writer: tokio::sync::Mutex<WriteHalf>,
     pending: Mutex<HashMap<u32, Pending>>,
     next_xid: AtomicU32,
     closed: watch::Sender<bool>,
@@ -407,12 +406,7 @@ impl Switch {
     }
 }
 
-async fn read_loop(
-    switch: Switch,
-    mut reader: OwnedReadHalf,
-    mut buffer: MessageBuffer,
-    registry: Arc<Registry>,
-) {
+async fn read_loop(switch: Switch, mut reader: ReadHalf, mut buffer: MessageBuffer, registry: Arc<Registry>) {
     let mut closed = switch.shared.closed.subscribe();
     let mut chunk = vec![0u8; 65536];
     'outer: loop {

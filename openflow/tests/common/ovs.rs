@@ -194,6 +194,25 @@ impl Ovs {
     /// Points the bridge at these controllers (TCP), with a short reconnect back-off.
     pub fn set_controllers(&self, targets: &[SocketAddr]) -> Result<(), String> {
         let targets: Vec<String> = targets.iter().map(|a| format!("tcp:{a}")).collect();
+        self.set_controller_targets(&targets)
+    }
+
+    /// Gives the switch its TLS identity: its private key, its certificate and the CA that signed the
+    /// controller's certificate (OVS checks the controller against it).
+    pub fn set_ssl(
+        &self,
+        key: &std::path::Path,
+        cert: &std::path::Path,
+        ca: &std::path::Path,
+    ) -> Result<(), String> {
+        let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        self.vsctl(&["set-ssl", &path(key), &path(cert), &path(ca)])
+            .map(|_| ())
+    }
+
+    /// Points the bridge at these controller targets (`tcp:IP:PORT`, `ssl:IP:PORT`), with a short reconnect
+    /// back-off.
+    pub fn set_controller_targets(&self, targets: &[String]) -> Result<(), String> {
         let mut args = vec!["set-controller", self.bridge.as_str()];
         args.extend(targets.iter().map(String::as_str));
         self.vsctl(&args)?;

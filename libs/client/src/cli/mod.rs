@@ -7,6 +7,7 @@ mod mail;
 mod openflow;
 mod openflow_conform;
 mod openflow_controller;
+mod openflow_listen;
 mod output;
 mod projects;
 mod report;

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use twister_openflow::channel::{ChannelConfig, Controller};
 use twister_openflow::conformance::{self, catalogue, Case, Context, Report, RunOptions, Runner, Verdict};
 use twister_openflow::dataplane::DataPlane;
 use twister_openflow::{OFP10_VERSION, OFP13_VERSION};
 
+use super::openflow_listen::ListenArgs;
 use super::{output, CmdResult, Failure};
 
 /// Flags of `twister openflow conform`.
@@ -19,9 +19,9 @@ pub struct ConformArgs {
     /// OpenFlow version: 1.0 or 1.3.
     #[arg(long = "of", default_value = "1.3")]
     pub of: String,
-    /// Address the switch connects to.
-    #[arg(long, default_value = "127.0.0.1:6653")]
-    pub listen: String,
+    /// Where the switch connects (addresses, TLS).
+    #[command(flatten)]
+    pub listen: ListenArgs,
     /// Data ports as OFPORT@INTERFACE, comma separated (at least two; groups use a third).
     #[arg(long, value_delimiter = ',')]
     pub ports: Vec<String>,
@@ -100,10 +100,11 @@ fn select(version: u8, groups: &[String], ids: &[String]) -> Result<Vec<Case>, F
 
 async fn conform(args: &ConformArgs, version: u8, cases: &[Case]) -> Result<Report, Failure> {
     let ports = parse_ports(&args.ports)?;
-    let controller = Controller::bind(args.listen.as_str(), ChannelConfig::with_versions(&[version]))
-        .await
-        .map_err(|e| Failure::other(format!("cannot listen on {}: {e}", args.listen)))?;
-    eprintln!("waiting for a switch on {} ...", controller.local_addr());
+    let controller = args.listen.bind(&[version]).await?;
+    eprintln!(
+        "waiting for a switch on {} ...",
+        args.listen.describe(&controller)
+    );
     let switch = controller
         .wait_for_switch(None, Duration::from_secs(args.wait))
         .await

@@ -18,18 +18,19 @@ use axum::routing::get;
 use axum::{Json, Router};
 use clap::Args;
 use serde_json::{json, Value};
-use twister_openflow::channel::{is_error, ChannelConfig, Controller, Switch, SwitchDirectory};
+use twister_openflow::channel::{is_error, Switch, SwitchDirectory};
 use twister_openflow::learning::LearningSwitch;
 use twister_openflow::{v10, v13, OfMessage, OFP10_VERSION, OFP13_VERSION};
 
+use super::openflow_listen::ListenArgs;
 use super::{CmdResult, Failure};
 
 /// Flags of `twister openflow controller`.
 #[derive(Debug, Args)]
 pub struct ControllerArgs {
-    /// Address switches connect to.
-    #[arg(long, default_value = "127.0.0.1:6653")]
-    pub listen: String,
+    /// Where switches connect (addresses, TLS).
+    #[command(flatten)]
+    pub listen: ListenArgs,
     /// Address of the REST API.
     #[arg(long, default_value = "127.0.0.1:8653")]
     pub rest: String,
@@ -254,9 +255,7 @@ async fn serve(args: ControllerArgs) -> CmdResult {
             other => return Err(Failure::usage(format!("--of {other}: give 1.0, 1.3 or both"))),
         });
     }
-    let controller = Controller::bind(args.listen.as_str(), ChannelConfig::with_versions(&versions))
-        .await
-        .map_err(|e| Failure::other(format!("cannot listen on {}: {e}", args.listen)))?;
+    let controller = args.listen.bind(&versions).await?;
     let learning = LearningSwitch::start(&controller);
     let svc = Arc::new(Service {
         switches: controller.directory(),
@@ -277,7 +276,7 @@ async fn serve(args: ControllerArgs) -> CmdResult {
         .map_err(|e| Failure::other(format!("REST listener: {e}")))?;
     eprintln!(
         "OpenFlow controller on {}, REST API on http://{rest_addr}",
-        controller.local_addr()
+        args.listen.describe(&controller)
     );
     axum::serve(rest, app)
         .with_graceful_shutdown(async {
