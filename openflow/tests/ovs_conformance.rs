@@ -23,7 +23,15 @@ async fn run_version(version: u8, dir: &std::path::Path) -> Report {
     let mut dp = DataPlane::open((1..=3).map(|i| (i, ovs.port(i).host_side.as_str()))).expect("data plane");
     dp.set_filter(conformance::keep_frame);
     let ctx = Context::new(&sw, &dp, vec![1, 2, 3]);
-    let cases = catalogue(version);
+    // TWISTER_OF_CASES=a,b runs only the cases whose id contains one of the parts (while developing).
+    let only = std::env::var("TWISTER_OF_CASES").ok();
+    let cases: Vec<_> = catalogue(version)
+        .into_iter()
+        .filter(|c| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|p| c.id.contains(p)))
+        })
+        .collect();
     let runner = Runner::new(RunOptions {
         reruns: 2,
         evidence_dir: Some(dir.to_path_buf()),
@@ -48,7 +56,9 @@ async fn run_and_check(version: u8) {
     let report = run_version(version, &dir).await;
     std::fs::write(dir.join("report.json"), report.to_json()).expect("json");
     std::fs::write(dir.join("report.xml"), report.to_junit()).expect("junit");
-    assert_eq!(report.results.len(), catalogue(version).len());
+    if std::env::var_os("TWISTER_OF_CASES").is_none() {
+        assert_eq!(report.results.len(), catalogue(version).len());
+    }
     let bad: Vec<String> = report
         .results
         .iter()
@@ -97,6 +107,9 @@ const KNOWN_OVS_FAILURES: &[&str] = &[
     // OVS keeps table 254 as a hidden read-only table and answers BAD_REQUEST/EPERM, not
     // FLOW_MOD_FAILED/BAD_TABLE_ID.
     "of13.error_bad_table",
+    // OVS 3.1 shows NO_PACKET_IN in the port's config but still sends packet-ins for unmatched frames
+    // from the port.
+    "of10.port_mod_no_packet_in",
 ];
 
 #[test]
