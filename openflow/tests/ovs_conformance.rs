@@ -56,7 +56,8 @@ async fn run_and_check(version: u8) {
     let report = run_version(version, &dir).await;
     std::fs::write(dir.join("report.json"), report.to_json()).expect("json");
     std::fs::write(dir.join("report.xml"), report.to_junit()).expect("junit");
-    if std::env::var_os("TWISTER_OF_CASES").is_none() {
+    let filtered = std::env::var_os("TWISTER_OF_CASES").is_some();
+    if !filtered {
         assert_eq!(report.results.len(), catalogue(version).len());
     }
     let bad: Vec<String> = report
@@ -82,7 +83,7 @@ async fn run_and_check(version: u8) {
         assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "{e}");
     }
     let junit = std::fs::read_to_string(dir.join("report.xml")).expect("junit");
-    assert!(junit.contains("<testsuite name=\"match\""));
+    assert!(filtered || junit.contains("<testsuite name=\"match\""));
     if std::env::var_os("TWISTER_KEEP_REPORTS").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
