@@ -23,7 +23,15 @@ async fn run_version(version: u8, dir: &std::path::Path) -> Report {
     let mut dp = DataPlane::open((1..=3).map(|i| (i, ovs.port(i).host_side.as_str()))).expect("data plane");
     dp.set_filter(conformance::keep_frame);
     let ctx = Context::new(&sw, &dp, vec![1, 2, 3]);
-    let cases = catalogue(version);
+    // TWISTER_OF_CASES=a,b runs only the cases whose id contains one of the parts (while developing).
+    let only = std::env::var("TWISTER_OF_CASES").ok();
+    let cases: Vec<_> = catalogue(version)
+        .into_iter()
+        .filter(|c| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|p| c.id.contains(p)))
+        })
+        .collect();
     let runner = Runner::new(RunOptions {
         reruns: 2,
         evidence_dir: Some(dir.to_path_buf()),
@@ -48,7 +56,10 @@ async fn run_and_check(version: u8) {
     let report = run_version(version, &dir).await;
     std::fs::write(dir.join("report.json"), report.to_json()).expect("json");
     std::fs::write(dir.join("report.xml"), report.to_junit()).expect("junit");
-    assert_eq!(report.results.len(), catalogue(version).len());
+    let filtered = std::env::var_os("TWISTER_OF_CASES").is_some();
+    if !filtered {
+        assert_eq!(report.results.len(), catalogue(version).len());
+    }
     let bad: Vec<String> = report
         .results
         .iter()
@@ -72,7 +83,7 @@ async fn run_and_check(version: u8) {
         assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "{e}");
     }
     let junit = std::fs::read_to_string(dir.join("report.xml")).expect("junit");
-    assert!(junit.contains("<testsuite name=\"match\""));
+    assert!(filtered || junit.contains("<testsuite name=\"match\""));
     if std::env::var_os("TWISTER_KEEP_REPORTS").is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -97,6 +108,9 @@ const KNOWN_OVS_FAILURES: &[&str] = &[
     // OVS keeps table 254 as a hidden read-only table and answers BAD_REQUEST/EPERM, not
     // FLOW_MOD_FAILED/BAD_TABLE_ID.
     "of13.error_bad_table",
+    // OVS 3.1 shows NO_PACKET_IN in the port's config but still sends packet-ins for unmatched frames
+    // from the port.
+    "of10.port_mod_no_packet_in",
 ];
 
 #[test]
@@ -117,12 +131,15 @@ fn catalogue_ids_are_unique_and_versioned() {
             assert!(!c.section.is_empty() && !c.title.is_empty(), "{}", c.id);
         }
     }
-    assert!(catalogue(OFP10_VERSION).len() >= 100);
-    assert!(catalogue(OFP13_VERSION).len() >= 350);
+    assert!(catalogue(OFP10_VERSION).len() >= 320);
+    assert!(catalogue(OFP13_VERSION).len() >= 365);
     assert!(conformance::find("of13.echo").is_some());
     assert!(conformance::find("of13.match.ipv6_src_masked").is_some());
     assert!(conformance::find("of13.errors.prereq_wrong.tcp_src").is_some());
     assert!(conformance::find("of10.packet_out.set_field.ipv4_src").is_some());
+    assert!(conformance::find("of10.flow_mod.check_overlap.ipv4_src").is_some());
+    assert!(conformance::find("of10.match.nw_dst_prefix_24").is_some());
+    assert!(conformance::find("of13.flow_stats_out_group").is_some());
     assert!(conformance::find("nope").is_none());
     assert!(conformance::groups().contains(&"match"));
 }

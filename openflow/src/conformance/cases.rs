@@ -187,15 +187,19 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
     let result = match &case.body {
         Body::Named(name) if super::flow_table::handles(name) => super::flow_table::run(name, ctx).await,
         Body::Named(name) if super::pipeline::handles(name) => super::pipeline::run(name, ctx).await,
+        Body::Named(name) if super::named10::handles(name) => super::named10::run(name, ctx).await,
+        Body::Named(name) if super::flow_options::handles(name) => super::flow_options::run(name, ctx).await,
         Body::Named(name) => named(name, ctx).await,
         Body::Match { field, masked } => match_case(*field, *masked, case.required, ctx).await,
         Body::Action(a) => action_case(*a, ctx).await,
         Body::Stats(kind) => stats_case(kind, case.required, ctx).await,
         Body::Family(f) => super::families::run(*f, case.required, ctx).await,
+        Body::Family10(f) => super::families10::run(*f, ctx).await,
     };
-    // Leave the switch clean for the next case; a failure here does not change the verdict.
+    // Leave the switch clean for the next case; a failure here does not change the verdict. No settle
+    // time: the next case's own reset waits it.
     if !ctx.switch.is_closed() {
-        let _ = ctx.reset().await;
+        let _ = ctx.errors_before_barrier(&clear(ctx.switch.version())).await;
     }
     result
 }
@@ -481,6 +485,24 @@ async fn packet_in(
     })
 }
 
+/// The next 1.0 packet-in whose data is a non-empty prefix of `frame`.
+pub(super) async fn packet_in_full(
+    sub: &mut Subscription,
+    ctx: &Context<'_>,
+    frame: &[u8],
+) -> Result<v10::PacketIn, CaseError> {
+    let got = sub
+        .expect(ctx.timeout, |m| {
+            matches!(&m.message, OfMessage::V10(v10::Message::PacketIn(p)) if !p.data.is_empty() && frame.starts_with(&p.data))
+        })
+        .await
+        .map_err(|_| fail("no packet-in"))?;
+    match got.message {
+        OfMessage::V10(v10::Message::PacketIn(p)) => Ok(p),
+        _ => Err(fail("no packet-in")),
+    }
+}
+
 /// What a flow-removed message says, in both versions.
 pub(super) struct Removed {
     /// `ofp_flow_removed_reason`.
@@ -489,6 +511,10 @@ pub(super) struct Removed {
     pub priority: u16,
     /// The in_port of the removed flow's match, when it has one.
     pub in_port: Option<u32>,
+    /// How long the flow lived, in seconds.
+    pub duration_sec: u32,
+    /// Packets the flow counted.
+    pub packets: u64,
 }
 
 /// The next flow-removed message within `wait`.
@@ -509,6 +535,8 @@ pub(super) async fn next_flow_removed(sub: &mut Subscription, wait: Duration) ->
             priority: r.priority,
             in_port: (r.match_.wildcards & v10::match_::wildcards::IN_PORT == 0)
                 .then_some(u32::from(r.match_.in_port)),
+            duration_sec: r.duration_sec,
+            packets: r.packet_count,
         }),
         OfMessage::V13(v13::Message::FlowRemoved(r)) => Some(Removed {
             reason: r.reason.into(),
@@ -518,6 +546,8 @@ pub(super) async fn next_flow_removed(sub: &mut Subscription, wait: Duration) ->
                 OxmField::InPort { value, .. } => Some(*value),
                 _ => None,
             }),
+            duration_sec: r.duration_sec,
+            packets: r.packet_count,
         }),
         _ => None,
     }

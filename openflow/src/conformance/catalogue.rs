@@ -3,7 +3,7 @@
 
 use super::actions::{ActionCase, OTHERS13, SET10};
 use super::fields::{self, Field};
-use super::{flow_table, pipeline, Body, Case};
+use super::{flow_options, flow_table, named10, pipeline, Body, Case};
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
 pub(super) const V10: u8 = 1;
@@ -646,8 +646,12 @@ pub fn catalogue(version: u8) -> Vec<Case> {
     };
     let v13 = version == OFP13_VERSION;
     let mut out = Vec::new();
-    for (name, group, title, s10, s13, required, versions, ts026) in
-        NAMED.iter().chain(flow_table::NAMED).chain(pipeline::NAMED)
+    for (name, group, title, s10, s13, required, versions, ts026) in NAMED
+        .iter()
+        .chain(flow_table::NAMED)
+        .chain(pipeline::NAMED)
+        .chain(named10::NAMED)
+        .chain(flow_options::NAMED)
     {
         if versions & bit == 0 {
             continue;
@@ -735,6 +739,9 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         });
     }
     out.extend(super::families::cases(version, prefix));
+    if !v13 {
+        out.extend(super::families10::cases(version, prefix));
+    }
     if v13 {
         for c in out.iter_mut().filter(|c| c.ts026.is_none()) {
             c.ts026 = super::ts026::number(&c.id);

@@ -23,8 +23,11 @@ mod cases;
 mod catalogue;
 mod evidence;
 mod families;
+mod families10;
 mod fields;
+mod flow_options;
 mod flow_table;
+mod named10;
 mod pipeline;
 mod probe;
 mod report;
@@ -77,6 +80,8 @@ pub(crate) enum Body {
     Stats(&'static str),
     /// A case of the generated families (prerequisites, bad values, packet-out per action, echo sizes).
     Family(families::Family),
+    /// A case of the 1.0 families (per field, prefix lengths, set-action values).
+    Family10(families10::Family10),
 }
 
 /// The verdict of a case.
