@@ -199,7 +199,7 @@ const POLL_INTERVAL_MS: i32 = 50;
 /// Most packets taken from the kernel ring in one read (one block).
 const READ_BATCH: usize = 512;
 /// Longest time the kernel holds captured packets in a block before handing them over (libpcap's timeout).
-pub const BLOCK_TIMEOUT_MS: i32 = 10;
+pub const BLOCK_TIMEOUT_MS: i32 = 5;
 /// How often the kernel counters are refreshed.
 const STATS_INTERVAL: Duration = Duration::from_millis(200);
 

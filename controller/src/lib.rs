@@ -178,6 +178,10 @@ pub async fn spawn(config: Config, admin_password: Option<String>) -> anyhow::Re
     let scheme = if tls.is_some() { "https" } else { "http" };
     let server = match tls {
         None => tokio::spawn(async move {
+            // No Nagle: live WebSocket messages are small and must not wait for the peer's delayed ACK (40 ms).
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),

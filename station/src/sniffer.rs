@@ -141,6 +141,8 @@ struct Worker {
 
 /// Counters are sent at least this often, even with no packets.
 const STATUS_EVERY: Duration = Duration::from_secs(1);
+/// Least time between two batches sent because nothing more was ready.
+const SEND_GAP: Duration = Duration::from_millis(2);
 
 impl Worker {
     fn run(mut self) {
@@ -236,7 +238,17 @@ impl Worker {
                 new_filter = Some(s.filter);
                 break;
             }
-            if let Some(block) = source.recv_block_timeout(Duration::from_millis(10)) {
+            // With packets waiting, wake when they are due (the gap or the batch time), not later.
+            let wait = if packets.is_empty() {
+                Duration::from_millis(10)
+            } else {
+                SEND_GAP
+                    .saturating_sub(last_sent.elapsed())
+                    .min(batch_wait.saturating_sub(started.elapsed()))
+                    .max(Duration::from_micros(200))
+            };
+            let mut drained = false;
+            if let Some(block) = source.recv_block_timeout(wait) {
                 if packets.is_empty() {
                     started = Instant::now();
                 }
@@ -244,12 +256,18 @@ impl Worker {
                 // Take what is already queued without waiting.
                 while packets.len() < self.config.batch_packets {
                     let Some(block) = source.try_recv_block() else {
+                        drained = true;
                         break;
                     };
                     self.take(&source, block, &mut packets, ring);
                 }
+            } else {
+                drained = true;
             }
-            let due = !packets.is_empty() && started.elapsed() >= batch_wait;
+            // A batch goes as soon as nothing more is ready (at most one per SEND_GAP), so a quiet capture
+            // shows at once; under load batches fill up or wait at most `batch_ms`.
+            let due = !packets.is_empty()
+                && (started.elapsed() >= batch_wait || (drained && last_sent.elapsed() >= SEND_GAP));
             if due || last_sent.elapsed() >= STATUS_EVERY {
                 if let Some(r) = ring.as_mut() {
                     let _ = r.flush();
