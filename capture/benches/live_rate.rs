@@ -16,24 +16,13 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::{cpu_of_self, cpus, del_veth, pin_to, senders};
 use twister_capture::{dissect_with, CaptureSource, Detail, DisplayFilter, InterfaceConfig, PcapngWriter};
 
 const TX: &str = "twbench0";
 const RX: &str = "twbench1";
-
-fn sh(args: &[&str]) {
-    let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
-    assert!(st.success(), "{args:?}");
-}
-
-fn cpu_of_self() -> Duration {
-    // SAFETY: getrusage fills the struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let tv =
-        |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
 
 fn cpu_of_pid(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -46,37 +35,6 @@ fn cpu_of_pid(pid: u32) -> Duration {
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     Duration::from_nanos(ticks * 1_000_000_000 / hz)
 }
-
-/// CPUs of the machine, read once before any pinning (which narrows what the process sees).
-fn cpus() -> usize {
-    static CPUS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *CPUS.get_or_init(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
-}
-
-/// trafgen processes (env `SENDERS`, default one per CPU: on a veth each sender also does the receive side's
-/// kernel work, so one CPU alone cannot fill the pair).
-fn senders() -> usize {
-    std::env::var("SENDERS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or_else(cpus)
-        .clamp(1, cpus())
-}
-
-/// Pins the calling thread (and the threads it starts afterwards) to `cpu`.
-fn pin_to(cpu: usize) {
-    // SAFETY: the set is a plain bit mask initialised by CPU_ZERO; sched_setaffinity reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
-/// 60-byte UDP frames, as fast as trafgen sends them from one CPU.
-const FRAME: &str = "{ 0x02,0,0,0,0,0x0b, 0x02,0,0,0,0,0x0a, c16(0x0800), 0x45,0,c16(46),0,0,0x40,0,64,17,\
-                     csumip(14, 33), 10,213,250,1, 10,213,250,2, c16(40000), c16(40001), c16(26), 0,0, fill(0x61, 18) }";
 
 /// tcpdump running beside us, and where its final counts will appear.
 struct Tcpdump {
@@ -130,15 +88,7 @@ impl Tcpdump {
 
 /// One burst of `packets` frames with the given capturers on the veth; prints a line per capturer.
 fn burst(packets: u64, ours: bool, tcpdump: bool, pinned: bool) {
-    let _ = Command::new("ip")
-        .args(["link", "del", TX])
-        .stderr(Stdio::null())
-        .status();
-    sh(&["ip", "link", "add", TX, "type", "veth", "peer", "name", RX]);
-    for d in [TX, RX] {
-        let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{d}/disable_ipv6"), "1");
-        sh(&["ip", "link", "set", d, "up"]);
-    }
+    support::veth(TX, RX);
     let mut source = ours.then(|| {
         let mut cfg = InterfaceConfig::new(RX);
         cfg.buffer_size = 64 << 20;
@@ -151,16 +101,7 @@ fn burst(packets: u64, ours: bool, tcpdump: bool, pinned: bool) {
     ring.add_interface(RX, 1, 262_144).unwrap();
     let cpu0 = cpu_of_self();
     let start = Instant::now();
-    let senders = senders();
-    let cpu_list = format!("0-{}", senders - 1);
-    let senders = senders.to_string();
-    let mut trafgen = Command::new("taskset")
-        .args(["-c", &cpu_list, "trafgen", "-o", TX, "-n", &packets.to_string()])
-        .args(["-P", &senders, "--no-sock-mem", "-Q", "-C", FRAME])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut trafgen = support::trafgen(TX, packets, 250).spawn().unwrap();
     let mut n = 0u64;
     let mut send_time = None;
     let mut quiet_since = None;
@@ -226,7 +167,7 @@ fn burst(packets: u64, ours: bool, tcpdump: bool, pinned: bool) {
             cpu.as_nanos() as f64 / captured.max(1) as f64
         );
     }
-    let _ = Command::new("ip").args(["link", "del", TX]).status();
+    del_veth(TX);
 }
 
 /// The four bursts: the veth alone (what it carries here), each capturer alone, and both side by side. On
@@ -295,9 +236,6 @@ fn main() {
         println!("live capture: skipped (needs root)");
         return;
     }
-    let packets = std::env::var("PACKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000_000);
+    let packets = support::packets();
     live(packets);
 }

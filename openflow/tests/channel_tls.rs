@@ -229,14 +229,7 @@ async fn ovs_connects_over_tls() {
     sw.barrier().await.unwrap();
     let stats = OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
         flags: 0,
-        body: v13::MultipartRequestBody::Flow(FlowStatsRequest {
-            table_id: 0xff,
-            out_port: v13::port::port_no::ANY,
-            out_group: v13::group::group_id::ANY,
-            cookie: 0,
-            cookie_mask: 0,
-            match_: v13::Match::default(),
-        }),
+        body: v13::MultipartRequestBody::Flow(FlowStatsRequest::all()),
     }));
     let parts = sw.multipart(&stats).await.unwrap();
     let cookies: Vec<u64> = parts

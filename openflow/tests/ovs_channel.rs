@@ -155,14 +155,7 @@ async fn ovs_handshake_features_flows_in_10_and_13() {
     s13.barrier().await.unwrap();
     let stats13 = OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
         flags: 0,
-        body: v13::MultipartRequestBody::Flow(FlowStatsRequest13 {
-            table_id: 0xff,
-            out_port: v13::port::port_no::ANY,
-            out_group: v13::group::group_id::ANY,
-            cookie: 0,
-            cookie_mask: 0,
-            match_: v13::Match::default(),
-        }),
+        body: v13::MultipartRequestBody::Flow(FlowStatsRequest13::all()),
     }));
     let mut flows13 = Vec::new();
     for part in s13.multipart(&stats13).await.unwrap() {

@@ -9,42 +9,17 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../../capture/benches/support/mod.rs"]
+mod support;
+
+use support::{cpu_of_self, cpus, pin_to, senders};
 use twister_proto::link::Up;
 use twister_station::sniffer::{spawn, SnifferConfig};
 
 const TX: &str = "twsniff0";
 const RX: &str = "twsniff1";
-const FRAME: &str = "{ 0x02,0,0,0,0,0x0b, 0x02,0,0,0,0,0x0a, c16(0x0800), 0x45,0,c16(46),0,0,0x40,0,64,17,\
-                     csumip(14, 33), 10,213,251,1, 10,213,251,2, c16(40000), c16(40001), c16(26), 0,0, fill(0x61, 18) }";
-
-fn sh(args: &[&str]) {
-    let st = Command::new(args[0]).args(&args[1..]).status().unwrap();
-    assert!(st.success(), "{args:?}");
-}
-
-fn cpu_of_self() -> Duration {
-    // SAFETY: getrusage fills the struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    let tv =
-        |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
-    tv(ru.ru_utime) + tv(ru.ru_stime)
-}
-
-/// Pins this thread (and the threads it starts afterwards) to `cpu`.
-fn pin_to(cpu: usize) {
-    // SAFETY: the set is a plain bit mask initialised by CPU_ZERO; sched_setaffinity reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_ZERO(&mut set);
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
 /// Packets in the pcapng files of `dir`.
 fn ring_packets(dir: &std::path::Path) -> u64 {
     let mut n = 0;
@@ -66,28 +41,12 @@ fn main() {
         println!("sniffer_rate: skipped (needs root)");
         return;
     }
-    let packets: u64 = std::env::var("PACKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000_000);
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let senders = std::env::var("SENDERS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(cpus)
-        .clamp(1, cpus);
+    let packets = support::packets();
+    let (cpus, senders) = (cpus(), senders());
     if cpus >= 2 {
         pin_to(cpus - 1);
     }
-    let _ = Command::new("ip")
-        .args(["link", "del", TX])
-        .stderr(Stdio::null())
-        .status();
-    sh(&["ip", "link", "add", TX, "type", "veth", "peer", "name", RX]);
-    for d in [TX, RX] {
-        let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{d}/disable_ipv6"), "1");
-        sh(&["ip", "link", "set", d, "up"]);
-    }
+    support::veth(TX, RX);
     let dir = tempfile::tempdir().unwrap();
     let config = SnifferConfig {
         interfaces: vec![RX.into()],
@@ -115,14 +74,7 @@ fn main() {
     std::thread::sleep(Duration::from_millis(500));
     let cpu0 = cpu_of_self();
     let start = Instant::now();
-    let st = Command::new("taskset")
-        .args(["-c", &format!("0-{}", senders - 1), "trafgen", "-o", TX])
-        .args(["-n", &packets.to_string(), "-P", &senders.to_string()])
-        .args(["--no-sock-mem", "-Q", "-C", FRAME])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
+    let st = support::trafgen(TX, packets, 251).status().unwrap();
     assert!(st.success(), "trafgen failed");
     let sent = start.elapsed();
     // Give the sniffer time to drain its queue and the ring to be flushed.
@@ -130,7 +82,7 @@ fn main() {
     let cpu = cpu_of_self() - cpu0;
     drop(sniffer);
     let (frames, json_bytes, last) = consumer.join().unwrap();
-    let _ = Command::new("ip").args(["link", "del", TX]).status();
+    support::del_veth(TX);
     let in_ring = ring_packets(dir.path());
     let last = last.unwrap_or_default();
     let i = last.interfaces.first().cloned().unwrap_or_default();

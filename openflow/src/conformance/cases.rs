@@ -370,14 +370,7 @@ pub(super) fn stats_request(ctx: &Context<'_>, kind: &str) -> Option<OfMessage> 
         })))
     } else {
         use v13::MultipartRequestBody as B;
-        let fsr = v13::multipart::FlowStatsRequest {
-            table_id: 0xff,
-            out_port: v13::port::port_no::ANY,
-            out_group: v13::group::group_id::ANY,
-            cookie: 0,
-            cookie_mask: 0,
-            match_: v13::Match::default(),
-        };
+        let fsr = v13::multipart::FlowStatsRequest::all();
         let body = match kind {
             "desc" => B::Desc,
             "flow" => B::Flow(fsr),

@@ -328,14 +328,7 @@ impl Context<'_> {
         } else {
             let req = OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
                 flags: 0,
-                body: v13::MultipartRequestBody::Flow(v13::multipart::FlowStatsRequest {
-                    table_id: 0xff,
-                    out_port: v13::port::port_no::ANY,
-                    out_group: v13::group::group_id::ANY,
-                    cookie: 0,
-                    cookie_mask: 0,
-                    match_: v13::Match::default(),
-                }),
+                body: v13::MultipartRequestBody::Flow(v13::multipart::FlowStatsRequest::all()),
             }));
             for part in self.stats(&req, &[]).await? {
                 if let OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {

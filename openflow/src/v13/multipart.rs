@@ -148,6 +148,20 @@ pub struct FlowStatsRequest {
     pub match_: Match,
 }
 
+impl FlowStatsRequest {
+    /// Every flow of every table: any output port and group, no cookie filter, an empty match.
+    pub fn all() -> FlowStatsRequest {
+        FlowStatsRequest {
+            table_id: 0xff,
+            out_port: crate::v13::port::port_no::ANY,
+            out_group: crate::v13::group::group_id::ANY,
+            cookie: 0,
+            cookie_mask: 0,
+            match_: Match::default(),
+        }
+    }
+}
+
 /// `OFPT_MULTIPART_REPLY`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(test, derive(proptest_derive::Arbitrary))]

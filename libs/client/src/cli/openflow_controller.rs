@@ -153,14 +153,7 @@ async fn list_flows(
     } else {
         OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
             flags: 0,
-            body: v13::MultipartRequestBody::Flow(v13::multipart::FlowStatsRequest {
-                table_id: 0xff,
-                out_port: v13::port::port_no::ANY,
-                out_group: v13::group::group_id::ANY,
-                cookie: 0,
-                cookie_mask: 0,
-                match_: v13::Match::default(),
-            }),
+            body: v13::MultipartRequestBody::Flow(v13::multipart::FlowStatsRequest::all()),
         }))
     };
     let parts = match sw.multipart(&req).await {
