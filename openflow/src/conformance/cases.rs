@@ -190,7 +190,19 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
         Body::Named(name) if super::named10::handles(name) => super::named10::run(name, ctx).await,
         Body::Named(name) if super::flow_options::handles(name) => super::flow_options::run(name, ctx).await,
         Body::Named(name) => named(name, ctx).await,
-        Body::Match { field, masked } => match_case(*field, *masked, case.required, ctx).await,
+        Body::Match {
+            field,
+            masked,
+            carrier,
+        } => {
+            let base = match carrier {
+                Some(c) => c
+                    .probe(*field, *masked, !ctx.v10())
+                    .ok_or_else(|| CaseError::Unknown(format!("{} on {}", field.name(), c.name())))?,
+                None => field.base(),
+            };
+            match_case(*field, *masked, &base, case.required, ctx).await
+        }
         Body::Action(a) => action_case(*a, ctx).await,
         Body::Stats(kind) => stats_case(kind, case.required, ctx).await,
         Body::Family(f) => super::families::run(*f, case.required, ctx).await,
@@ -204,11 +216,16 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
     result
 }
 
-async fn match_case(f: Field, masked: bool, required: bool, ctx: &Context<'_>) -> Result<(), CaseError> {
+async fn match_case(
+    f: Field,
+    masked: bool,
+    base: &Probe,
+    required: bool,
+    ctx: &Context<'_>,
+) -> Result<(), CaseError> {
     let (p1, p2) = (ctx.port(0), ctx.port(1));
-    let base = f.base();
     let add = if ctx.v10() {
-        let m = fields::v10_match(f, &base, ctx.port10(0), masked)
+        let m = fields::v10_match(f, base, ctx.port10(0), masked)
             .ok_or_else(|| CaseError::Unknown(f.name().into()))?;
         OfMessage::V10(v10::Message::FlowMod(flow10(
             v10::FlowModCommand::Add,
@@ -220,7 +237,7 @@ async fn match_case(f: Field, masked: bool, required: bool, ctx: &Context<'_>) -
             }],
         )))
     } else {
-        let fields = fields::oxm_with_prereqs(f, &base, p1, masked)
+        let fields = fields::oxm_with_prereqs(f, base, p1, masked)
             .ok_or_else(|| CaseError::Unknown(f.name().into()))?;
         OfMessage::V13(v13::Message::FlowMod(flow13(
             v13::FlowModCommand::Add,
@@ -232,7 +249,7 @@ async fn match_case(f: Field, masked: bool, required: bool, ctx: &Context<'_>) -
     let unsupported_types: &[u16] = if required { &[] } else { &[BAD_MATCH, BAD_REQUEST] };
     ctx.program_ok(&[add], unsupported_types).await?;
     let hit = if masked {
-        fields::vary(f, &base, false).unwrap_or_else(|| base.clone())
+        fields::vary(f, base, false).unwrap_or_else(|| base.clone())
     } else {
         base.clone()
     };
@@ -246,7 +263,7 @@ async fn match_case(f: Field, masked: bool, required: bool, ctx: &Context<'_>) -
     if f == Field::InPort {
         ctx.expect_dropped(p2, &frame, &[p1]).await?;
     } else if f.can_miss() {
-        if let Some(miss) = fields::vary(f, &base, true) {
+        if let Some(miss) = fields::vary(f, base, true) {
             ctx.expect_dropped(p1, &miss.build(), &[p2]).await?;
         }
     }

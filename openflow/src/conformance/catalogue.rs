@@ -2,7 +2,7 @@
 //! tables.
 
 use super::actions::{ActionCase, OTHERS13, SET10};
-use super::fields::{self, Field};
+use super::fields::{self, Carrier, Field};
 use super::{flow_options, flow_table, named10, pipeline, Body, Case};
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
@@ -702,8 +702,45 @@ pub fn catalogue(version: u8) -> Vec<Case> {
                 ts026: None,
                 required: if v13 { f.required() && !masked } else { true },
                 version,
-                body: Body::Match { field: *f, masked },
+                body: Body::Match {
+                    field: *f,
+                    masked,
+                    carrier: None,
+                },
             });
+        }
+    }
+    // The same match cases on other frames that carry the field (IPv4/IPv6/ARP, other transports, a VLAN tag).
+    for f in fields::ALL {
+        for masked in [false, true] {
+            if masked && !f.maskable() {
+                continue;
+            }
+            for c in Carrier::ALL {
+                if c.probe(*f, masked, v13).is_none() {
+                    continue;
+                }
+                let suffix = if masked { "_masked" } else { "" };
+                out.push(Case {
+                    id: format!("{prefix}.match.{}{suffix}.{}", f.name(), c.name()),
+                    group: "match",
+                    title: format!(
+                        "A flow matching {}{} forwards the {} frame that has it and not one that differs",
+                        f.name(),
+                        if masked { " under a mask" } else { "" },
+                        c.label()
+                    ),
+                    section: if v13 { "§7.2.3.7" } else { "§5.2.3" },
+                    ts026: None,
+                    required: if v13 { f.required() && !masked } else { true },
+                    version,
+                    body: Body::Match {
+                        field: *f,
+                        masked,
+                        carrier: Some(*c),
+                    },
+                });
+            }
         }
     }
     let mut action_cases: Vec<ActionCase> = Vec::new();

@@ -261,6 +261,8 @@ pub(crate) fn vary(f: Field, p: &Probe, high: bool) -> Option<Probe> {
     match (f, &mut q.l3) {
         (EthDst, _) => q.eth_dst = flip_mac(q.eth_dst, high),
         (EthSrc, _) => q.eth_src = flip_mac(q.eth_src, high),
+        // Another EtherType: ARP, or IPv4 when the probe is ARP.
+        (EthType, L3::Arp { .. }) => return Some(Probe::udp()),
         (EthType, _) => return Some(Probe::arp()),
         (VlanVid, _) => {
             let (vid, pcp) = q.vlan?;
@@ -272,6 +274,13 @@ pub(crate) fn vary(f: Field, p: &Probe, high: bool) -> Option<Probe> {
         }
         (IpDscp, L3::Ipv4 { dscp, .. }) => *dscp ^= 0x20,
         (IpEcn, L3::Ipv4 { ecn, .. }) => *ecn ^= 2,
+        // Another protocol: TCP, or UDP when the probe is TCP.
+        (
+            IpProto,
+            L3::Ipv4 {
+                l4: L4::Tcp { .. }, ..
+            },
+        ) => return Some(Probe::udp()),
         (IpProto, L3::Ipv4 { .. }) => return Some(Probe::tcp()),
         (Ipv4Src, L3::Ipv4 { src, .. }) => *src = flip_v4(*src, high),
         (Ipv4Dst, L3::Ipv4 { dst, .. }) => *dst = flip_v4(*dst, high),
@@ -636,4 +645,120 @@ pub(crate) fn v10_match(f: Field, p: &Probe, in_port: u16, masked: bool) -> Opti
         _ => return None,
     }
     Some(m)
+}
+
+/// Another frame that carries a field, beside the field's own probe ([`Field::base`]): the match cases run
+/// again on each, as switches parse frames differently by what they carry (the Ryu switch tester crosses its
+/// match tests with IPv4, IPv6 and ARP frames the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Carrier {
+    /// IPv4/TCP.
+    Tcp,
+    /// IPv4/UDP.
+    Udp,
+    /// IPv4/SCTP.
+    Sctp,
+    /// IPv4/ICMP.
+    Icmp,
+    /// ARP.
+    Arp,
+    /// IPv6/TCP.
+    Tcp6,
+    /// IPv6/UDP.
+    Udp6,
+    /// ICMPv6 echo.
+    Icmp6,
+    /// The field's own probe inside an 802.1Q tag.
+    Vlan,
+}
+
+impl Carrier {
+    /// Every carrier, in catalogue order.
+    pub(crate) const ALL: &'static [Carrier] = &[
+        Carrier::Tcp,
+        Carrier::Udp,
+        Carrier::Sctp,
+        Carrier::Icmp,
+        Carrier::Arp,
+        Carrier::Tcp6,
+        Carrier::Udp6,
+        Carrier::Icmp6,
+        Carrier::Vlan,
+    ];
+
+    /// Short name, the last part of a case id.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Carrier::Tcp => "tcp",
+            Carrier::Udp => "udp",
+            Carrier::Sctp => "sctp",
+            Carrier::Icmp => "icmp",
+            Carrier::Arp => "arp",
+            Carrier::Tcp6 => "tcp6",
+            Carrier::Udp6 => "udp6",
+            Carrier::Icmp6 => "icmp6",
+            Carrier::Vlan => "vlan",
+        }
+    }
+
+    /// What the frame is, for titles.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Carrier::Tcp => "IPv4/TCP",
+            Carrier::Udp => "IPv4/UDP",
+            Carrier::Sctp => "IPv4/SCTP",
+            Carrier::Icmp => "IPv4/ICMP",
+            Carrier::Arp => "ARP",
+            Carrier::Tcp6 => "IPv6/TCP",
+            Carrier::Udp6 => "IPv6/UDP",
+            Carrier::Icmp6 => "ICMPv6",
+            Carrier::Vlan => "802.1Q-tagged",
+        }
+    }
+
+    /// The frame carrying `f` on this carrier, when it is another frame than the field's own probe and the
+    /// field can be matched in it (and changed in it, for the frame that must miss). `v13` picks the match
+    /// language that must express it.
+    pub(crate) fn probe(self, f: Field, masked: bool, v13: bool) -> Option<Probe> {
+        use Field::*;
+        if !f.can_miss() || f == InPhyPort {
+            return None;
+        }
+        let vlan_field = matches!(f, VlanVid | VlanPcp);
+        let p = match self {
+            Carrier::Vlan => {
+                let mut p = f.base();
+                if vlan_field || p.vlan.is_some() || !p.mpls.is_empty() {
+                    return None;
+                }
+                p.vlan = Some((100, 3));
+                p
+            }
+            other => {
+                let mut p = match other {
+                    Carrier::Tcp => Probe::tcp(),
+                    Carrier::Udp => Probe::udp(),
+                    Carrier::Sctp => Probe::sctp(),
+                    Carrier::Icmp => Probe::icmp(),
+                    Carrier::Arp => Probe::arp(),
+                    Carrier::Tcp6 => Probe::tcp6(),
+                    Carrier::Udp6 => Probe::udp6(),
+                    _ => Probe::icmp6(),
+                };
+                if vlan_field {
+                    p.vlan = Some((100, 3));
+                }
+                p
+            }
+        };
+        if p == f.base() {
+            return None;
+        }
+        let expressible = if v13 {
+            oxm_with_prereqs(f, &p, 1, masked).is_some()
+        } else {
+            v10_match(f, &p, 1, masked).is_some()
+        };
+        (expressible && (f == InPort || vary(f, &p, true).is_some())).then_some(p)
+    }
 }

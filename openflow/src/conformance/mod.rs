@@ -72,8 +72,13 @@ pub struct Case {
 pub(crate) enum Body {
     /// A hand-written case, by name.
     Named(&'static str),
-    /// A flow matching one field: the frame carrying it is forwarded, a frame that differs is not.
-    Match { field: fields::Field, masked: bool },
+    /// A flow matching one field: the frame carrying it is forwarded, a frame that differs is not; on the
+    /// field's own probe, or on another carrier.
+    Match {
+        field: fields::Field,
+        masked: bool,
+        carrier: Option<fields::Carrier>,
+    },
     /// An action (or set-field) applied to a probe gives the expected frame.
     Action(actions::ActionCase),
     /// A stats or multipart request of this kind is answered with a reply of the same kind.

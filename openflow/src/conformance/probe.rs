@@ -175,6 +175,14 @@ impl Probe {
         })
     }
 
+    /// IPv6/TCP.
+    pub fn tcp6() -> Probe {
+        Probe::ipv6(L4::Tcp {
+            sport: 40004,
+            dport: 443,
+        })
+    }
+
     /// ICMPv6 echo request.
     pub fn icmp6() -> Probe {
         Probe::ipv6(L4::Icmpv6 {
