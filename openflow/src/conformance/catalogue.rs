@@ -680,66 +680,47 @@ pub fn catalogue(version: u8) -> Vec<Case> {
             body: Body::Stats(kind),
         });
     }
+    // One match case per field (and mask) on the field's own probe, then the same on other frames that
+    // carry the field (IPv4/IPv6/ARP, other transports, a VLAN tag).
+    let match_case = |f: Field, masked: bool, carrier: Option<Carrier>| {
+        let suffix = if masked { "_masked" } else { "" };
+        let (id_tail, frame) = match carrier {
+            Some(c) => (format!(".{}", c.name()), format!("the {} frame", c.label())),
+            None => (String::new(), "the frame".to_string()),
+        };
+        Case {
+            id: format!("{prefix}.match.{}{suffix}{id_tail}", f.name()),
+            group: "match",
+            title: format!(
+                "A flow matching {}{} forwards {frame} that has it and not one that differs",
+                f.name(),
+                if masked { " under a mask" } else { "" },
+            ),
+            section: if v13 { "§7.2.3.7" } else { "§5.2.3" },
+            ts026: None,
+            required: if v13 { f.required() && !masked } else { true },
+            version,
+            body: Body::Match {
+                field: f,
+                masked,
+                carrier,
+            },
+        }
+    };
+    let masks = |f: Field| [false, true].into_iter().filter(move |m| !m || f.maskable());
     for f in fields::ALL {
-        for masked in [false, true] {
-            if masked && !f.maskable() {
-                continue;
+        for masked in masks(*f) {
+            if v13 || fields::v10_match(*f, &f.base(), 1, masked).is_some() {
+                out.push(match_case(*f, masked, None));
             }
-            let in_10 = fields::v10_match(*f, &f.base(), 1, masked).is_some();
-            if !v13 && !in_10 {
-                continue;
-            }
-            let suffix = if masked { "_masked" } else { "" };
-            out.push(Case {
-                id: format!("{prefix}.match.{}{suffix}", f.name()),
-                group: "match",
-                title: format!(
-                    "A flow matching {}{} forwards the frame that has it and not one that differs",
-                    f.name(),
-                    if masked { " under a mask" } else { "" }
-                ),
-                section: if v13 { "§7.2.3.7" } else { "§5.2.3" },
-                ts026: None,
-                required: if v13 { f.required() && !masked } else { true },
-                version,
-                body: Body::Match {
-                    field: *f,
-                    masked,
-                    carrier: None,
-                },
-            });
         }
     }
-    // The same match cases on other frames that carry the field (IPv4/IPv6/ARP, other transports, a VLAN tag).
     for f in fields::ALL {
-        for masked in [false, true] {
-            if masked && !f.maskable() {
-                continue;
-            }
+        for masked in masks(*f) {
             for c in Carrier::ALL {
-                if c.probe(*f, masked, v13).is_none() {
-                    continue;
+                if c.probe(*f, masked, v13).is_some() {
+                    out.push(match_case(*f, masked, Some(*c)));
                 }
-                let suffix = if masked { "_masked" } else { "" };
-                out.push(Case {
-                    id: format!("{prefix}.match.{}{suffix}.{}", f.name(), c.name()),
-                    group: "match",
-                    title: format!(
-                        "A flow matching {}{} forwards the {} frame that has it and not one that differs",
-                        f.name(),
-                        if masked { " under a mask" } else { "" },
-                        c.label()
-                    ),
-                    section: if v13 { "§7.2.3.7" } else { "§5.2.3" },
-                    ts026: None,
-                    required: if v13 { f.required() && !masked } else { true },
-                    version,
-                    body: Body::Match {
-                        field: *f,
-                        masked,
-                        carrier: Some(*c),
-                    },
-                });
             }
         }
     }
@@ -784,6 +765,5 @@ pub fn catalogue(version: u8) -> Vec<Case> {
             c.ts026 = super::ts026::number(&c.id);
         }
     }
-    let _ = Field::InPort;
     out
 }
