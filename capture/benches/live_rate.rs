@@ -56,13 +56,7 @@ impl Tcpdump {
             .spawn()
             .unwrap();
         let mut err = child.stderr.take().unwrap();
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 256];
-        while !String::from_utf8_lossy(&seen).contains("listening on") {
-            let n = err.read(&mut buf).unwrap();
-            assert!(n > 0);
-            seen.extend_from_slice(&buf[..n]);
-        }
+        support::wait_for_tcpdump(&mut err);
         let cpu0 = cpu_of_pid(child.id());
         Tcpdump { child, err, cpu0 }
     }

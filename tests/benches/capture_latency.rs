@@ -12,6 +12,9 @@
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
+#[path = "../../capture/benches/support/mod.rs"]
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
@@ -59,13 +62,7 @@ impl Printer {
             .spawn()
             .unwrap();
         let mut err = child.stderr.take().unwrap();
-        let mut seen = Vec::new();
-        let mut buf = [0u8; 256];
-        while !String::from_utf8_lossy(&seen).contains("listening on") {
-            let n = err.read(&mut buf).unwrap();
-            assert!(n > 0, "tcpdump: {}", String::from_utf8_lossy(&seen));
-            seen.extend_from_slice(&buf[..n]);
-        }
+        support::wait_for_tcpdump(&mut err);
         std::thread::spawn(move || {
             let mut rest = String::new();
             let _ = err.read_to_string(&mut rest);

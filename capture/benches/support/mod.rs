@@ -1,9 +1,11 @@
-//! What the capture rate benches share (`capture/benches/live_rate.rs`, `station/benches/sniffer_rate.rs`):
-//! a veth pair, trafgen flooding it from one process per sending CPU, CPU pinning and CPU time.
+//! What the capture benches share (`capture/benches/live_rate.rs`, `station/benches/sniffer_rate.rs`,
+//! `tests/benches/capture_latency.rs`): a veth pair, trafgen flooding it from one process per sending CPU, CPU
+//! pinning and CPU time, waiting for tcpdump to listen.
 
 #![allow(dead_code)]
 
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::process::{ChildStderr, Command, Stdio};
 use std::time::Duration;
 
 /// Runs a command that must succeed.
@@ -91,4 +93,15 @@ pub fn trafgen(tx: &str, packets: u64, net: u8) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd
+}
+
+/// Reads tcpdump's standard error until it says "listening on" (before that it would miss packets).
+pub fn wait_for_tcpdump(err: &mut ChildStderr) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("listening on") {
+        let n = err.read(&mut buf).unwrap();
+        assert!(n > 0, "tcpdump: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
 }
