@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::actions::ActionCase;
 use super::fields::{self, Field};
 use super::probe::Probe;
-use super::steps::{apply, clear, fail, flow10, flow13, unsupported, COOKIE};
+use super::steps::{apply, clear, fail, flow10, flow13, now_micros, unsupported, COOKIE};
 use super::{Body, Case, CaseError, Context};
 use crate::channel::{Features, Subscription};
 use crate::common::SwitchConfig;
@@ -571,7 +571,7 @@ pub(super) async fn flow_removed(sub: &mut Subscription, wait: Duration) -> Resu
         .ok_or_else(|| fail("no flow-removed message"))
 }
 
-async fn config(ctx: &Context<'_>) -> Result<SwitchConfig, CaseError> {
+pub(super) async fn config(ctx: &Context<'_>) -> Result<SwitchConfig, CaseError> {
     let req = ctx.msg(v10::Message::GetConfigRequest, v13::Message::GetConfigRequest);
     match ctx.switch.request(&req).await? {
         OfMessage::V10(v10::Message::GetConfigReply(c)) | OfMessage::V13(v13::Message::GetConfigReply(c)) => {
@@ -705,9 +705,14 @@ pub(super) fn bucket(ports: &[u32], watch_port: u32) -> v13::Bucket {
 }
 
 pub(super) fn flow_to_group(in_port: u32, group: u32) -> OfMessage {
+    flow_to_group_at(in_port, group, 100)
+}
+
+/// A flow from `in_port` to `group` at `priority`.
+pub(super) fn flow_to_group_at(in_port: u32, group: u32, priority: u16) -> OfMessage {
     OfMessage::V13(v13::Message::FlowMod(flow13(
         v13::FlowModCommand::Add,
-        100,
+        priority,
         vec![OxmField::InPort {
             value: in_port,
             mask: None,
@@ -716,7 +721,7 @@ pub(super) fn flow_to_group(in_port: u32, group: u32) -> OfMessage {
     )))
 }
 
-fn role(role: v13::ControllerRole, generation_id: u64) -> OfMessage {
+pub(super) fn role(role: v13::ControllerRole, generation_id: u64) -> OfMessage {
     OfMessage::V13(v13::Message::RoleRequest(v13::Role { role, generation_id }))
 }
 
@@ -1616,10 +1621,7 @@ async fn named(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
         }
         "role_master_slave" | "role_stale" => {
             // Generation ids only grow on a connection: take the clock's.
-            let gen = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_micros() as u64)
-                .unwrap_or(1 << 40);
+            let gen = now_micros();
             let reply = sw.request(&role(v13::ControllerRole::Master, gen)).await?;
             match reply {
                 OfMessage::V13(v13::Message::RoleReply(r)) if r.role == v13::ControllerRole::Master => {}

@@ -255,11 +255,16 @@ fn matches(f: Field, p: &Probe) -> Option<(v10::Match, v10::Match)> {
     Some((exact, wild))
 }
 
-fn out(port: u16) -> v10::Action {
+pub(super) fn out(port: u16) -> v10::Action {
     v10::Action::Output { port, max_len: 0 }
 }
 
-fn fm(command: v10::FlowModCommand, priority: u16, m: v10::Match, actions: Vec<v10::Action>) -> OfMessage {
+pub(super) fn fm(
+    command: v10::FlowModCommand,
+    priority: u16,
+    m: v10::Match,
+    actions: Vec<v10::Action>,
+) -> OfMessage {
     OfMessage::V10(v10::Message::FlowMod(flow10(command, priority, m, actions)))
 }
 

@@ -5,11 +5,14 @@
 
 use std::time::Duration;
 
-use super::cases::{bucket, flow, flow_removed, group_mod, next_flow_removed, stats_request};
+use super::cases::{
+    bucket, flow, flow_removed, flow_to_group, flow_to_group_at, group_mod, next_flow_removed, role,
+    stats_request,
+};
 use super::catalogue::{Named, BOTH, V13};
-use super::steps::{apply, error_code, fail, flow13, unsupported};
+use super::pipeline::{flow_to_meter, indirect};
+use super::steps::{error_code, fail, flow13, now_micros, unsupported};
 use super::{CaseError, Context};
-use crate::v13::oxm::OxmField;
 use crate::{v13, OfMessage};
 
 /// `OFPFF_SEND_FLOW_REM`.
@@ -47,25 +50,6 @@ pub(super) fn handles(name: &str) -> bool {
     NAMED.iter().any(|n| n.0 == name)
 }
 
-fn in_port(p: u32) -> OxmField {
-    OxmField::InPort { value: p, mask: None }
-}
-
-fn to_group(port: u32, priority: u16, group: u32) -> OfMessage {
-    OfMessage::V13(v13::Message::FlowMod(flow13(
-        v13::FlowModCommand::Add,
-        priority,
-        vec![in_port(port)],
-        apply(vec![v13::Action::Group { group_id: group }]),
-    )))
-}
-
-fn indirect(id: u32, port: u32) -> OfMessage {
-    let mut b = bucket(&[port], v13::port::port_no::ANY);
-    b.weight = 0;
-    group_mod(v13::GroupModCommand::Add, v13::GroupType::Indirect, id, vec![b])
-}
-
 fn role_bytes(role: u32, generation: u64, len: u16) -> Vec<u8> {
     let mut b = vec![4, OFPT_ROLE_REQUEST];
     b.extend_from_slice(&len.to_be_bytes());
@@ -77,24 +61,13 @@ fn role_bytes(role: u32, generation: u64, len: u16) -> Vec<u8> {
     b
 }
 
-fn now_micros() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(1 << 40)
-}
-
 /// Priorities of the suite's flows, filtered by out_group (1.3).
 async fn priorities_out_group(ctx: &Context<'_>, out_group: u32) -> Result<Vec<u16>, CaseError> {
     let req = OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
         flags: 0,
         body: v13::MultipartRequestBody::Flow(v13::multipart::FlowStatsRequest {
-            table_id: 0xff,
-            out_port: v13::port::port_no::ANY,
             out_group,
-            cookie: 0,
-            cookie_mask: 0,
-            match_: v13::Match::default(),
+            ..v13::multipart::FlowStatsRequest::all()
         }),
     }));
     let mut out = Vec::new();
@@ -248,10 +221,10 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         "delete_out_group" | "flow_stats_out_group" => {
             ctx.program_ok(
                 &[
-                    indirect(1, p2),
-                    indirect(2, p2),
-                    to_group(p1, 100, 1),
-                    to_group(p2, 90, 2),
+                    indirect(1, p2, v13::GroupModCommand::Add),
+                    indirect(2, p2, v13::GroupModCommand::Add),
+                    flow_to_group(p1, 1),
+                    flow_to_group_at(p2, 2, 90),
                     ctx.add(&flow(80, Some(p3), vec![p2])),
                 ],
                 &[],
@@ -289,15 +262,6 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 meter_id: 1,
                 bands: vec![band.clone()],
             }));
-            let fm = flow13(
-                v13::FlowModCommand::Add,
-                100,
-                vec![in_port(p1)],
-                vec![
-                    v13::Instruction::Meter { meter_id: 1 },
-                    v13::Instruction::ApplyActions(vec![v13::Action::Output { port: p2, max_len: 0 }]),
-                ],
-            );
             // BAD_BAND (or no room for meters or bands): the switch lacks the band; BAD_INSTRUCTION: meters.
             let absent = [
                 (METER_MOD_FAILED, 8),
@@ -305,7 +269,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 (METER_MOD_FAILED, 11),
                 (BAD_INSTRUCTION, 0),
             ];
-            program_or_absent(ctx, &[meter, OfMessage::V13(v13::Message::FlowMod(fm))], &absent).await?;
+            program_or_absent(ctx, &[meter, flow_to_meter(p1, p2, 1)], &absent).await?;
             let req = stats_request(ctx, "meter_config").ok_or_else(|| fail("no request"))?;
             let mut stored = None;
             for part in ctx.stats(&req, &[]).await? {
@@ -335,7 +299,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 ctx,
                 &[
                     group_mod(v13::GroupModCommand::Add, v13::GroupType::Select, 4, vec![a, b]),
-                    to_group(p1, 100, 4),
+                    flow_to_group(p1, 4),
                 ],
                 &[(GROUP_MOD_FAILED, 2), (GROUP_MOD_FAILED, 10)],
             )
@@ -398,11 +362,11 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         }
         "role_stale_slave" => {
             let gen = now_micros();
-            let master = OfMessage::V13(v13::Message::RoleRequest(v13::Role {
-                role: v13::ControllerRole::Master,
-                generation_id: gen,
-            }));
-            match ctx.switch.request(&master).await? {
+            match ctx
+                .switch
+                .request(&role(v13::ControllerRole::Master, gen))
+                .await?
+            {
                 OfMessage::V13(v13::Message::RoleReply(_)) => {}
                 other => return Err(fail(format!("role reply {other:?}"))),
             }
@@ -410,11 +374,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             let result = ctx
                 .expect_error(Some(&stale), None, ROLE_REQUEST_FAILED, Some(0))
                 .await;
-            let equal = OfMessage::V13(v13::Message::RoleRequest(v13::Role {
-                role: v13::ControllerRole::Equal,
-                generation_id: 0,
-            }));
-            ctx.switch.request(&equal).await?;
+            ctx.switch.request(&role(v13::ControllerRole::Equal, 0)).await?;
             result
         }
         other => Err(CaseError::Unknown(other.to_string())),

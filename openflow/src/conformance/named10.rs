@@ -3,9 +3,9 @@
 //! for bad requests, the queue configuration of a port without queues, switch config (fragment flags,
 //! miss_send_len honoured in packet-ins) and emergency flows.
 
-use super::cases::{packet_in_full, port_hw_addr, port_mod};
+use super::cases::{config, packet_in_full, port_hw_addr, port_mod};
 use super::catalogue::{Named, V10};
-use super::families10::flows;
+use super::families10::{flows, fm, out};
 use super::probe::Probe;
 use super::steps::{error_code, fail, flow10, unsupported};
 use super::{CaseError, Context};
@@ -66,10 +66,6 @@ pub(super) fn handles(name: &str) -> bool {
     NAMED.iter().any(|n| n.0 == name)
 }
 
-fn out(port: u16) -> v10::Action {
-    v10::Action::Output { port, max_len: 0 }
-}
-
 fn in_port(port: u16) -> v10::Match {
     v10::Match {
         wildcards: w::ALL & !w::IN_PORT,
@@ -79,12 +75,7 @@ fn in_port(port: u16) -> v10::Match {
 }
 
 fn add(m: v10::Match, actions: Vec<v10::Action>) -> OfMessage {
-    OfMessage::V10(v10::Message::FlowMod(flow10(
-        v10::FlowModCommand::Add,
-        100,
-        m,
-        actions,
-    )))
+    fm(v10::FlowModCommand::Add, 100, m, actions)
 }
 
 fn packet_out(in_port: u16, actions: Vec<v10::Action>, frame: &[u8]) -> OfMessage {
@@ -128,17 +119,6 @@ async fn refused(
             "accepted; expected error type {} code {}",
             want.0, want.1
         ))),
-    }
-}
-
-async fn get_config(ctx: &Context<'_>) -> Result<SwitchConfig, CaseError> {
-    match ctx
-        .switch
-        .request(&OfMessage::V10(v10::Message::GetConfigRequest))
-        .await?
-    {
-        OfMessage::V10(v10::Message::GetConfigReply(c)) => Ok(c),
-        other => Err(fail(format!("reply of type {}", other.msg_type()))),
     }
 }
 
@@ -437,13 +417,13 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             }
         }
         "config_frag_drop" => {
-            let before = get_config(ctx).await?;
+            let before = config(ctx).await?;
             let want = SwitchConfig {
                 flags: crate::common::config_flags::FRAG_DROP,
                 miss_send_len: before.miss_send_len,
             };
             ctx.program_ok(&[set_config(want)], &[]).await?;
-            let after = get_config(ctx).await?;
+            let after = config(ctx).await?;
             ctx.program(&[set_config(before)]).await?;
             if after.flags & 3 == want.flags {
                 Ok(())
@@ -455,7 +435,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             }
         }
         "miss_send_len" => {
-            let before = get_config(ctx).await?;
+            let before = config(ctx).await?;
             let want = SwitchConfig {
                 flags: before.flags,
                 miss_send_len: 64,

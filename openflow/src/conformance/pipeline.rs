@@ -224,7 +224,7 @@ pub(super) fn handles(name: &str) -> bool {
     NAMED.iter().any(|n| n.0 == name)
 }
 
-fn in_port(p: u32) -> OxmField {
+pub(super) fn in_port(p: u32) -> OxmField {
     OxmField::InPort { value: p, mask: None }
 }
 
@@ -259,7 +259,7 @@ fn metadata_is(value: u64) -> OxmField {
     OxmField::Metadata { value, mask: None }
 }
 
-fn indirect(id: u32, port: u32, command: v13::GroupModCommand) -> OfMessage {
+pub(super) fn indirect(id: u32, port: u32, command: v13::GroupModCommand) -> OfMessage {
     let mut b = bucket(&[port], v13::port::port_no::ANY);
     b.weight = 0;
     group_mod(command, v13::GroupType::Indirect, id, vec![b])
@@ -277,7 +277,7 @@ fn meter(command: v13::MeterModCommand, id: u32) -> OfMessage {
     }))
 }
 
-fn flow_to_meter(p1: u32, p2: u32, id: u32) -> OfMessage {
+pub(super) fn flow_to_meter(p1: u32, p2: u32, id: u32) -> OfMessage {
     flow_in(
         0,
         100,

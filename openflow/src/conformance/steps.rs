@@ -369,3 +369,11 @@ fn rand_low() -> u32 {
     h.write_u64(0);
     h.finish() as u32
 }
+
+/// Microseconds since the Unix epoch: a role generation id that only grows on a connection.
+pub(super) fn now_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(1 << 40)
+}
