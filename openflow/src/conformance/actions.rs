@@ -1,7 +1,7 @@
 //! The table of action cases: each names a probe that goes in, the actions applied before the output, and
 //! the frame that must come out.
 
-use super::fields::{self, Field};
+use super::fields::{self, Carrier, Field};
 use super::probe::{Mpls, Probe, L3};
 use crate::v13::oxm::{OxmField, OFPVID_PRESENT};
 use crate::{v10, v13};
@@ -74,96 +74,147 @@ impl ActionCase {
         s.to_string()
     }
 
-    /// Input probe, 1.3 actions (before the output) and expected probe.
-    pub fn plan13(self, in_port: u32) -> Option<(Probe, Vec<v13::Action>, Probe)> {
-        let set_ip_ttl = |p: &mut Probe, v: u8| {
-            if let L3::Ipv4 { ttl, .. } = &mut p.l3 {
-                *ttl = v;
+    /// The frame the case sends by default.
+    pub fn default_input(self) -> Probe {
+        match self {
+            ActionCase::SetField(f) => f.base(),
+            ActionCase::PopVlan => Probe::vlan(),
+            ActionCase::PopMpls
+            | ActionCase::SetMplsTtl
+            | ActionCase::DecMplsTtl
+            | ActionCase::CopyTtlOut
+            | ActionCase::CopyTtlIn => Probe::mpls(),
+            ActionCase::PushVlan
+            | ActionCase::PushMpls
+            | ActionCase::SetNwTtl
+            | ActionCase::DecNwTtl
+            | ActionCase::SetQueue => Probe::udp(),
+        }
+    }
+
+    /// The frame of another carrier the action also applies to (set-field on any frame that has the
+    /// field, push and pop VLAN on IPv4, IPv6 and ARP frames, the IP TTL actions on IPv6's hop limit); `None`
+    /// when it is the default frame or the action does not apply to it. `v13` picks the match language
+    /// that must express the set-field's prerequisites.
+    pub fn input_on(self, c: Carrier, v13: bool) -> Option<Probe> {
+        let input = match self {
+            ActionCase::SetField(f) => c.probe(f, false, v13)?,
+            ActionCase::PushVlan => c.plain()?,
+            ActionCase::PopVlan => {
+                let mut p = c.plain()?;
+                p.vlan = Some((100, 3));
+                p
             }
+            ActionCase::SetNwTtl | ActionCase::DecNwTtl => {
+                let p = c.plain()?;
+                if matches!(p.l3, L3::Arp { .. }) {
+                    return None;
+                }
+                p
+            }
+            _ => return None,
         };
-        Some(match self {
+        (input != self.default_input()).then_some(input)
+    }
+
+    /// Input probe, 1.3 actions (before the output) and expected probe, on the default frame.
+    pub fn plan13(self, in_port: u32) -> Option<(Probe, Vec<v13::Action>, Probe)> {
+        self.plan13_on(in_port, self.default_input())
+    }
+
+    /// The same on `input`: 1.3 actions (before the output) and expected probe.
+    pub fn plan13_on(self, in_port: u32, input: Probe) -> Option<(Probe, Vec<v13::Action>, Probe)> {
+        let set_ip_ttl = |p: &mut Probe, v: u8| match &mut p.l3 {
+            L3::Ipv4 { ttl, .. } => *ttl = v,
+            L3::Ipv6 { hlim, .. } => *hlim = v,
+            L3::Arp { .. } => {}
+        };
+        let mut out = input.clone();
+        let actions = match self {
             ActionCase::SetField(f) => {
-                let input = f.base();
-                let out = fields::vary(f, &input, true)?;
-                let field = fields::oxm(f, &out, in_port, false)?;
-                (input, vec![v13::Action::SetField(field)], out)
+                out = fields::vary(f, &input, true)?;
+                vec![v13::Action::SetField(fields::oxm(f, &out, in_port, false)?)]
             }
             ActionCase::PushVlan => {
-                let mut out = Probe::udp();
+                if input.vlan.is_some() {
+                    return None;
+                }
                 out.vlan = Some((200, 0));
-                let actions = vec![
+                vec![
                     v13::Action::PushVlan { ethertype: 0x8100 },
                     v13::Action::SetField(OxmField::VlanVid {
                         value: 200 | OFPVID_PRESENT,
                         mask: None,
                     }),
-                ];
-                (Probe::udp(), actions, out)
+                ]
             }
-            ActionCase::PopVlan => (Probe::vlan(), vec![v13::Action::PopVlan], Probe::udp()),
+            ActionCase::PopVlan => {
+                out.vlan.take()?;
+                vec![v13::Action::PopVlan]
+            }
             ActionCase::PushMpls => {
-                let mut out = Probe::udp();
+                if !input.mpls.is_empty() || !matches!(input.l3, L3::Ipv4 { .. }) {
+                    return None;
+                }
                 out.mpls = vec![Mpls {
                     label: 77,
                     tc: 5,
                     ttl: 64,
                 }];
-                let actions = vec![
+                vec![
                     v13::Action::PushMpls { ethertype: 0x8847 },
                     v13::Action::SetField(OxmField::MplsLabel {
                         value: 77,
                         mask: None,
                     }),
                     v13::Action::SetField(OxmField::MplsTc { value: 5, mask: None }),
-                ];
-                (Probe::udp(), actions, out)
+                ]
             }
-            ActionCase::PopMpls => (
-                Probe::mpls(),
-                vec![v13::Action::PopMpls { ethertype: 0x0800 }],
-                Probe::udp(),
-            ),
+            ActionCase::PopMpls => {
+                if !matches!(input.l3, L3::Ipv4 { .. }) || out.mpls.len() != 1 {
+                    return None;
+                }
+                out.mpls.clear();
+                vec![v13::Action::PopMpls { ethertype: 0x0800 }]
+            }
             ActionCase::SetMplsTtl | ActionCase::DecMplsTtl | ActionCase::CopyTtlOut => {
-                let input = Probe::mpls();
-                let mut out = input.clone();
                 let (action, ttl) = match self {
                     ActionCase::SetMplsTtl => (v13::Action::SetMplsTtl { mpls_ttl: 10 }, 10),
                     ActionCase::DecMplsTtl => (v13::Action::DecMplsTtl, 31),
                     _ => (v13::Action::CopyTtlOut, 64),
                 };
                 out.mpls.first_mut()?.ttl = ttl;
-                (input, vec![action], out)
+                vec![action]
             }
             ActionCase::CopyTtlIn => {
-                let input = Probe::mpls();
-                let mut out = input.clone();
+                out.mpls.first()?;
                 set_ip_ttl(&mut out, 32);
-                (input, vec![v13::Action::CopyTtlIn], out)
+                vec![v13::Action::CopyTtlIn]
             }
             ActionCase::SetNwTtl | ActionCase::DecNwTtl => {
-                let mut out = Probe::udp();
                 let (action, ttl) = if self == ActionCase::SetNwTtl {
                     (v13::Action::SetNwTtl { nw_ttl: 10 }, 10)
                 } else {
                     (v13::Action::DecNwTtl, 63)
                 };
                 set_ip_ttl(&mut out, ttl);
-                (Probe::udp(), vec![action], out)
+                vec![action]
             }
-            ActionCase::SetQueue => (
-                Probe::udp(),
-                vec![v13::Action::SetQueue { queue_id: 1 }],
-                Probe::udp(),
-            ),
-        })
+            ActionCase::SetQueue => vec![v13::Action::SetQueue { queue_id: 1 }],
+        };
+        Some((input, actions, out))
     }
 
-    /// Input probe, 1.0 actions (before the output) and expected probe.
+    /// Input probe, 1.0 actions (before the output) and expected probe, on the default frame.
     pub fn plan10(self) -> Option<(Probe, Vec<v10::Action>, Probe)> {
+        self.plan10_on(self.default_input())
+    }
+
+    /// The same on `input`: 1.0 actions (before the output) and expected probe.
+    pub fn plan10_on(self, input: Probe) -> Option<(Probe, Vec<v10::Action>, Probe)> {
         let ActionCase::SetField(f) = self else {
             return None;
         };
-        let input = f.base();
         let out = fields::vary(f, &input, true)?;
         let l4 = |p: &Probe, src: bool| -> Option<u16> {
             use super::probe::L4;

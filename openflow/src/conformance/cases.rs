@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use super::actions::ActionCase;
-use super::fields::{self, Field};
 use super::probe::Probe;
 use super::steps::{apply, clear, fail, flow10, flow13, now_micros, unsupported, COOKIE};
 use super::{Body, Case, CaseError, Context};
@@ -15,10 +13,10 @@ use crate::{v10, v13, OfMessage, OFP10_VERSION};
 
 /// Error types (1.3 numbering; 1.0 uses the same for request, action and flow-mod errors) that mean
 /// "not supported" for an optional feature.
-const BAD_REQUEST: u16 = 1;
-const BAD_ACTION: u16 = 2;
-const BAD_INSTRUCTION: u16 = 3;
-const BAD_MATCH: u16 = 4;
+pub(super) const BAD_REQUEST: u16 = 1;
+pub(super) const BAD_ACTION: u16 = 2;
+pub(super) const BAD_INSTRUCTION: u16 = 3;
+pub(super) const BAD_MATCH: u16 = 4;
 const FLOW_MOD_FAILED_13: u16 = 5;
 const FLOW_MOD_FAILED_10: u16 = 3;
 const GROUP_MOD_FAILED: u16 = 6;
@@ -183,7 +181,13 @@ impl Context<'_> {
 }
 
 pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError> {
-    ctx.reset().await?;
+    let generated = matches!(case.body, Body::Match { .. } | Body::Action { .. });
+    if generated {
+        // The generated cases program their flows at once and wait the settle time after that.
+        ctx.errors_before_barrier(&clear(ctx.switch.version())).await?;
+    } else {
+        ctx.reset().await?;
+    }
     let result = match &case.body {
         Body::Named(name) if super::flow_table::handles(name) => super::flow_table::run(name, ctx).await,
         Body::Named(name) if super::pipeline::handles(name) => super::pipeline::run(name, ctx).await,
@@ -194,6 +198,7 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
             field,
             masked,
             carrier,
+            outcome,
         } => {
             let base = match carrier {
                 Some(c) => c
@@ -201,9 +206,21 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
                     .ok_or_else(|| CaseError::Unknown(format!("{} on {}", field.name(), c.name())))?,
                 None => field.base(),
             };
-            match_case(*field, *masked, &base, case.required, ctx).await
+            super::match_action::match_case(*field, *masked, &base, *outcome, case.required, ctx).await
         }
-        Body::Action(a) => action_case(*a, ctx).await,
+        Body::Action {
+            action,
+            carrier,
+            outcome,
+        } => {
+            let input = match carrier {
+                Some(c) => action
+                    .input_on(*c, !ctx.v10())
+                    .ok_or_else(|| CaseError::Unknown(format!("{} on {}", action.name(), c.name())))?,
+                None => action.default_input(),
+            };
+            super::match_action::action_case(*action, input, *outcome, ctx).await
+        }
         Body::Stats(kind) => stats_case(kind, case.required, ctx).await,
         Body::Family(f) => super::families::run(*f, case.required, ctx).await,
         Body::Family10(f) => super::families10::run(*f, ctx).await,
@@ -214,150 +231,6 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
         let _ = ctx.errors_before_barrier(&clear(ctx.switch.version())).await;
     }
     result
-}
-
-async fn match_case(
-    f: Field,
-    masked: bool,
-    base: &Probe,
-    required: bool,
-    ctx: &Context<'_>,
-) -> Result<(), CaseError> {
-    let (p1, p2) = (ctx.port(0), ctx.port(1));
-    let add = if ctx.v10() {
-        let m = fields::v10_match(f, base, ctx.port10(0), masked)
-            .ok_or_else(|| CaseError::Unknown(f.name().into()))?;
-        OfMessage::V10(v10::Message::FlowMod(flow10(
-            v10::FlowModCommand::Add,
-            200,
-            m,
-            vec![v10::Action::Output {
-                port: ctx.port10(1),
-                max_len: 0,
-            }],
-        )))
-    } else {
-        let fields = fields::oxm_with_prereqs(f, base, p1, masked)
-            .ok_or_else(|| CaseError::Unknown(f.name().into()))?;
-        OfMessage::V13(v13::Message::FlowMod(flow13(
-            v13::FlowModCommand::Add,
-            200,
-            fields,
-            apply(vec![v13::Action::Output { port: p2, max_len: 0 }]),
-        )))
-    };
-    let unsupported_types: &[u16] = if required { &[] } else { &[BAD_MATCH, BAD_REQUEST] };
-    ctx.program_ok(&[add], unsupported_types).await?;
-    let hit = if masked {
-        fields::vary(f, base, false).unwrap_or_else(|| base.clone())
-    } else {
-        base.clone()
-    };
-    let frame = hit.build();
-    ctx.expect_forward(p1, &frame, p2, &frame).await?;
-    if masked {
-        // The exact value matches too.
-        let exact = base.build();
-        ctx.expect_forward(p1, &exact, p2, &exact).await?;
-    }
-    if f == Field::InPort {
-        ctx.expect_dropped(p2, &frame, &[p1]).await?;
-    } else if f.can_miss() {
-        if let Some(miss) = fields::vary(f, base, true) {
-            ctx.expect_dropped(p1, &miss.build(), &[p2]).await?;
-        }
-    }
-    Ok(())
-}
-
-async fn action_case(a: ActionCase, ctx: &Context<'_>) -> Result<(), CaseError> {
-    let (p1, p2) = (ctx.port(0), ctx.port(1));
-    let (input, add, expected) = if ctx.v10() {
-        let (input, mut actions, out) = a.plan10().ok_or_else(|| CaseError::Unknown(a.name()))?;
-        actions.push(v10::Action::Output {
-            port: ctx.port10(1),
-            max_len: 0,
-        });
-        let m = v10::Match {
-            wildcards: w10::ALL & !w10::IN_PORT,
-            in_port: ctx.port10(0),
-            ..v10::Match::default()
-        };
-        let fm = flow10(v10::FlowModCommand::Add, 200, m, actions);
-        (input, OfMessage::V10(v10::Message::FlowMod(fm)), out)
-    } else {
-        let (input, mut actions, out) = a.plan13(p1).ok_or_else(|| CaseError::Unknown(a.name()))?;
-        actions.push(v13::Action::Output { port: p2, max_len: 0 });
-        let mut fields = vec![OxmField::InPort {
-            value: p1,
-            mask: None,
-        }];
-        // Set-field needs the field's prerequisites in the match (1.3 §7.2.5).
-        if let ActionCase::SetField(f) = a {
-            if let Some(pre) = fields::oxm_with_prereqs(f, &input, p1, false) {
-                fields.extend(pre.into_iter().filter(|o| {
-                    matches!(
-                        o,
-                        OxmField::EthType { .. } | OxmField::IpProto { .. } | OxmField::Icmpv6Type { .. }
-                    ) || (matches!(o, OxmField::VlanVid { .. }) && f == Field::VlanPcp)
-                }));
-            }
-            if matches!(f, Field::VlanVid | Field::VlanPcp) {
-                fields.push(OxmField::VlanVid {
-                    value: v13::oxm::OFPVID_PRESENT,
-                    mask: Some(v13::oxm::OFPVID_PRESENT),
-                });
-            }
-        }
-        if matches!(a, ActionCase::PopVlan) {
-            fields.push(OxmField::VlanVid {
-                value: v13::oxm::OFPVID_PRESENT,
-                mask: Some(v13::oxm::OFPVID_PRESENT),
-            });
-        }
-        if matches!(
-            a,
-            ActionCase::PopMpls
-                | ActionCase::SetMplsTtl
-                | ActionCase::DecMplsTtl
-                | ActionCase::CopyTtlOut
-                | ActionCase::CopyTtlIn
-        ) {
-            fields.push(OxmField::EthType {
-                value: super::probe::ETH_TYPE_MPLS,
-                mask: None,
-            });
-        }
-        if matches!(
-            a,
-            ActionCase::SetNwTtl | ActionCase::DecNwTtl | ActionCase::PushMpls
-        ) {
-            fields.push(OxmField::EthType {
-                value: 0x0800,
-                mask: None,
-            });
-        }
-        dedup(&mut fields);
-        let fm = flow13(v13::FlowModCommand::Add, 200, fields, apply(actions));
-        (input, OfMessage::V13(v13::Message::FlowMod(fm)), out)
-    };
-    ctx.program_ok(&[add], &[BAD_ACTION, BAD_MATCH, BAD_INSTRUCTION, BAD_REQUEST])
-        .await?;
-    ctx.expect_forward(p1, &input.build(), p2, &expected.build())
-        .await
-}
-
-fn dedup(fields: &mut Vec<OxmField>) {
-    let mut seen = Vec::new();
-    fields.retain(|f| {
-        let k = f.field();
-        if seen.contains(&k) {
-            false
-        } else {
-            seen.push(k);
-            true
-        }
-    });
 }
 
 pub(super) fn stats_request(ctx: &Context<'_>, kind: &str) -> Option<OfMessage> {

@@ -3,6 +3,8 @@
 
 use super::actions::{ActionCase, OTHERS13, SET10};
 use super::fields::{self, Carrier, Field};
+use super::outcome::Outcome;
+use super::probe::Probe;
 use super::{flow_options, flow_table, named10, pipeline, Body, Case};
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
@@ -682,21 +684,57 @@ pub fn catalogue(version: u8) -> Vec<Case> {
     }
     // One match case per field (and mask) on the field's own probe, then the same on other frames that
     // carry the field (IPv4/IPv6/ARP, other transports, a VLAN tag).
-    let match_case = |f: Field, masked: bool, carrier: Option<Carrier>| {
+    // Each match case has three outcomes, as the Ryu tester runs them: the frame that has the value leaves
+    // the flow's output port; a flow with output to CONTROLLER sends it as a packet-in; a frame that differs
+    // misses the flow and goes to the controller through the table-miss flow entry (1.0: the switch's own
+    // miss handling).
+    let match_case = |f: Field, masked: bool, carrier: Option<Carrier>, outcome: Outcome| {
         let suffix = if masked { "_masked" } else { "" };
+        let under = if masked { " under a mask" } else { "" };
         let (id_tail, frame) = match carrier {
             Some(c) => (format!(".{}", c.name()), format!("the {} frame", c.label())),
             None => (String::new(), "the frame".to_string()),
         };
-        Case {
-            id: format!("{prefix}.match.{}{suffix}{id_tail}", f.name()),
-            group: "match",
-            title: format!(
-                "A flow matching {}{} forwards {frame} that has it and not one that differs",
-                f.name(),
-                if masked { " under a mask" } else { "" },
+        let name = f.name();
+        let (title, section) = match outcome {
+            Outcome::Output => (
+                format!("A flow matching {name}{under} forwards {frame} that has it out of its output port"),
+                if v13 { "§7.2.3.7" } else { "§5.2.3" },
             ),
-            section: if v13 { "§7.2.3.7" } else { "§5.2.3" },
+            Outcome::PacketIn => (
+                format!(
+                    "A flow matching {name}{under} with output to CONTROLLER sends {frame} that has it as a \
+                     packet-in (reason ACTION)"
+                ),
+                if v13 {
+                    "§7.2.3.7, §7.4.1"
+                } else {
+                    "§5.2.3, §5.4.1"
+                },
+            ),
+            Outcome::TableMiss if f == Field::InPort => (
+                format!(
+                    "{} from another port misses a flow matching in_port and reaches the controller as a \
+                     no-match packet-in",
+                    capitalised(&frame)
+                ),
+                if v13 { "§5.4, §7.4.1" } else { "§3.4, §5.4.1" },
+            ),
+            Outcome::TableMiss => (
+                format!(
+                    "{} with another {name} misses a flow matching it{under} and reaches the controller as a \
+                     no-match packet-in{}",
+                    capitalised(&frame),
+                    if v13 { " through the table-miss flow entry" } else { "" }
+                ),
+                if v13 { "§5.4, §7.4.1" } else { "§3.4, §5.4.1" },
+            ),
+        };
+        Case {
+            id: format!("{prefix}.match.{name}{suffix}{id_tail}{}", outcome.id_suffix()),
+            group: "match",
+            title,
+            section,
             ts026: None,
             required: if v13 { f.required() && !masked } else { true },
             version,
@@ -704,22 +742,35 @@ pub fn catalogue(version: u8) -> Vec<Case> {
                 field: f,
                 masked,
                 carrier,
+                outcome,
             },
         }
     };
+    // The table-miss outcome needs a frame that differs in the field (or, for in_port, another port).
+    let can_miss = |f: Field, base: &Probe| {
+        f == Field::InPort || (f.can_miss() && fields::vary(f, base, true).is_some())
+    };
     let masks = |f: Field| [false, true].into_iter().filter(move |m| !m || f.maskable());
+    let push_outcomes =
+        |out: &mut Vec<Case>, f: Field, masked: bool, carrier: Option<Carrier>, base: &Probe| {
+            for outcome in Outcome::ALL {
+                if *outcome != Outcome::TableMiss || can_miss(f, base) {
+                    out.push(match_case(f, masked, carrier, *outcome));
+                }
+            }
+        };
     for f in fields::ALL {
         for masked in masks(*f) {
             if v13 || fields::v10_match(*f, &f.base(), 1, masked).is_some() {
-                out.push(match_case(*f, masked, None));
+                push_outcomes(&mut out, *f, masked, None, &f.base());
             }
         }
     }
     for f in fields::ALL {
         for masked in masks(*f) {
             for c in Carrier::ALL {
-                if c.probe(*f, masked, v13).is_some() {
-                    out.push(match_case(*f, masked, Some(*c)));
+                if let Some(base) = c.probe(*f, masked, v13) {
+                    push_outcomes(&mut out, *f, masked, Some(*c), &base);
                 }
             }
         }
@@ -736,25 +787,64 @@ pub fn catalogue(version: u8) -> Vec<Case> {
     } else {
         action_cases.extend(SET10.iter().map(|f| ActionCase::SetField(*f)));
     }
-    for a in action_cases {
-        let planned = if v13 {
-            a.plan13(1).is_some()
-        } else {
-            a.plan10().is_some()
+    // Each action on its default frame, out of a data port and to the controller (the packet-in carries
+    // the frame as the actions left it); then on the other carriers it applies to, out of a data port.
+    let action_case = |a: ActionCase, carrier: Option<Carrier>, outcome: Outcome| {
+        let name = a.name();
+        let on = carrier
+            .map(|c| format!(" on the {} frame", c.label()))
+            .unwrap_or_default();
+        let (title, section) = match outcome {
+            Outcome::PacketIn => (
+                format!(
+                    "Action {name}{on} then output to CONTROLLER: the packet-in carries the expected frame"
+                ),
+                if v13 {
+                    "§5.12, §7.2.5, §7.4.1"
+                } else {
+                    "§5.2.4, §5.4.1"
+                },
+            ),
+            _ => (
+                format!("Action {name}{on} gives the expected frame"),
+                if v13 { "§5.12, §7.2.5" } else { "§5.2.4" },
+            ),
         };
-        if !planned {
-            continue;
-        }
-        out.push(Case {
-            id: format!("{prefix}.action.{}", a.name()),
+        let id_tail = carrier.map(|c| format!(".{}", c.name())).unwrap_or_default();
+        Case {
+            id: format!("{prefix}.action.{name}{id_tail}{}", outcome.id_suffix()),
             group: "action",
-            title: format!("Action {} gives the expected frame", a.name()),
-            section: if v13 { "§5.12, §7.2.5" } else { "§5.2.4" },
+            title,
+            section,
             ts026: None,
             required: false,
             version,
-            body: Body::Action(a),
-        });
+            body: Body::Action {
+                action: a,
+                carrier,
+                outcome,
+            },
+        }
+    };
+    let planned = |a: ActionCase, input: Probe| {
+        if v13 {
+            a.plan13_on(1, input).is_some()
+        } else {
+            a.plan10_on(input).is_some()
+        }
+    };
+    for a in &action_cases {
+        if planned(*a, a.default_input()) {
+            out.push(action_case(*a, None, Outcome::Output));
+            out.push(action_case(*a, None, Outcome::PacketIn));
+        }
+    }
+    for a in &action_cases {
+        for c in Carrier::ALL {
+            if a.input_on(*c, v13).is_some_and(|input| planned(*a, input)) {
+                out.push(action_case(*a, Some(*c), Outcome::Output));
+            }
+        }
     }
     out.extend(super::families::cases(version, prefix));
     if !v13 {
@@ -766,4 +856,12 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         }
     }
     out
+}
+
+/// `text` with its first letter in upper case.
+fn capitalised(text: &str) -> String {
+    let mut c = text.chars();
+    c.next()
+        .map(|first| first.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }

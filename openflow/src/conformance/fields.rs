@@ -716,6 +716,21 @@ impl Carrier {
         }
     }
 
+    /// The carrier's own frame, untagged (`None` for the VLAN carrier, which is a tag around another frame).
+    pub(crate) fn plain(self) -> Option<Probe> {
+        Some(match self {
+            Carrier::Tcp => Probe::tcp(),
+            Carrier::Udp => Probe::udp(),
+            Carrier::Sctp => Probe::sctp(),
+            Carrier::Icmp => Probe::icmp(),
+            Carrier::Arp => Probe::arp(),
+            Carrier::Tcp6 => Probe::tcp6(),
+            Carrier::Udp6 => Probe::udp6(),
+            Carrier::Icmp6 => Probe::icmp6(),
+            Carrier::Vlan => return None,
+        })
+    }
+
     /// The frame carrying `f` on this carrier, when it is another frame than the field's own probe and the
     /// field can be matched in it (and changed in it, for the frame that must miss). `v13` picks the match
     /// language that must express it.
@@ -735,16 +750,7 @@ impl Carrier {
                 p
             }
             other => {
-                let mut p = match other {
-                    Carrier::Tcp => Probe::tcp(),
-                    Carrier::Udp => Probe::udp(),
-                    Carrier::Sctp => Probe::sctp(),
-                    Carrier::Icmp => Probe::icmp(),
-                    Carrier::Arp => Probe::arp(),
-                    Carrier::Tcp6 => Probe::tcp6(),
-                    Carrier::Udp6 => Probe::udp6(),
-                    _ => Probe::icmp6(),
-                };
+                let mut p = other.plain()?;
                 if vlan_field {
                     p.vlan = Some((100, 3));
                 }

@@ -27,7 +27,9 @@ mod families10;
 mod fields;
 mod flow_options;
 mod flow_table;
+mod match_action;
 mod named10;
+mod outcome;
 mod pipeline;
 mod probe;
 mod report;
@@ -78,9 +80,15 @@ pub(crate) enum Body {
         field: fields::Field,
         masked: bool,
         carrier: Option<fields::Carrier>,
+        outcome: outcome::Outcome,
     },
-    /// An action (or set-field) applied to a probe gives the expected frame.
-    Action(actions::ActionCase),
+    /// An action (or set-field) applied to a probe gives the expected frame, out of a data port or in a
+    /// packet-in.
+    Action {
+        action: actions::ActionCase,
+        carrier: Option<fields::Carrier>,
+        outcome: outcome::Outcome,
+    },
     /// A stats or multipart request of this kind is answered with a reply of the same kind.
     Stats(&'static str),
     /// A case of the generated families (prerequisites, bad values, packet-out per action, echo sizes).
@@ -179,10 +187,12 @@ pub struct Context<'a> {
     pub attempts: u32,
     /// How long "no frame" is watched for.
     pub quiet: Duration,
+    /// When the switch last acknowledged a change to its tables (a barrier reply), for the settle time.
+    changed: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl<'a> Context<'a> {
-    /// A context with the default timing: settle 100 ms, 4 forwarding attempts of 400 ms, 300 ms quiet
+    /// A context with the default timing: settle 40 ms, 4 forwarding attempts of 400 ms, 300 ms quiet
     /// time, 3 s for asynchronous messages.
     pub fn new(switch: &'a Switch, dataplane: &'a DataPlane, ports: Vec<u32>) -> Context<'a> {
         Context {
@@ -190,10 +200,11 @@ impl<'a> Context<'a> {
             dataplane,
             ports,
             timeout: Duration::from_secs(3),
-            settle: Duration::from_millis(100),
+            settle: Duration::from_millis(40),
             step: Duration::from_millis(400),
             attempts: 4,
             quiet: Duration::from_millis(300),
+            changed: std::sync::Mutex::new(None),
         }
     }
 }

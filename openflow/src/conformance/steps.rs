@@ -134,8 +134,17 @@ impl Context<'_> {
     /// waits the settle time: switches may apply a flow to their fast path slightly after the barrier reply.
     pub(crate) async fn program(&self, msgs: &[OfMessage]) -> Result<Vec<OfMessage>, CaseError> {
         let errors = self.errors_before_barrier(msgs).await?;
-        tokio::time::sleep(self.settle).await;
+        self.settled().await;
         Ok(errors)
+    }
+
+    /// Waits until the settle time has passed since the switch last acknowledged a table change (returns
+    /// at once when it has).
+    pub(crate) async fn settled(&self) {
+        let since = *self.changed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = since {
+            tokio::time::sleep_until(t + self.settle).await;
+        }
     }
 
     /// Sends the messages and a barrier; returns the errors the switch answered any of them with (a switch
@@ -150,6 +159,9 @@ impl Context<'_> {
             xids.push(self.switch.send(m).await?);
         }
         self.switch.barrier().await?;
+        if !msgs.is_empty() {
+            *self.changed.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
+        }
         let mut errors = Vec::new();
         // Errors for the messages came before the barrier reply, so they are queued already.
         while let Some(m) = sub.try_recv() {
@@ -236,6 +248,7 @@ impl Context<'_> {
         egress: u32,
         expected: &[u8],
     ) -> Result<(), CaseError> {
+        self.settled().await;
         let dp = self.dataplane;
         let mut last = None;
         for _ in 0..self.attempts.max(1) {
@@ -260,6 +273,7 @@ impl Context<'_> {
         frame: &[u8],
         ports: &[u32],
     ) -> Result<(), CaseError> {
+        self.settled().await;
         let dp = self.dataplane;
         tokio::task::block_in_place(|| {
             dp.drain();

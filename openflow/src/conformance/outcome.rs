@@ -1,0 +1,245 @@
+//! The three outcomes a generated match or action case checks, as the Ryu switch tester crosses its
+//! tests with them: the frame leaves the flow's output port, the flow sends it to the controller as a
+//! packet-in, or a frame that differs misses the flow and the table-miss flow entry sends it to the
+//! controller. A packet-in is positive evidence, so the table-miss outcome needs no "no frame" wait.
+
+use std::time::Duration;
+
+use super::probe::has_marker;
+use super::steps::{apply, fail, flow10, flow13};
+use super::{CaseError, Context};
+use crate::dataplane::{packet, DataPlaneError};
+use crate::v13::oxm::OxmField;
+use crate::{v10, v13, OfMessage};
+
+/// `OFPR_NO_MATCH`: no flow matched (1.0), or the table-miss flow entry sent it (1.3).
+pub(crate) const REASON_NO_MATCH: u8 = 0;
+/// `OFPR_ACTION`: an output action to the controller sent it.
+pub(crate) const REASON_ACTION: u8 = 1;
+/// Bytes of an unmatched frame a 1.0 switch sends by default (`OFP_DEFAULT_MISS_SEND_LEN`).
+const DEFAULT_MISS_SEND_LEN: usize = 128;
+/// How long the other ports are watched once the packet-in has come: the switch has decided by then,
+/// and a copy it wrongly forwarded would already be on its way.
+const AFTER_PACKET_IN: Duration = Duration::from_millis(20);
+
+/// What a generated case expects of the frame it sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Outcome {
+    /// The flow's output action sends it out of a data port.
+    Output,
+    /// The flow's output to CONTROLLER sends it as a packet-in (reason ACTION).
+    PacketIn,
+    /// A frame that differs in the field misses the flow: the table-miss flow entry (1.3) or the switch's
+    /// own miss handling (1.0) sends it as a packet-in (reason NO_MATCH), and no data port sees it.
+    TableMiss,
+}
+
+impl Outcome {
+    /// The outcomes in catalogue order.
+    pub(crate) const ALL: &'static [Outcome] = &[Outcome::Output, Outcome::PacketIn, Outcome::TableMiss];
+
+    /// The suffix of the case id (none for the output outcome, whose ids came first).
+    pub(crate) fn id_suffix(self) -> &'static str {
+        match self {
+            Outcome::Output => "",
+            Outcome::PacketIn => ".packet_in",
+            Outcome::TableMiss => ".table_miss",
+        }
+    }
+}
+
+/// A packet-in as both versions carry it.
+struct PacketIn {
+    reason: u8,
+    in_port: Option<u32>,
+    data: Vec<u8>,
+}
+
+fn as_packet_in(m: &OfMessage) -> Option<PacketIn> {
+    match m {
+        OfMessage::V10(v10::Message::PacketIn(p)) => Some(PacketIn {
+            reason: p.reason.into(),
+            in_port: Some(u32::from(p.in_port)),
+            data: p.data.clone(),
+        }),
+        OfMessage::V13(v13::Message::PacketIn(p)) => Some(PacketIn {
+            reason: p.reason.into(),
+            in_port: p.match_.fields.iter().find_map(|f| match f {
+                OxmField::InPort { value, .. } => Some(*value),
+                _ => None,
+            }),
+            data: p.data.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// True when `data` is `frame` (padding aside), or, for a switch that cut it to the default miss length,
+/// at least that much of its start.
+fn carries(data: &[u8], frame: &[u8]) -> bool {
+    let data = trim_zero_tail(data, frame.len());
+    !data.is_empty() && frame.starts_with(data) && data.len() >= frame.len().min(DEFAULT_MISS_SEND_LEN)
+}
+
+/// `data` without the padding a switch may add after a short frame's end.
+fn trim_zero_tail(data: &[u8], frame_len: usize) -> &[u8] {
+    if data.len() > frame_len && data.len() <= packet::MIN_FRAME && data[frame_len..].iter().all(|b| *b == 0)
+    {
+        &data[..frame_len]
+    } else {
+        data
+    }
+}
+
+impl Context<'_> {
+    /// The 1.3 table-miss flow entry (priority 0, every frame, output to CONTROLLER, whole frame); none
+    /// for 1.0, where an unmatched frame goes to the controller without one.
+    pub(crate) fn table_miss_flow(&self) -> Option<OfMessage> {
+        (!self.v10()).then(|| {
+            OfMessage::V13(v13::Message::FlowMod(flow13(
+                v13::FlowModCommand::Add,
+                0,
+                Vec::new(),
+                apply(vec![controller13()]),
+            )))
+        })
+    }
+
+    /// Settle and retry: sends `frame` into `ingress` and waits for the packet-in carrying `expected`
+    /// (the frame as the flow's actions left it), with this reason and in_port; then no data port in
+    /// `quiet` may see the frame. The frame is re-sent (up to the configured attempts) when no packet-in
+    /// comes or it left a data port instead (a flow reaches the fast path only a little after the barrier
+    /// reply).
+    pub(crate) async fn expect_packet_in(
+        &self,
+        ingress: u32,
+        frame: &[u8],
+        expected: &[u8],
+        reason: u8,
+        quiet: &[u32],
+    ) -> Result<(), CaseError> {
+        self.settled().await;
+        let dp = self.dataplane;
+        let mut last = fail("no packet-in carrying the frame");
+        for _ in 0..self.attempts.max(1) {
+            let mut sub = self.switch.subscribe();
+            tokio::task::block_in_place(|| {
+                dp.drain();
+                dp.send(ingress, frame)
+            })?;
+            // The packet-in carrying the expected frame; one of the suite's other probes is remembered for
+            // the message (a switch that rewrote the frame wrongly).
+            let mut other: Option<Vec<u8>> = None;
+            let got = sub
+                .expect(self.step, |m| match as_packet_in(&m.message) {
+                    Some(p) if carries(&p.data, expected) => true,
+                    Some(p) if has_marker(&p.data) => {
+                        other = Some(p.data);
+                        false
+                    }
+                    _ => false,
+                })
+                .await;
+            let Some(p) = got.ok().and_then(|m| as_packet_in(&m.message)) else {
+                // Where did it go? A frame on a data port says the switch forwarded it instead.
+                let seen = tokio::task::block_in_place(|| {
+                    quiet
+                        .iter()
+                        .find(|p| dp.expect_none(**p, Duration::ZERO).is_err())
+                });
+                last = match (seen, other) {
+                    (_, Some(data)) => {
+                        let at = data.iter().zip(expected).position(|(a, b)| a != b);
+                        fail(format!(
+                            "the packet-in carries another frame ({} bytes, expected {}; first difference at byte {})",
+                            data.len(),
+                            expected.len(),
+                            at.map_or_else(|| "-".to_string(), |i| i.to_string())
+                        ))
+                    }
+                    (Some(p), None) => fail(format!("no packet-in; the frame left port {p} instead")),
+                    (None, None) => fail("no packet-in carrying the frame"),
+                };
+                continue;
+            };
+            if p.reason != reason {
+                return Err(fail(format!("packet-in reason {}, expected {reason}", p.reason)));
+            }
+            if p.in_port != Some(ingress) {
+                return Err(fail(format!(
+                    "packet-in in_port {:?}, expected {ingress}",
+                    p.in_port
+                )));
+            }
+            tokio::task::block_in_place(|| {
+                for port in quiet {
+                    dp.expect_none(*port, AFTER_PACKET_IN)?;
+                }
+                Ok::<(), DataPlaneError>(())
+            })?;
+            return Ok(());
+        }
+        Err(last)
+    }
+}
+
+/// Output to the controller, whole frame (1.3).
+pub(crate) fn controller13() -> v13::Action {
+    v13::Action::Output {
+        port: v13::port::port_no::CONTROLLER,
+        max_len: 0xffff,
+    }
+}
+
+/// Output to the controller, whole frame (1.0).
+pub(crate) fn controller10() -> v10::Action {
+    v10::Action::Output {
+        port: v10::port::port_no::CONTROLLER,
+        max_len: 0xffff,
+    }
+}
+
+/// A 1.0 flow-mod adding `m` with `actions` at priority 200 (the generated cases' priority).
+pub(crate) fn add10(m: v10::Match, actions: Vec<v10::Action>) -> OfMessage {
+    OfMessage::V10(v10::Message::FlowMod(flow10(
+        v10::FlowModCommand::Add,
+        200,
+        m,
+        actions,
+    )))
+}
+
+/// A 1.3 flow-mod adding `fields` with apply-actions `actions` at priority 200.
+pub(crate) fn add13(fields: Vec<OxmField>, actions: Vec<v13::Action>) -> OfMessage {
+    OfMessage::V13(v13::Message::FlowMod(flow13(
+        v13::FlowModCommand::Add,
+        200,
+        fields,
+        apply(actions),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packet_in_data_is_the_frame_or_its_default_miss_length() {
+        let frame: Vec<u8> = (0..200u8).collect();
+        assert!(carries(&frame, &frame));
+        assert!(carries(&frame[..128], &frame));
+        assert!(
+            !carries(&frame[..100], &frame),
+            "cut shorter than the miss length"
+        );
+        assert!(!carries(&[], &frame));
+        let mut other = frame.clone();
+        other[20] ^= 1;
+        assert!(!carries(&other, &frame));
+        let short: Vec<u8> = (1..=50u8).collect();
+        let mut padded = short.clone();
+        padded.resize(60, 0);
+        assert!(carries(&padded, &short), "padding after a short frame");
+        assert!(carries(&short, &short));
+    }
+}
