@@ -163,7 +163,9 @@ const KNOWN_OVS_FAILURES: &[&str] = &[
     // FLOW_MOD_FAILED/BAD_TABLE_ID.
     "of13.error_bad_table",
     // OVS 3.1 shows NO_PACKET_IN in the port's config but still sends packet-ins for unmatched frames
-    // from the port.
+    // from the port: with the default table-miss mode its miss lookup (rule_dpif_lookup_from_table)
+    // sends a miss to any controller below 1.3 without reading the port's config; it honours the bit only
+    // when a table-mod set the miss mode to CONTROLLER or CONTINUE, which 1.0 has no message for.
     "of10.port_mod_no_packet_in",
 ];
 
