@@ -224,6 +224,7 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
         Body::Stats(kind) => stats_case(kind, case.required, ctx).await,
         Body::Family(f) => super::families::run(*f, case.required, ctx).await,
         Body::Family10(f) => super::families10::run(*f, ctx).await,
+        Body::Meter(m) => super::meters::run(*m, ctx).await,
     };
     // Leave the switch clean for the next case; a failure here does not change the verdict. No settle
     // time: the next case's own reset waits it.

@@ -847,6 +847,7 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         }
     }
     out.extend(super::families::cases(version, prefix));
+    out.extend(super::meters::cases(version, prefix));
     if !v13 {
         out.extend(super::families10::cases(version, prefix));
     }

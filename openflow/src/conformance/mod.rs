@@ -28,6 +28,7 @@ mod fields;
 mod flow_options;
 mod flow_table;
 mod match_action;
+mod meters;
 mod named10;
 mod outcome;
 mod pipeline;
@@ -93,6 +94,8 @@ pub(crate) enum Body {
     Stats(&'static str),
     /// A case of the generated families (prerequisites, bad values, packet-out per action, echo sizes).
     Family(families::Family),
+    /// A meter case: a drop band's rate in packets or kilobits, with or without a burst, on a carrier.
+    Meter(meters::MeterCase),
     /// A case of the 1.0 families (per field, prefix lengths, set-action values).
     Family10(families10::Family10),
 }
