@@ -211,6 +211,11 @@ fn catalogue_ids_are_unique_and_versioned() {
     assert!(conformance::find("of13.action.push_vlan.arp").is_some());
     assert!(conformance::find("of13.action.dec_nw_ttl.udp6").is_some());
     assert!(conformance::find("of10.action.set_field.eth_src.icmp6").is_some());
+    // Meters by rate unit and burst, groups, on IPv4, IPv6 and ARP frames.
+    assert!(conformance::find("of13.meter.drop_kbps_burst.arp").is_some());
+    assert!(conformance::find("of13.meter.drop_pktps.udp6").is_some());
+    assert!(conformance::find("of13.group_fast_failover.udp6").is_some());
+    assert!(conformance::find("of10.meter.drop_pktps.udp").is_none());
     // A field that cannot differ in a frame has no table-miss outcome.
     assert!(conformance::find("of13.match.metadata.table_miss").is_none());
     assert!(conformance::find("nope").is_none());

@@ -225,6 +225,12 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
         Body::Family(f) => super::families::run(*f, case.required, ctx).await,
         Body::Family10(f) => super::families10::run(*f, ctx).await,
         Body::Meter(m) => super::meters::run(*m, ctx).await,
+        Body::Group { name, carrier } => {
+            let probe = carrier
+                .plain()
+                .ok_or_else(|| CaseError::Unknown(format!("{name} on {}", carrier.name())))?;
+            group_case(name, &probe.build(), ctx).await
+        }
     };
     // Leave the switch clean for the next case; a failure here does not change the verdict. No settle
     // time: the next case's own reset waits it.
@@ -580,6 +586,78 @@ pub(super) fn bucket(ports: &[u32], watch_port: u32) -> v13::Bucket {
 
 pub(super) fn flow_to_group(in_port: u32, group: u32) -> OfMessage {
     flow_to_group_at(in_port, group, 100)
+}
+
+/// A group of this kind (`group_all`, `group_select`, `group_indirect`, `group_fast_failover`) with a flow
+/// sending `probe` to it: the frame leaves by the group's buckets.
+pub(super) async fn group_case(name: &str, probe: &[u8], ctx: &Context<'_>) -> Result<(), CaseError> {
+    let (p1, p2) = (ctx.port(0), ctx.port(1));
+    let p3 = ctx.ports.get(2).copied();
+    let (kind, buckets, outs) = match name {
+        "group_all" => {
+            let p3 = p3.ok_or_else(|| unsupported("needs a third data port"))?;
+            (
+                v13::GroupType::All,
+                vec![bucket(&[p2], 0), bucket(&[p3], 0)],
+                vec![p2, p3],
+            )
+        }
+        "group_select" => (v13::GroupType::Select, vec![bucket(&[p2], 0)], vec![p2]),
+        "group_indirect" => (v13::GroupType::Indirect, vec![bucket(&[p2], 0)], vec![p2]),
+        _ => {
+            // First bucket watches a port that does not exist (never live), the second p2.
+            (
+                v13::GroupType::FastFailover,
+                vec![bucket(&[p1], 50), bucket(&[p2], p2)],
+                vec![p2],
+            )
+        }
+    };
+    let buckets = if kind == v13::GroupType::All || kind == v13::GroupType::FastFailover {
+        buckets
+    } else {
+        buckets
+            .into_iter()
+            .map(|mut b| {
+                b.watch_port = v13::port::port_no::ANY;
+                if kind == v13::GroupType::Indirect {
+                    b.weight = 0;
+                }
+                b
+            })
+            .collect()
+    };
+    let buckets = buckets
+        .into_iter()
+        .map(|mut b| {
+            if b.watch_port == 0 {
+                b.watch_port = v13::port::port_no::ANY;
+            }
+            if kind != v13::GroupType::Select {
+                b.weight = 0;
+            }
+            b
+        })
+        .collect();
+    let allowed = if name == "group_indirect" {
+        vec![]
+    } else {
+        vec![GROUP_MOD_FAILED]
+    };
+    ctx.program_ok(
+        &[
+            group_mod(v13::GroupModCommand::Add, kind, 1, buckets),
+            flow_to_group(p1, 1),
+        ],
+        &allowed,
+    )
+    .await?;
+    ctx.expect_forward(p1, probe, outs[0], probe).await?;
+    for o in &outs[1..] {
+        tokio::task::block_in_place(|| ctx.dataplane.send(p1, probe))?;
+        tokio::task::block_in_place(|| ctx.dataplane.expect_frame(*o, probe, ctx.timeout))?;
+    }
+    Ok(())
 }
 
 /// A flow from `in_port` to `group` at `priority`.
@@ -1337,72 +1415,7 @@ async fn named(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
             }
         }
         "group_all" | "group_select" | "group_indirect" | "group_fast_failover" => {
-            let p3 = ctx.ports.get(2).copied();
-            let (kind, buckets, outs) = match name {
-                "group_all" => {
-                    let p3 = p3.ok_or_else(|| unsupported("needs a third data port"))?;
-                    (
-                        v13::GroupType::All,
-                        vec![bucket(&[p2], 0), bucket(&[p3], 0)],
-                        vec![p2, p3],
-                    )
-                }
-                "group_select" => (v13::GroupType::Select, vec![bucket(&[p2], 0)], vec![p2]),
-                "group_indirect" => (v13::GroupType::Indirect, vec![bucket(&[p2], 0)], vec![p2]),
-                _ => {
-                    // First bucket watches a port that does not exist (never live), the second p2.
-                    (
-                        v13::GroupType::FastFailover,
-                        vec![bucket(&[p1], 50), bucket(&[p2], p2)],
-                        vec![p2],
-                    )
-                }
-            };
-            let buckets = if kind == v13::GroupType::All || kind == v13::GroupType::FastFailover {
-                buckets
-            } else {
-                buckets
-                    .into_iter()
-                    .map(|mut b| {
-                        b.watch_port = v13::port::port_no::ANY;
-                        if kind == v13::GroupType::Indirect {
-                            b.weight = 0;
-                        }
-                        b
-                    })
-                    .collect()
-            };
-            let buckets = buckets
-                .into_iter()
-                .map(|mut b| {
-                    if b.watch_port == 0 {
-                        b.watch_port = v13::port::port_no::ANY;
-                    }
-                    if kind != v13::GroupType::Select {
-                        b.weight = 0;
-                    }
-                    b
-                })
-                .collect();
-            let allowed = if name == "group_indirect" {
-                vec![]
-            } else {
-                vec![GROUP_MOD_FAILED]
-            };
-            ctx.program_ok(
-                &[
-                    group_mod(v13::GroupModCommand::Add, kind, 1, buckets),
-                    flow_to_group(p1, 1),
-                ],
-                &allowed,
-            )
-            .await?;
-            ctx.expect_forward(p1, &probe, outs[0], &probe).await?;
-            for o in &outs[1..] {
-                tokio::task::block_in_place(|| ctx.dataplane.send(p1, &probe))?;
-                tokio::task::block_in_place(|| ctx.dataplane.expect_frame(*o, &probe, ctx.timeout))?;
-            }
-            Ok(())
+            group_case(name, &probe, ctx).await
         }
         "group_exists" => {
             let g = || {

@@ -669,6 +669,30 @@ pub fn catalogue(version: u8) -> Vec<Case> {
             body: Body::Named(name),
         });
     }
+    // The group types again on IPv6 and ARP frames (the Ryu tester runs its group tests on IPv4, IPv6 and
+    // ARP).
+    let group_types: Vec<Case> = out
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.body,
+                Body::Named("group_all" | "group_select" | "group_indirect" | "group_fast_failover")
+            )
+        })
+        .cloned()
+        .collect();
+    for c in group_types {
+        let Body::Named(name) = c.body else { continue };
+        for carrier in [Carrier::Udp6, Carrier::Arp] {
+            out.push(Case {
+                id: format!("{}.{}", c.id, carrier.name()),
+                title: format!("{} (the {} frame)", c.title, carrier.label()),
+                ts026: None,
+                body: Body::Group { name, carrier },
+                ..c.clone()
+            });
+        }
+    }
     for kind in if v13 { STATS13 } else { STATS10 } {
         let required = !matches!(*kind, "queue" | "meter" | "meter_config" | "table_features");
         out.push(Case {

@@ -94,6 +94,11 @@ pub(crate) enum Body {
     Stats(&'static str),
     /// A case of the generated families (prerequisites, bad values, packet-out per action, echo sizes).
     Family(families::Family),
+    /// A group case (`group_all`, ...) on the frame of another carrier.
+    Group {
+        name: &'static str,
+        carrier: fields::Carrier,
+    },
     /// A meter case: a drop band's rate in packets or kilobits, with or without a burst, on a carrier.
     Meter(meters::MeterCase),
     /// A case of the 1.0 families (per field, prefix lengths, set-action values).
