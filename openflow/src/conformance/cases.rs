@@ -193,6 +193,7 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
         Body::Named(name) if super::pipeline::handles(name) => super::pipeline::run(name, ctx).await,
         Body::Named(name) if super::named10::handles(name) => super::named10::run(name, ctx).await,
         Body::Named(name) if super::flow_options::handles(name) => super::flow_options::run(name, ctx).await,
+        Body::Named(name) if super::single_table::handles(name) => super::single_table::run(name, ctx).await,
         Body::Named(name) => named(name, ctx).await,
         Body::Match {
             field,

@@ -35,6 +35,7 @@ mod pipeline;
 mod probe;
 mod report;
 mod runner;
+mod single_table;
 mod steps;
 mod ts026;
 
