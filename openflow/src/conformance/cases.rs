@@ -191,6 +191,10 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
     let result = match &case.body {
         Body::Named(name) if super::flow_table::handles(name) => super::flow_table::run(name, ctx).await,
         Body::Named(name) if super::pipeline::handles(name) => super::pipeline::run(name, ctx).await,
+        // Names both versions use (output_all, ...) go by version: 1.3 to its own module.
+        Body::Named(name) if !ctx.v10() && super::single_table_paths::handles(name) => {
+            super::single_table_paths::run(name, ctx).await
+        }
         Body::Named(name) if super::named10::handles(name) => super::named10::run(name, ctx).await,
         Body::Named(name) if super::flow_options::handles(name) => super::flow_options::run(name, ctx).await,
         Body::Named(name) if super::single_table::handles(name) => super::single_table::run(name, ctx).await,

@@ -5,7 +5,7 @@ use super::actions::{ActionCase, OTHERS13, SET10};
 use super::fields::{self, Carrier, Field};
 use super::outcome::Outcome;
 use super::probe::Probe;
-use super::{flow_options, flow_table, named10, pipeline, single_table, Body, Case};
+use super::{flow_options, flow_table, named10, pipeline, single_table, single_table_paths, Body, Case};
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
 pub(super) const V10: u8 = 1;
@@ -655,6 +655,7 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         .chain(named10::NAMED)
         .chain(flow_options::NAMED)
         .chain(single_table::NAMED)
+        .chain(single_table_paths::NAMED)
     {
         if versions & bit == 0 {
             continue;
