@@ -168,6 +168,9 @@ const KNOWN_OVS_FAILURES: &[&str] = &[
     // them, where TS-026 (440.280, 440.290) expects PORT_MOD_FAILED/BAD_CONFIG and BAD_ADVERTISE.
     "of13.error_port_mod_bad_config",
     "of13.error_port_mod_bad_advertise",
+    // Port statistics for a port that does not exist: OVS answers without an error (TS-026 430.200 expects
+    // BAD_REQUEST/BAD_PORT).
+    "of13.error_port_stats_bad_port",
     // OVS 3.1 shows NO_PACKET_IN in the port's config but still sends packet-ins for unmatched frames
     // from the port: with the default table-miss mode its miss lookup (rule_dpif_lookup_from_table)
     // sends a miss to any controller below 1.3 without reading the port's config; it honours the bit only

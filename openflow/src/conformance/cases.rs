@@ -195,6 +195,9 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
         Body::Named(name) if !ctx.v10() && super::single_table_paths::handles(name) => {
             super::single_table_paths::run(name, ctx).await
         }
+        Body::Named(name) if !ctx.v10() && super::single_table_info::handles(name) => {
+            super::single_table_info::run(name, ctx).await
+        }
         Body::Named(name) if super::named10::handles(name) => super::named10::run(name, ctx).await,
         Body::Named(name) if super::flow_options::handles(name) => super::flow_options::run(name, ctx).await,
         Body::Named(name) if super::single_table::handles(name) => super::single_table::run(name, ctx).await,

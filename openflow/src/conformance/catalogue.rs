@@ -5,7 +5,10 @@ use super::actions::{ActionCase, OTHERS13, SET10};
 use super::fields::{self, Carrier, Field};
 use super::outcome::Outcome;
 use super::probe::Probe;
-use super::{flow_options, flow_table, named10, pipeline, single_table, single_table_paths, Body, Case};
+use super::{
+    flow_options, flow_table, named10, pipeline, single_table, single_table_info, single_table_paths, Body,
+    Case,
+};
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
 pub(super) const V10: u8 = 1;
@@ -656,6 +659,7 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         .chain(flow_options::NAMED)
         .chain(single_table::NAMED)
         .chain(single_table_paths::NAMED)
+        .chain(single_table_info::NAMED)
     {
         if versions & bit == 0 {
             continue;

@@ -36,6 +36,7 @@ mod probe;
 mod report;
 mod runner;
 mod single_table;
+mod single_table_info;
 mod single_table_paths;
 mod steps;
 mod ts026;
