@@ -4,25 +4,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::ovs::{self, Ovs};
-use twister_openflow::channel::{ChannelConfig, Controller};
-use twister_openflow::conformance::{self, catalogue, Context, Report, RunOptions, Runner, Verdict};
-use twister_openflow::dataplane::DataPlane;
+use common::ovs;
+use common::rig::Rig;
+use twister_openflow::conformance::{self, catalogue, Report, RunOptions, Runner, Verdict};
 use twister_openflow::{v13, OfMessage, OFP10_VERSION, OFP13_VERSION};
 
 async fn run_version(version: u8, dir: &std::path::Path) -> Report {
-    let ovs = Ovs::start(3).expect("start OVS");
-    let c = Controller::bind("127.0.0.1:0", ChannelConfig::with_versions(&[version]))
-        .await
-        .expect("bind");
-    ovs.set_controllers(&[c.local_addr()]).expect("set-controller");
-    let sw = c
-        .wait_for_switch(Some(ovs.datapath_id), Duration::from_secs(20))
-        .await
-        .expect("switch connects");
-    let mut dp = DataPlane::open((1..=3).map(|i| (i, ovs.port(i).host_side.as_str()))).expect("data plane");
-    dp.set_filter(conformance::keep_frame);
-    let mut ctx = Context::new(&sw, &dp, vec![1, 2, 3]);
+    let rig = Rig::connect(version).await;
+    let mut ctx = rig.context();
     if let Some(ms) = std::env::var("TWISTER_OF_SETTLE_MS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -117,18 +106,8 @@ async fn ovs_fails_packet_in_outcomes_when_packet_ins_are_withheld() {
     if !ovs::available("ovs_fails_packet_in_outcomes_when_packet_ins_are_withheld") {
         return;
     }
-    let ovs = Ovs::start(3).expect("start OVS");
-    let c = Controller::bind("127.0.0.1:0", ChannelConfig::with_versions(&[OFP13_VERSION]))
-        .await
-        .expect("bind");
-    ovs.set_controllers(&[c.local_addr()]).expect("set-controller");
-    let sw = c
-        .wait_for_switch(Some(ovs.datapath_id), Duration::from_secs(20))
-        .await
-        .expect("switch connects");
-    let mut dp = DataPlane::open((1..=3).map(|i| (i, ovs.port(i).host_side.as_str()))).expect("data plane");
-    dp.set_filter(conformance::keep_frame);
-    let ctx = Context::new(&sw, &dp, vec![1, 2, 3]);
+    let rig = Rig::connect(OFP13_VERSION).await;
+    let (sw, ctx) = (&rig.switch, rig.context());
     for id in ["of13.match.udp_dst.packet_in", "of13.match.udp_dst.table_miss"] {
         conformance::run(id, &ctx)
             .await

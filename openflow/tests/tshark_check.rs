@@ -10,12 +10,12 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use common::ovs::{self, Ovs};
-use twister_openflow::channel::{ChannelConfig, Controller, Features};
-use twister_openflow::conformance::{self, catalogue, Context, RunOptions, Runner};
-use twister_openflow::dataplane::DataPlane;
+use common::ovs;
+use common::rig::Rig;
+use twister_openflow::channel::Features;
+use twister_openflow::conformance::{catalogue, RunOptions, Runner};
 use twister_openflow::framing::split_messages;
 use twister_openflow::pcapng::{ControlStream, PcapngWriter};
 use twister_openflow::{common as ofcommon, v10, v13, OfMessage, OFP10_VERSION, OFP13_VERSION};
@@ -74,18 +74,8 @@ fn extra(version: u8) -> Vec<OfMessage> {
 }
 
 async fn check_version(version: u8) {
-    let ovs = Ovs::start(3).expect("start OVS");
-    let c = Controller::bind("127.0.0.1:0", ChannelConfig::with_versions(&[version]))
-        .await
-        .expect("bind");
-    ovs.set_controllers(&[c.local_addr()]).expect("set-controller");
-    let sw = c
-        .wait_for_switch(Some(ovs.datapath_id), Duration::from_secs(20))
-        .await
-        .expect("switch connects");
-    let mut dp = DataPlane::open((1..=3).map(|i| (i, ovs.port(i).host_side.as_str()))).expect("data plane");
-    dp.set_filter(conformance::keep_frame);
-    let ctx = Context::new(&sw, &dp, vec![1, 2, 3]);
+    let rig = Rig::connect(version).await;
+    let (sw, ctx) = (&rig.switch, rig.context());
     // Everything but the error cases, which send malformed bytes on purpose; the largest echo (a
     // 65535-byte message does not fit in the one IPv4 packet per message the capture is written as); and
     // packet-outs of the ND probes, whose marker after the link-layer option tshark reads as a bad option.

@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use super::codes::{BAD_INSTRUCTION, METER_MOD_FAILED};
 use super::fields::Carrier;
 use super::pipeline::flow_to_meter;
 use super::probe::Probe;
@@ -17,8 +18,6 @@ use super::{Body, Case, CaseError, Context};
 use crate::dataplane::DataPlaneError;
 use crate::{v13, OfMessage, OFP13_VERSION};
 
-const METER_MOD_FAILED: u16 = 12;
-const BAD_INSTRUCTION: u16 = 3;
 /// `OFPMF_KBPS`, `OFPMF_PKTPS`, `OFPMF_BURST`, `OFPMF_STATS`.
 const KBPS: u16 = 1;
 const PKTPS: u16 = 2;

@@ -21,6 +21,7 @@
 mod actions;
 mod cases;
 mod catalogue;
+mod codes;
 mod evidence;
 mod families;
 mod families10;

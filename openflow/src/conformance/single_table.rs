@@ -10,32 +10,18 @@ use std::time::Duration;
 
 use super::cases::{flow, next_flow_removed, port_hw_addr, stats_request};
 use super::catalogue::{Named, V13};
+use super::codes::{
+    action, flow_mod, instruction, matching, port_mod, BAD_ACTION, BAD_INSTRUCTION, BAD_MATCH, BAD_REQUEST,
+    FLOW_MOD_FAILED, PORT_MOD_FAILED, QUEUE_OP_FAILED, SWITCH_CONFIG_FAILED, TABLE_MOD_FAILED,
+};
 use super::outcome::controller13;
 use super::probe::{has_marker, Probe, MARKER};
-use super::steps::{apply, error_code, fail, flow13, COOKIE};
+use super::steps::{apply, error_code, fail, in_port_flow13, mp13, COOKIE};
 use super::{CaseError, Context};
 use crate::dataplane::packet;
 use crate::v13::oxm::OxmField;
 use crate::{v13, MacAddr, OfMessage};
 
-const BAD_REQUEST: u16 = 1;
-const BAD_ACTION: u16 = 2;
-const BAD_INSTRUCTION: u16 = 3;
-const BAD_MATCH: u16 = 4;
-const FLOW_MOD_FAILED: u16 = 5;
-const PORT_MOD_FAILED: u16 = 7;
-const TABLE_MOD_FAILED: u16 = 8;
-const QUEUE_OP_FAILED: u16 = 9;
-const SWITCH_CONFIG_FAILED: u16 = 10;
-/// BAD_MATCH codes (1.3 §A.4.4): BAD_TYPE, BAD_WILDCARDS, BAD_FIELD, BAD_MASK, DUP_FIELD.
-const BAD_TYPE: u16 = 0;
-const BAD_WILDCARDS: u16 = 5;
-const BAD_FIELD: u16 = 6;
-const BAD_MASK: u16 = 8;
-const DUP_FIELD: u16 = 10;
-/// BAD_ACTION codes: BAD_LEN, BAD_ARGUMENT.
-const BAD_LEN: u16 = 1;
-const BAD_ARGUMENT: u16 = 5;
 /// `OFPFF_SEND_FLOW_REM`.
 const SEND_FLOW_REM: u16 = 1;
 /// Offsets in a 1.3 flow-mod: table id, command, flags, and the match (type, length, first OXM).
@@ -88,15 +74,7 @@ pub(super) fn handles(name: &str) -> bool {
 
 /// A flow-mod adding a flow on in_port `p1` that outputs to `p2`, encoded, for the malformed variants.
 fn flow_mod_bytes(p1: u32, p2: u32) -> Result<Vec<u8>, CaseError> {
-    let fm = flow13(
-        v13::FlowModCommand::Add,
-        100,
-        vec![OxmField::InPort {
-            value: p1,
-            mask: None,
-        }],
-        apply(vec![v13::Action::Output { port: p2, max_len: 0 }]),
-    );
+    let fm = in_port_flow13(p1, apply(vec![v13::Action::Output { port: p2, max_len: 0 }]));
     OfMessage::V13(v13::Message::FlowMod(fm))
         .encode(0)
         .map_err(|e| CaseError::Unknown(format!("flow-mod not encoded: {e}")))
@@ -166,31 +144,6 @@ fn with_instructions(mut fm: Vec<u8>, instructions: &[u8]) -> Vec<u8> {
     fm.extend_from_slice(instructions);
     set_len(&mut fm);
     fm
-}
-
-fn mp13(body: v13::MultipartRequestBody) -> OfMessage {
-    OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
-        flags: 0,
-        body,
-    }))
-}
-
-/// Every flow's statistics (1.3).
-async fn flow_stats(ctx: &Context<'_>) -> Result<Vec<v13::multipart::FlowStats>, CaseError> {
-    let req = mp13(v13::MultipartRequestBody::Flow(
-        v13::multipart::FlowStatsRequest::all(),
-    ));
-    let mut out = Vec::new();
-    for part in ctx.stats(&req, &[]).await? {
-        if let OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
-            body: v13::MultipartReplyBody::Flow(f),
-            ..
-        })) = part
-        {
-            out.extend(f);
-        }
-    }
-    Ok(out)
 }
 
 /// A UDP frame of `len` bytes carrying the probe marker.
@@ -330,9 +283,10 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         "error_add_table_all" => {
             let mut b = flow_mod_bytes(p1, p2)?;
             b[FM_TABLE] = 0xff;
-            ctx.expect_error(Some(&b), None, FLOW_MOD_FAILED, Some(2)).await?;
+            ctx.expect_error(Some(&b), None, FLOW_MOD_FAILED, Some(flow_mod::BAD_TABLE_ID))
+                .await?;
             sw.barrier().await?;
-            if !flow_stats(ctx).await?.is_empty() {
+            if !ctx.flow_stats13().await?.is_empty() {
                 return Err(fail("a flow was added"));
             }
             Ok(())
@@ -340,72 +294,76 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         "error_flow_mod_bad_command" => {
             let mut b = flow_mod_bytes(p1, p2)?;
             b[FM_COMMAND] = 9;
-            ctx.expect_error(Some(&b), None, FLOW_MOD_FAILED, Some(6)).await
+            ctx.expect_error(Some(&b), None, FLOW_MOD_FAILED, Some(flow_mod::BAD_COMMAND))
+                .await
         }
         "error_flow_mod_bad_flags" => {
             let mut b = flow_mod_bytes(p1, p2)?;
             b[FM_FLAGS..FM_FLAGS + 2].copy_from_slice(&0x0080u16.to_be_bytes());
-            ctx.expect_error(Some(&b), None, FLOW_MOD_FAILED, Some(7)).await
+            ctx.expect_error(Some(&b), None, FLOW_MOD_FAILED, Some(flow_mod::BAD_FLAGS))
+                .await
         }
         "error_unknown_instruction" => {
             let b = with_instructions(flow_mod_bytes(p1, p2)?, &[0xf0, 0x00, 0, 8, 0, 0, 0, 0]);
-            ctx.expect_error(Some(&b), None, BAD_INSTRUCTION, Some(0)).await
+            ctx.expect_error(Some(&b), None, BAD_INSTRUCTION, Some(instruction::UNKNOWN_INST))
+                .await
         }
         "error_dup_field" => {
             let mut oxms = oxm(5, false, &0x0800u16.to_be_bytes()); // eth_type IPv4
             oxms.extend(oxm(10, false, &[17])); // ip_proto UDP
             oxms.extend(oxm(10, false, &[17]));
             let b = flow_mod_with_match(1, &oxms, p2);
-            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(DUP_FIELD)).await
+            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(matching::DUP_FIELD))
+                .await
         }
         "error_unknown_field" => {
             let b = flow_mod_with_match(1, &oxm(60, false, &[0, 0, 0, 1]), p2);
-            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(BAD_FIELD)).await
+            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(matching::BAD_FIELD))
+                .await
         }
         "error_bad_mask" => {
             let b = flow_mod_with_match(1, &oxm(5, true, &[0x08, 0x00, 0xff, 0x00]), p2);
-            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(BAD_MASK)).await
+            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(matching::BAD_MASK))
+                .await
         }
         "error_bad_wildcards" => {
             let mut oxms = oxm(5, false, &0x0800u16.to_be_bytes());
             // ipv4_src 192.168.0.0/0.0.255.255: the value has bits the mask clears.
             oxms.extend(oxm(11, true, &[192, 168, 0, 0, 0, 0, 255, 255]));
             let b = flow_mod_with_match(1, &oxms, p2);
-            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(BAD_WILDCARDS))
+            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(matching::BAD_WILDCARDS))
                 .await
         }
         "error_bad_match_type" => {
             let b = flow_mod_with_match(40, &[], p2);
-            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(BAD_TYPE)).await
+            ctx.expect_error(Some(&b), None, BAD_MATCH, Some(matching::BAD_TYPE))
+                .await
         }
         "error_action_bad_len" => {
             let mut i = vec![0, 4, 0, 24, 0, 0, 0, 0];
             i.extend_from_slice(&output_action(p2, 14));
             let b = with_instructions(flow_mod_bytes(p1, p2)?, &i);
-            ctx.expect_error(Some(&b), None, BAD_ACTION, Some(BAD_LEN)).await
+            ctx.expect_error(Some(&b), None, BAD_ACTION, Some(action::BAD_LEN))
+                .await
         }
         "error_push_vlan_ethertype" => {
-            let fm = flow13(
-                v13::FlowModCommand::Add,
-                100,
-                vec![OxmField::InPort {
-                    value: p1,
-                    mask: None,
-                }],
+            let fm = in_port_flow13(
+                p1,
                 apply(vec![
                     v13::Action::PushVlan { ethertype: 0x0801 },
                     v13::Action::Output { port: p2, max_len: 0 },
                 ]),
             );
             let m = OfMessage::V13(v13::Message::FlowMod(fm));
-            ctx.expect_error(None, Some(&m), BAD_ACTION, Some(BAD_ARGUMENT))
+            ctx.expect_error(None, Some(&m), BAD_ACTION, Some(action::BAD_ARGUMENT))
                 .await
         }
         "error_clear_actions_len" => {
             let mut i = vec![0, 5, 0, 24, 0, 0, 0, 0];
             i.extend_from_slice(&output_action(p2, 16));
             let b = with_instructions(flow_mod_bytes(p1, p2)?, &i);
-            ctx.expect_error(Some(&b), None, BAD_INSTRUCTION, Some(7)).await
+            ctx.expect_error(Some(&b), None, BAD_INSTRUCTION, Some(instruction::BAD_LEN))
+                .await
         }
         "error_experimenter_multipart" => {
             let m = mp13(v13::MultipartRequestBody::Experimenter {
@@ -413,7 +371,13 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 exp_type: 1,
                 data: Vec::new(),
             });
-            ctx.expect_error(None, Some(&m), BAD_REQUEST, Some(3)).await
+            ctx.expect_error(
+                None,
+                Some(&m),
+                BAD_REQUEST,
+                Some(super::codes::request::BAD_EXPERIMENTER),
+            )
+            .await
         }
         "error_experimenter_message" => {
             let m = OfMessage::V13(v13::Message::Experimenter(v13::Experimenter {
@@ -421,7 +385,13 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 exp_type: 1,
                 data: vec![1, 2, 3, 4],
             }));
-            ctx.expect_error(None, Some(&m), BAD_REQUEST, Some(3)).await
+            ctx.expect_error(
+                None,
+                Some(&m),
+                BAD_REQUEST,
+                Some(super::codes::request::BAD_EXPERIMENTER),
+            )
+            .await
         }
         "error_queue_stats_bad_port" => {
             let m = mp13(v13::MultipartRequestBody::Queue {
@@ -455,7 +425,11 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 mask: if bad_config { 0x100 } else { 0 },
                 advertise: if bad_config { 0 } else { 0xffff_0000 },
             }));
-            let code = if bad_config { 2 } else { 3 };
+            let code = if bad_config {
+                port_mod::BAD_CONFIG
+            } else {
+                port_mod::BAD_ADVERTISE
+            };
             ctx.expect_error(None, Some(&m), PORT_MOD_FAILED, Some(code))
                 .await
         }
@@ -464,7 +438,8 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             let mut b = flow(100, None, vec![p2]);
             b.udp_dst = Some(5000);
             ctx.program_ok(&[ctx.add(&a), ctx.add(&b)], &[]).await?;
-            let n = flow_stats(ctx)
+            let n = ctx
+                .flow_stats13()
                 .await?
                 .iter()
                 .filter(|f| f.priority == 100)
@@ -475,20 +450,12 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             Ok(())
         }
         "add_with_cookie_mask" => {
-            let mut fm = flow13(
-                v13::FlowModCommand::Add,
-                100,
-                vec![OxmField::InPort {
-                    value: p1,
-                    mask: None,
-                }],
-                apply(vec![v13::Action::Output { port: p2, max_len: 0 }]),
-            );
+            let mut fm = in_port_flow13(p1, apply(vec![v13::Action::Output { port: p2, max_len: 0 }]));
             fm.cookie = 0x1234;
             fm.cookie_mask = 0xffff;
             ctx.program_ok(&[OfMessage::V13(v13::Message::FlowMod(fm))], &[])
                 .await?;
-            let cookies: Vec<u64> = flow_stats(ctx).await?.iter().map(|f| f.cookie).collect();
+            let cookies: Vec<u64> = ctx.flow_stats13().await?.iter().map(|f| f.cookie).collect();
             if cookies != [0x1234] {
                 return Err(fail(format!("flow cookies {cookies:x?}, expected [0x1234]")));
             }
@@ -498,7 +465,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             let mut f = flow(100, Some(p1), vec![p2]);
             f.flags = SEND_FLOW_REM;
             ctx.program_ok(&[ctx.add(&f)], &[]).await?;
-            let flags: Vec<u16> = flow_stats(ctx).await?.iter().map(|f| f.flags).collect();
+            let flags: Vec<u16> = ctx.flow_stats13().await?.iter().map(|f| f.flags).collect();
             if flags.len() != 1 || flags[0] & SEND_FLOW_REM == 0 {
                 return Err(fail(format!("flow flags {flags:?}, expected SEND_FLOW_REM (1)")));
             }
@@ -550,15 +517,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         }
         "no_instructions_drop" => {
             // The table-miss flow would show a frame the flow did not match as a packet-in.
-            let fm = flow13(
-                v13::FlowModCommand::Add,
-                100,
-                vec![OxmField::InPort {
-                    value: p1,
-                    mask: None,
-                }],
-                Vec::new(),
-            );
+            let fm = in_port_flow13(p1, Vec::new());
             let mut msgs = vec![OfMessage::V13(v13::Message::FlowMod(fm))];
             msgs.extend(ctx.table_miss_flow());
             ctx.program_ok(&msgs, &[]).await?;
@@ -577,13 +536,8 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             }
         }
         "controller_max_len" => {
-            let fm = flow13(
-                v13::FlowModCommand::Add,
-                100,
-                vec![OxmField::InPort {
-                    value: p1,
-                    mask: None,
-                }],
+            let fm = in_port_flow13(
+                p1,
                 apply(vec![v13::Action::Output {
                     port: v13::port::port_no::CONTROLLER,
                     max_len: 100,
@@ -626,15 +580,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             Ok(())
         }
         "packet_in_cookie" => {
-            let mut fm = flow13(
-                v13::FlowModCommand::Add,
-                100,
-                vec![OxmField::InPort {
-                    value: p1,
-                    mask: None,
-                }],
-                apply(vec![controller13()]),
-            );
+            let mut fm = in_port_flow13(p1, apply(vec![controller13()]));
             fm.cookie = 0xc00c_1e00_0000_7717;
             ctx.program_ok(&[OfMessage::V13(v13::Message::FlowMod(fm))], &[])
                 .await?;
@@ -659,13 +605,8 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         }
         "action_set_order" => {
             let new_src = MacAddr([0x02, 0, 0, 0, 0x5e, 0x70]);
-            let fm = flow13(
-                v13::FlowModCommand::Add,
-                100,
-                vec![OxmField::InPort {
-                    value: p1,
-                    mask: None,
-                }],
+            let fm = in_port_flow13(
+                p1,
                 vec![v13::Instruction::WriteActions(vec![
                     v13::Action::Output { port: p2, max_len: 0 },
                     v13::Action::SetField(OxmField::EthSrc {

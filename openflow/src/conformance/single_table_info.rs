@@ -7,22 +7,13 @@
 use std::time::Duration;
 
 use super::catalogue::{Named, V13};
-use super::steps::{apply, error_code, fail, flow13};
+use super::codes::{action, instruction, request, BAD_ACTION, BAD_INSTRUCTION, BAD_REQUEST};
+use super::steps::{apply, error_code, fail, in_port_flow13, mp13};
 use super::{CaseError, Context};
 use crate::channel::Features;
 use crate::common::SwitchConfig;
-use crate::v13::oxm::OxmField;
 use crate::{v13, OfMessage};
 
-const BAD_REQUEST: u16 = 1;
-const BAD_ACTION: u16 = 2;
-const BAD_INSTRUCTION: u16 = 3;
-/// BAD_REQUEST codes: BAD_EXP_TYPE, BAD_PORT.
-const BAD_EXP_TYPE: u16 = 4;
-const BAD_PORT: u16 = 11;
-/// BAD_ACTION/BAD_EXPERIMENTER and BAD_INSTRUCTION/BAD_EXPERIMENTER.
-const ACTION_BAD_EXPERIMENTER: u16 = 2;
-const INSTRUCTION_BAD_EXPERIMENTER: u16 = 5;
 /// `OFPC_FLOW_STATS`, `OFPC_TABLE_STATS`, `OFPC_PORT_STATS`, `OFPC_GROUP_STATS`, `OFPC_QUEUE_STATS`.
 const FLOW_STATS: u32 = 1;
 const TABLE_STATS: u32 = 2;
@@ -63,13 +54,6 @@ pub(super) fn handles(name: &str) -> bool {
     NAMED.iter().any(|n| n.0 == name)
 }
 
-fn mp13(body: v13::MultipartRequestBody) -> OfMessage {
-    OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
-        flags: 0,
-        body,
-    }))
-}
-
 fn reply_bodies(parts: Vec<OfMessage>) -> impl Iterator<Item = v13::MultipartReplyBody> {
     parts.into_iter().filter_map(|m| match m {
         OfMessage::V13(v13::Message::MultipartReply(r)) => Some(r.body),
@@ -78,15 +62,7 @@ fn reply_bodies(parts: Vec<OfMessage>) -> impl Iterator<Item = v13::MultipartRep
 }
 
 fn flow_mod(actions: Vec<v13::Action>, p1: u32) -> v13::FlowMod {
-    flow13(
-        v13::FlowModCommand::Add,
-        100,
-        vec![OxmField::InPort {
-            value: p1,
-            mask: None,
-        }],
-        apply(actions),
-    )
+    in_port_flow13(p1, apply(actions))
 }
 
 /// Every table's features.
@@ -358,7 +334,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 }],
                 p1,
             )));
-            ctx.expect_error(None, Some(&fm), BAD_ACTION, Some(ACTION_BAD_EXPERIMENTER))
+            ctx.expect_error(None, Some(&fm), BAD_ACTION, Some(action::BAD_EXPERIMENTER))
                 .await
         }
         "error_experimenter_instruction" => {
@@ -373,7 +349,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 None,
                 Some(&m),
                 BAD_INSTRUCTION,
-                Some(INSTRUCTION_BAD_EXPERIMENTER),
+                Some(instruction::BAD_EXPERIMENTER),
             )
             .await
         }
@@ -383,12 +359,12 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 exp_type: 0x7a11,
                 data: Vec::new(),
             });
-            ctx.expect_error(None, Some(&m), BAD_REQUEST, Some(BAD_EXP_TYPE))
+            ctx.expect_error(None, Some(&m), BAD_REQUEST, Some(request::BAD_EXP_TYPE))
                 .await
         }
         "error_port_stats_bad_port" => {
             let m = mp13(v13::MultipartRequestBody::PortStats { port_no: 1111 });
-            ctx.expect_error(None, Some(&m), BAD_REQUEST, Some(BAD_PORT))
+            ctx.expect_error(None, Some(&m), BAD_REQUEST, Some(request::BAD_PORT))
                 .await
         }
         other => Err(CaseError::Unknown(other.to_string())),

@@ -6,17 +6,14 @@
 use std::time::Duration;
 
 use super::catalogue::{Named, V13};
+use super::codes::{request, BAD_REQUEST};
 use super::outcome::REASON_NO_MATCH;
 use super::probe::{Probe, L3, L4};
-use super::steps::{apply, error_code, fail, flow13, unsupported};
+use super::steps::{apply, error_code, fail, flow13, mp13, unsupported};
 use super::{CaseError, Context};
 use crate::v13::oxm::OxmField;
 use crate::v13::port::port_no;
 use crate::{v13, MacAddr, OfMessage};
-
-const BAD_REQUEST: u16 = 1;
-/// BAD_REQUEST/BAD_PORT (1.3 §A.4.4).
-const BAD_PORT: u16 = 11;
 
 /// (name, group, title, 1.0 section, 1.3 section, required, versions, TS-026 number)
 pub(super) const NAMED: &[Named] = &[
@@ -58,31 +55,6 @@ fn add(priority: u16, fields: Vec<OxmField>, actions: Vec<v13::Action>) -> OfMes
         fields,
         apply(actions),
     )))
-}
-
-fn mp13(body: v13::MultipartRequestBody) -> OfMessage {
-    OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
-        flags: 0,
-        body,
-    }))
-}
-
-/// Every flow's statistics.
-async fn flow_stats(ctx: &Context<'_>) -> Result<Vec<v13::multipart::FlowStats>, CaseError> {
-    let req = mp13(v13::MultipartRequestBody::Flow(
-        v13::multipart::FlowStatsRequest::all(),
-    ));
-    let mut out = Vec::new();
-    for part in ctx.stats(&req, &[]).await? {
-        if let OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
-            body: v13::MultipartReplyBody::Flow(f),
-            ..
-        })) = part
-        {
-            out.extend(f);
-        }
-    }
-    Ok(out)
 }
 
 /// (rx_bytes, tx_bytes) of a port.
@@ -276,19 +248,21 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 actions: vec![out(p2)],
                 data: probe.clone(),
             }));
-            ctx.expect_error(None, Some(&po), BAD_REQUEST, Some(BAD_PORT))
+            ctx.expect_error(None, Some(&po), BAD_REQUEST, Some(request::BAD_PORT))
                 .await
         }
         "flow_duration" => {
             ctx.program_ok(&[add(100, vec![in_port(p1)], vec![out(p2)])], &[])
                 .await?;
-            let first = flow_stats(ctx)
+            let first = ctx
+                .flow_stats13()
                 .await?
                 .first()
                 .map(|f| f.duration_sec)
                 .unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(2100)).await;
-            let later = flow_stats(ctx)
+            let later = ctx
+                .flow_stats13()
                 .await?
                 .first()
                 .map(|f| f.duration_sec)
@@ -331,7 +305,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 .map(|i| add(100 + i, vec![in_port(p1)], vec![out(p2)]))
                 .collect();
             ctx.program_ok(&msgs, &[]).await?;
-            if flow_stats(ctx).await?.len() != 3 {
+            if ctx.flow_stats13().await?.len() != 3 {
                 return Err(fail("the three flows were not added"));
             }
             let mut del = flow13(v13::FlowModCommand::Delete, 0, Vec::new(), Vec::new());
@@ -339,7 +313,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             del.cookie_mask = 0;
             ctx.program_ok(&[OfMessage::V13(v13::Message::FlowMod(del))], &[])
                 .await?;
-            let left = flow_stats(ctx).await?.len();
+            let left = ctx.flow_stats13().await?.len();
             if left != 0 {
                 return Err(fail(format!("{left} flows left after delete with OFPTT_ALL")));
             }
@@ -373,7 +347,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             let del = flow13(v13::FlowModCommand::Delete, 0, tcp(None, Some(80)), Vec::new());
             ctx.program_ok(&[OfMessage::V13(v13::Message::FlowMod(del))], &[])
                 .await?;
-            let left = flow_stats(ctx).await?;
+            let left = ctx.flow_stats13().await?;
             let has = |port: u16| {
                 left.iter().any(|f| {
                     f.match_

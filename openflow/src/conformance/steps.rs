@@ -56,6 +56,19 @@ pub(crate) fn flow13(
     }
 }
 
+/// A 1.3 flow-mod adding a flow at priority 100 in table 0 that matches the ingress port.
+pub(crate) fn in_port_flow13(in_port: u32, instructions: Vec<v13::Instruction>) -> v13::FlowMod {
+    flow13(
+        v13::FlowModCommand::Add,
+        100,
+        vec![v13::OxmField::InPort {
+            value: in_port,
+            mask: None,
+        }],
+        instructions,
+    )
+}
+
 /// Apply-actions as an instruction list (empty for no actions).
 pub(crate) fn apply(actions: Vec<v13::Action>) -> Vec<v13::Instruction> {
     if actions.is_empty() {
@@ -84,6 +97,14 @@ pub(crate) fn flow10(
         flags: 0,
         actions,
     }
+}
+
+/// A 1.3 multipart request with this body.
+pub(crate) fn mp13(body: v13::MultipartRequestBody) -> OfMessage {
+    OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
+        flags: 0,
+        body,
+    }))
 }
 
 /// Deletes every flow (every table in 1.3; groups and meters too).
@@ -215,7 +236,7 @@ impl Context<'_> {
     }
 
     /// Sends the raw bytes or the message and returns the (type, code) of the error it is answered with;
-    /// no error within the timeout fails the case.
+    /// no error before the reply to a barrier sent after it fails the case.
     pub(crate) async fn error_answer(
         &self,
         msg_bytes: Option<&[u8]>,
@@ -232,11 +253,17 @@ impl Context<'_> {
         } else if let Some(m) = msg {
             self.switch.send_with_xid(m, xid).await?;
         }
-        let got = sub
-            .expect(self.timeout, |m| m.xid == xid && is_error(&m.message))
-            .await
-            .map_err(|_| fail("no error message came back"))?;
-        Ok(error_code(&got.message).unwrap_or_default())
+        // A switch answers a message before the barrier that follows it (1.3 §6.2), so the error is queued
+        // once the barrier reply is in: no timeout to wait when the message is wrongly accepted.
+        // A switch that closes the connection after its error still answered: look before giving up.
+        let barrier = self.switch.barrier().await;
+        while let Some(m) = sub.try_recv() {
+            if m.xid == xid && is_error(&m.message) {
+                return Ok(error_code(&m.message).unwrap_or_default());
+            }
+        }
+        barrier?;
+        Err(fail("no error message came back (the barrier reply came first)"))
     }
 
     /// Settle and retry: sends `frame` into `ingress` and waits for `expected` on `egress`, re-sending up to
@@ -356,6 +383,24 @@ impl Context<'_> {
                             .map(|f| (f.priority, f.packet_count, f.byte_count)),
                     );
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every flow's 1.3 statistics, whatever its cookie.
+    pub(crate) async fn flow_stats13(&self) -> Result<Vec<v13::multipart::FlowStats>, CaseError> {
+        let req = mp13(v13::MultipartRequestBody::Flow(
+            v13::multipart::FlowStatsRequest::all(),
+        ));
+        let mut out = Vec::new();
+        for part in self.stats(&req, &[]).await? {
+            if let OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
+                body: v13::MultipartReplyBody::Flow(f),
+                ..
+            })) = part
+            {
+                out.extend(f);
             }
         }
         Ok(out)

@@ -4,3 +4,4 @@
 
 pub mod ovs;
 pub mod pki;
+pub mod rig;
