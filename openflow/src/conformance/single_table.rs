@@ -52,7 +52,7 @@ pub(super) const NAMED: &[Named] = &[
     ("error_experimenter_multipart", "errors", "A multipart request of an unknown experimenter gets BAD_REQUEST/BAD_EXPERIMENTER", "", "§7.3.5.15, §7.4.4", true, V13, None),
     ("error_experimenter_message", "errors", "An experimenter message of an unknown experimenter gets BAD_REQUEST/BAD_EXPERIMENTER", "", "§7.5.4, §7.4.4", true, V13, None),
     ("error_queue_stats_bad_port", "errors", "Queue statistics for a port that does not exist get QUEUE_OP_FAILED/BAD_PORT", "", "§7.3.5.8, §7.4.4", true, V13, None),
-    ("error_table_mod_bad_table", "errors", "A table-mod for a table the switch does not have gets TABLE_MOD_FAILED/BAD_TABLE", "", "§7.3.3, §7.4.4", true, V13, None),
+    ("error_table_mod_bad_table", "errors", "A table-mod for the first table id the switch does not have gets TABLE_MOD_FAILED/BAD_TABLE", "", "§7.3.3, §7.4.4", true, V13, None),
     ("error_set_config_bad_flags", "errors", "Set-config with an undefined flag bit gets SWITCH_CONFIG_FAILED/BAD_FLAGS", "", "§7.3.2, §7.4.4", true, V13, None),
     ("error_port_mod_bad_config", "errors", "A port-mod with an undefined config bit gets PORT_MOD_FAILED/BAD_CONFIG", "", "§7.3.4.3, §7.4.4", true, V13, None),
     ("error_port_mod_bad_advertise", "errors", "A port-mod advertising undefined features gets PORT_MOD_FAILED/BAD_ADVERTISE", "", "§7.3.4.3, §7.4.4", true, V13, None),
@@ -401,8 +401,16 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             ctx.expect_error(None, Some(&m), QUEUE_OP_FAILED, Some(0)).await
         }
         "error_table_mod_bad_table" => {
+            // The first table id the switch does not have (0xfe, OFPTT_MAX, on a switch with all of them).
+            let n_tables = match sw.features() {
+                crate::channel::Features::V13(f) => f.n_tables,
+                crate::channel::Features::V10(f) => f.n_tables,
+            };
+            if n_tables == 0xff {
+                return Err(super::steps::unsupported("the switch has every table id"));
+            }
             let m = OfMessage::V13(v13::Message::TableMod(v13::TableMod {
-                table_id: 0xfe,
+                table_id: n_tables.min(0xfe),
                 config: 0,
             }));
             ctx.expect_error(None, Some(&m), TABLE_MOD_FAILED, Some(0)).await
