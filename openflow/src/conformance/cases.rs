@@ -189,19 +189,26 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
         ctx.reset().await?;
     }
     let result = match &case.body {
-        Body::Named(name) if super::flow_table::handles(name) => super::flow_table::run(name, ctx).await,
-        Body::Named(name) if super::pipeline::handles(name) => super::pipeline::run(name, ctx).await,
-        // Names both versions use (output_all, ...) go by version: 1.3 to its own module.
-        Body::Named(name) if !ctx.v10() && super::single_table_paths::handles(name) => {
-            super::single_table_paths::run(name, ctx).await
+        Body::Named(name) => {
+            let v = ctx.switch.version();
+            if super::flow_table::handles(name, v) {
+                super::flow_table::run(name, ctx).await
+            } else if super::pipeline::handles(name, v) {
+                super::pipeline::run(name, ctx).await
+            } else if super::named10::handles(name, v) {
+                super::named10::run(name, ctx).await
+            } else if super::flow_options::handles(name, v) {
+                super::flow_options::run(name, ctx).await
+            } else if super::single_table::handles(name, v) {
+                super::single_table::run(name, ctx).await
+            } else if super::single_table_paths::handles(name, v) {
+                super::single_table_paths::run(name, ctx).await
+            } else if super::single_table_info::handles(name, v) {
+                super::single_table_info::run(name, ctx).await
+            } else {
+                named(name, ctx).await
+            }
         }
-        Body::Named(name) if !ctx.v10() && super::single_table_info::handles(name) => {
-            super::single_table_info::run(name, ctx).await
-        }
-        Body::Named(name) if super::named10::handles(name) => super::named10::run(name, ctx).await,
-        Body::Named(name) if super::flow_options::handles(name) => super::flow_options::run(name, ctx).await,
-        Body::Named(name) if super::single_table::handles(name) => super::single_table::run(name, ctx).await,
-        Body::Named(name) => named(name, ctx).await,
         Body::Match {
             field,
             masked,
@@ -660,8 +667,9 @@ pub(super) async fn group_case(name: &str, probe: &[u8], ctx: &Context<'_>) -> R
         &allowed,
     )
     .await?;
-    ctx.expect_forward(p1, probe, outs[0], probe).await?;
-    for o in &outs[1..] {
+    let (first, rest) = outs.split_first().ok_or_else(|| fail("no output port"))?;
+    ctx.expect_forward(p1, probe, *first, probe).await?;
+    for o in rest {
         tokio::task::block_in_place(|| ctx.dataplane.send(p1, probe))?;
         tokio::task::block_in_place(|| ctx.dataplane.expect_frame(*o, probe, ctx.timeout))?;
     }

@@ -16,6 +16,13 @@ pub(super) const V13: u8 = 2;
 pub(super) const BOTH: u8 = V10 | V13;
 
 /// (name, group, title, 1.0 section, 1.3 section, required, versions, TS-026 number)
+/// Whether `table` declares a case `name` for `version` (the modules' dispatch: a name may be declared
+/// for 1.0 in one module and for 1.3 in another).
+pub(super) fn declares(table: &[Named], name: &str, version: u8) -> bool {
+    let bit = if version == OFP10_VERSION { V10 } else { V13 };
+    table.iter().any(|n| n.0 == name && n.6 & bit != 0)
+}
+
 pub(super) type Named = (
     &'static str,
     &'static str,
@@ -895,4 +902,34 @@ fn capitalised(text: &str) -> String {
     c.next()
         .map(|first| first.to_uppercase().chain(c).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_named_case_has_exactly_one_module_in_its_version() {
+        let tables: [(&str, &[Named]); 8] = [
+            ("catalogue", NAMED),
+            ("flow_table", flow_table::NAMED),
+            ("pipeline", pipeline::NAMED),
+            ("named10", named10::NAMED),
+            ("flow_options", flow_options::NAMED),
+            ("single_table", single_table::NAMED),
+            ("single_table_paths", single_table_paths::NAMED),
+            ("single_table_info", single_table_info::NAMED),
+        ];
+        for version in [OFP10_VERSION, OFP13_VERSION] {
+            for case in catalogue(version) {
+                let Body::Named(name) = case.body else { continue };
+                let owners: Vec<&str> = tables
+                    .iter()
+                    .filter(|(_, t)| declares(t, name, version))
+                    .map(|(m, _)| *m)
+                    .collect();
+                assert_eq!(owners.len(), 1, "{}: declared by {owners:?}", case.id);
+            }
+        }
+    }
 }

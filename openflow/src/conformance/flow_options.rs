@@ -45,9 +45,9 @@ pub(super) const NAMED: &[Named] = &[
     ("role_stale_slave", "role", "A SLAVE role request with a stale generation id gets ROLE_REQUEST_FAILED/STALE", "", "§6.3.5", true, V13, None),
 ];
 
-/// Whether this module runs the named case.
-pub(super) fn handles(name: &str) -> bool {
-    NAMED.iter().any(|n| n.0 == name)
+/// Whether this module runs the named case in this version.
+pub(super) fn handles(name: &str, version: u8) -> bool {
+    super::catalogue::declares(NAMED, name, version)
 }
 
 fn role_bytes(role: u32, generation: u64, len: u16) -> Vec<u8> {

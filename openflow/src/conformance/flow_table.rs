@@ -190,9 +190,9 @@ const SEND_FLOW_REM: u16 = 1;
 /// `OFPFF_RESET_COUNTS` (1.3).
 const RESET_COUNTS: u16 = 4;
 
-/// Whether this module runs the named case.
-pub(super) fn handles(name: &str) -> bool {
-    NAMED.iter().any(|n| n.0 == name)
+/// Whether this module runs the named case in this version.
+pub(super) fn handles(name: &str, version: u8) -> bool {
+    super::catalogue::declares(NAMED, name, version)
 }
 
 /// One flow of the flow statistics.

@@ -12,16 +12,18 @@ use std::time::Duration;
 use super::codes::{BAD_INSTRUCTION, METER_MOD_FAILED};
 use super::fields::Carrier;
 use super::pipeline::flow_to_meter;
-use super::probe::Probe;
 use super::steps::{fail, unsupported};
 use super::{Body, Case, CaseError, Context};
 use crate::dataplane::DataPlaneError;
 use crate::{v13, OfMessage, OFP13_VERSION};
 
-/// `OFPMF_KBPS`, `OFPMF_PKTPS`, `OFPMF_BURST`, `OFPMF_STATS`.
+/// `OFPMF_KBPS`: the rate is in kilobits per second.
 const KBPS: u16 = 1;
+/// `OFPMF_PKTPS`: the rate is in packets per second.
 const PKTPS: u16 = 2;
+/// `OFPMF_BURST`: the band's burst size is used.
 const BURST: u16 = 4;
+/// `OFPMF_STATS`: the meter keeps statistics.
 const STATS: u16 = 8;
 /// The meter the cases install.
 const METER_ID: u32 = 5;
@@ -46,8 +48,11 @@ pub(crate) enum Unit {
 /// One meter case: a drop band in `unit`, with a burst size or not, on the frames of `carrier`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct MeterCase {
+    /// The unit of the band's rate.
     pub(crate) unit: Unit,
+    /// Whether the meter has `OFPMF_BURST` and a burst size.
     pub(crate) burst: bool,
+    /// The frames of the train.
     pub(crate) carrier: Carrier,
 }
 
@@ -171,7 +176,11 @@ pub(super) async fn run(m: MeterCase, ctx: &Context<'_>) -> Result<(), CaseError
         &[METER_MOD_FAILED, BAD_INSTRUCTION],
     )
     .await?;
-    let probe = m.carrier.plain().unwrap_or_else(Probe::udp).build();
+    let probe = m
+        .carrier
+        .plain()
+        .ok_or_else(|| CaseError::Unknown(format!("meter case on {}", m.carrier.name())))?
+        .build();
     let dp = ctx.dataplane;
     let passed = tokio::task::block_in_place(|| {
         dp.drain();

@@ -61,9 +61,9 @@ pub(super) const NAMED: &[Named] = &[
     ("flow_stats_table", "stats", "Flow and aggregate statistics filtered by table 0 list the flow; by all tables too", "§5.3.5", "", true, V10, None),
 ];
 
-/// Whether this module runs the named case.
-pub(super) fn handles(name: &str) -> bool {
-    NAMED.iter().any(|n| n.0 == name)
+/// Whether this module runs the named case in this version.
+pub(super) fn handles(name: &str, version: u8) -> bool {
+    super::catalogue::declares(NAMED, name, version)
 }
 
 fn in_port(port: u16) -> v10::Match {

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use super::probe::has_marker;
-use super::steps::{apply, fail, flow10, flow13};
+use super::steps::{apply, fail, flow10, flow13, COOKIE};
 use super::{CaseError, Context};
 use crate::dataplane::{packet, DataPlaneError};
 use crate::v13::oxm::OxmField;
@@ -18,6 +18,9 @@ pub(crate) const REASON_NO_MATCH: u8 = 0;
 pub(crate) const REASON_ACTION: u8 = 1;
 /// Bytes of an unmatched frame a 1.0 switch sends by default (`OFP_DEFAULT_MISS_SEND_LEN`).
 const DEFAULT_MISS_SEND_LEN: usize = 128;
+/// The cookie of the table-miss flow entry, so that its packet-ins tell themselves apart from the case's
+/// flow's (1.3 packet-ins carry the cookie of the flow that sent them).
+pub(crate) const TABLE_MISS_COOKIE: u64 = 0x7717_0000_ffff;
 /// How long the other ports are watched once the packet-in has come: the switch has decided by then,
 /// and a copy it wrongly forwarded would already be on its way.
 const AFTER_PACKET_IN: Duration = Duration::from_millis(20);
@@ -52,6 +55,8 @@ impl Outcome {
 struct PacketIn {
     reason: u8,
     in_port: Option<u32>,
+    /// The sending flow's cookie (1.3 only).
+    cookie: Option<u64>,
     data: Vec<u8>,
 }
 
@@ -60,6 +65,7 @@ fn as_packet_in(m: &OfMessage) -> Option<PacketIn> {
         OfMessage::V10(v10::Message::PacketIn(p)) => Some(PacketIn {
             reason: p.reason.into(),
             in_port: Some(u32::from(p.in_port)),
+            cookie: None,
             data: p.data.clone(),
         }),
         OfMessage::V13(v13::Message::PacketIn(p)) => Some(PacketIn {
@@ -68,17 +74,20 @@ fn as_packet_in(m: &OfMessage) -> Option<PacketIn> {
                 OxmField::InPort { value, .. } => Some(*value),
                 _ => None,
             }),
+            cookie: Some(p.cookie),
             data: p.data.clone(),
         }),
         _ => None,
     }
 }
 
-/// True when `data` is `frame` (padding aside), or, for a switch that cut it to the default miss length,
-/// at least that much of its start.
-fn carries(data: &[u8], frame: &[u8]) -> bool {
+/// True when `data` is `frame` (padding aside), or, where the switch may cut it (`cut`: a 1.0 miss, sent
+/// with the default miss length), at least that much of its start.
+fn carries(data: &[u8], frame: &[u8], cut: Option<usize>) -> bool {
     let data = trim_zero_tail(data, frame.len());
-    !data.is_empty() && frame.starts_with(data) && data.len() >= frame.len().min(DEFAULT_MISS_SEND_LEN)
+    !data.is_empty()
+        && frame.starts_with(data)
+        && data.len() >= cut.map_or(frame.len(), |c| frame.len().min(c))
 }
 
 /// `data` without the padding a switch may add after a short frame's end.
@@ -96,12 +105,14 @@ impl Context<'_> {
     /// for 1.0, where an unmatched frame goes to the controller without one.
     pub(crate) fn table_miss_flow(&self) -> Option<OfMessage> {
         (!self.v10()).then(|| {
-            OfMessage::V13(v13::Message::FlowMod(flow13(
+            let mut fm = flow13(
                 v13::FlowModCommand::Add,
                 0,
                 Vec::new(),
                 apply(vec![controller13()]),
-            )))
+            );
+            fm.cookie = TABLE_MISS_COOKIE;
+            OfMessage::V13(v13::Message::FlowMod(fm))
         })
     }
 
@@ -120,6 +131,13 @@ impl Context<'_> {
     ) -> Result<(), CaseError> {
         self.settled().await;
         let dp = self.dataplane;
+        // 1.3 names the flow that sent it: the case's own, or the table-miss flow entry.
+        let cookie = (!self.v10()).then_some(if reason == REASON_ACTION {
+            COOKIE
+        } else {
+            TABLE_MISS_COOKIE
+        });
+        let cut = (self.v10() && reason == REASON_NO_MATCH).then_some(DEFAULT_MISS_SEND_LEN);
         let mut last = fail("no packet-in carrying the frame");
         for _ in 0..self.attempts.max(1) {
             let mut sub = self.switch.subscribe();
@@ -133,13 +151,13 @@ impl Context<'_> {
             let mut other: Option<String> = None;
             let got = sub
                 .expect(self.step, |m| match as_packet_in(&m.message) {
-                    Some(p) if carries(&p.data, expected) => {
-                        if p.reason == reason && p.in_port == Some(ingress) {
+                    Some(p) if carries(&p.data, expected, cut) => {
+                        if p.reason == reason && p.in_port == Some(ingress) && (cookie.is_none() || p.cookie == cookie) {
                             true
                         } else {
                             other = Some(format!(
-                                "packet-in reason {}, in_port {:?}; expected reason {reason}, in_port {ingress}",
-                                p.reason, p.in_port
+                                "packet-in reason {}, in_port {:?}, cookie {:x?}; expected reason {reason}, in_port {ingress}, cookie {cookie:x?}",
+                                p.reason, p.in_port, p.cookie
                             ));
                             false
                         }
@@ -226,20 +244,25 @@ mod tests {
     #[test]
     fn packet_in_data_is_the_frame_or_its_default_miss_length() {
         let frame: Vec<u8> = (0..200u8).collect();
-        assert!(carries(&frame, &frame));
-        assert!(carries(&frame[..128], &frame));
+        let miss = Some(DEFAULT_MISS_SEND_LEN);
+        assert!(carries(&frame, &frame, None));
+        assert!(carries(&frame[..128], &frame, miss));
         assert!(
-            !carries(&frame[..100], &frame),
+            !carries(&frame[..128], &frame, None),
+            "cut where the whole frame is due"
+        );
+        assert!(
+            !carries(&frame[..100], &frame, miss),
             "cut shorter than the miss length"
         );
-        assert!(!carries(&[], &frame));
+        assert!(!carries(&[], &frame, miss));
         let mut other = frame.clone();
         other[20] ^= 1;
-        assert!(!carries(&other, &frame));
+        assert!(!carries(&other, &frame, None));
         let short: Vec<u8> = (1..=50u8).collect();
         let mut padded = short.clone();
         padded.resize(60, 0);
-        assert!(carries(&padded, &short), "padding after a short frame");
-        assert!(carries(&short, &short));
+        assert!(carries(&padded, &short, None), "padding after a short frame");
+        assert!(carries(&short, &short, None));
     }
 }

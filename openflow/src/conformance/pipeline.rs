@@ -219,9 +219,9 @@ const GROUP_MOD_FAILED: u16 = 6;
 const METER_MOD_FAILED: u16 = 12;
 const BAD_INSTRUCTION: u16 = 3;
 
-/// Whether this module runs the named case.
-pub(super) fn handles(name: &str) -> bool {
-    NAMED.iter().any(|n| n.0 == name)
+/// Whether this module runs the named case in this version.
+pub(super) fn handles(name: &str, version: u8) -> bool {
+    super::catalogue::declares(NAMED, name, version)
 }
 
 pub(super) fn in_port(p: u32) -> OxmField {

@@ -24,10 +24,13 @@ use crate::{v13, MacAddr, OfMessage};
 
 /// `OFPFF_SEND_FLOW_REM`.
 const SEND_FLOW_REM: u16 = 1;
-/// Offsets in a 1.3 flow-mod: table id, command, flags, and the match (type, length, first OXM).
+/// Offset of the table id in a 1.3 flow-mod.
 const FM_TABLE: usize = 24;
+/// Offset of the command.
 const FM_COMMAND: usize = 25;
+/// Offset of the flags.
 const FM_FLAGS: usize = 44;
+/// Offset of the match (type, length, then the OXM fields).
 const FM_MATCH: usize = 48;
 
 /// (name, group, title, 1.0 section, 1.3 section, required, versions, TS-026 number)
@@ -67,9 +70,9 @@ pub(super) const NAMED: &[Named] = &[
     ("action_set_order", "instructions", "Write-actions [output, set-field]: the action set applies the set-field before the output", "", "§5.10", false, V13, None),
 ];
 
-/// Whether this module runs the named case.
-pub(super) fn handles(name: &str) -> bool {
-    NAMED.iter().any(|n| n.0 == name)
+/// Whether this module runs the named case in this version.
+pub(super) fn handles(name: &str, version: u8) -> bool {
+    super::catalogue::declares(NAMED, name, version)
 }
 
 /// A flow-mod adding a flow on in_port `p1` that outputs to `p2`, encoded, for the malformed variants.
@@ -125,6 +128,13 @@ fn oxm(field: u8, has_mask: bool, body: &[u8]) -> Vec<u8> {
     t.push(u8::try_from(body.len()).unwrap_or(0));
     t.extend_from_slice(body);
     t
+}
+
+/// Overwrites the bytes at `at` (nothing when the message is shorter).
+fn put(b: &mut [u8], at: usize, bytes: &[u8]) {
+    if let Some(dst) = b.get_mut(at..at + bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
 }
 
 /// Writes the message's length into its header.
@@ -260,7 +270,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             set_len(&mut bytes);
             let mut sub = sw.subscribe();
             let xid: u32 = 0x7a11_0002;
-            bytes[4..8].copy_from_slice(&xid.to_be_bytes());
+            put(&mut bytes, 4, &xid.to_be_bytes());
             sw.send_raw(&bytes).await?;
             let got = sub
                 .expect(ctx.timeout, |m| m.xid == xid && error_code(&m.message).is_some())
@@ -282,7 +292,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         }
         "error_add_table_all" => {
             let mut b = flow_mod_bytes(p1, p2)?;
-            b[FM_TABLE] = 0xff;
+            put(&mut b, FM_TABLE, &[0xff]);
             ctx.expect_error(Some(&b), None, FLOW_MOD_FAILED, Some(flow_mod::BAD_TABLE_ID))
                 .await?;
             sw.barrier().await?;
@@ -293,13 +303,13 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         }
         "error_flow_mod_bad_command" => {
             let mut b = flow_mod_bytes(p1, p2)?;
-            b[FM_COMMAND] = 9;
+            put(&mut b, FM_COMMAND, &[9]);
             ctx.expect_error(Some(&b), None, FLOW_MOD_FAILED, Some(flow_mod::BAD_COMMAND))
                 .await
         }
         "error_flow_mod_bad_flags" => {
             let mut b = flow_mod_bytes(p1, p2)?;
-            b[FM_FLAGS..FM_FLAGS + 2].copy_from_slice(&0x0080u16.to_be_bytes());
+            put(&mut b, FM_FLAGS, &0x0080u16.to_be_bytes());
             ctx.expect_error(Some(&b), None, FLOW_MOD_FAILED, Some(flow_mod::BAD_FLAGS))
                 .await
         }

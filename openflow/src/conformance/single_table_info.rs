@@ -14,14 +14,19 @@ use crate::channel::Features;
 use crate::common::SwitchConfig;
 use crate::{v13, OfMessage};
 
-/// `OFPC_FLOW_STATS`, `OFPC_TABLE_STATS`, `OFPC_PORT_STATS`, `OFPC_GROUP_STATS`, `OFPC_QUEUE_STATS`.
+/// `OFPC_FLOW_STATS`.
 const FLOW_STATS: u32 = 1;
+/// `OFPC_TABLE_STATS`.
 const TABLE_STATS: u32 = 2;
+/// `OFPC_PORT_STATS`.
 const PORT_STATS: u32 = 4;
+/// `OFPC_GROUP_STATS`.
 const GROUP_STATS: u32 = 8;
+/// `OFPC_QUEUE_STATS`.
 const QUEUE_STATS: u32 = 64;
-/// `OFPC_FRAG_DROP` and the fragment-handling mask.
+/// `OFPC_FRAG_DROP`.
 const FRAG_DROP: u16 = 1;
+/// `OFPC_FRAG_MASK`: the fragment-handling bits.
 const FRAG_MASK: u16 = 3;
 /// `OFPIT_WRITE_METADATA`.
 const WRITE_METADATA: u16 = 2;
@@ -50,9 +55,9 @@ pub(super) const NAMED: &[Named] = &[
     ("error_port_stats_bad_port", "errors", "Port statistics for a port that does not exist get BAD_REQUEST/BAD_PORT", "", "§7.3.5.6, §7.4.4", true, V13, None),
 ];
 
-/// Whether this module runs the named case.
-pub(super) fn handles(name: &str) -> bool {
-    NAMED.iter().any(|n| n.0 == name)
+/// Whether this module runs the named case in this version.
+pub(super) fn handles(name: &str, version: u8) -> bool {
+    super::catalogue::declares(NAMED, name, version)
 }
 
 fn reply_bodies(parts: Vec<OfMessage>) -> impl Iterator<Item = v13::MultipartReplyBody> {
@@ -144,14 +149,14 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                     "capabilities {caps:#x} lack flow, table or port statistics ({required:#x})"
                 )));
             }
-            let mut kinds = vec![("flow", "flow"), ("table", "table"), ("port", "port")];
+            let mut kinds = vec!["flow", "table", "port"];
             if caps & GROUP_STATS != 0 {
-                kinds.push(("group", "group"));
+                kinds.push("group");
             }
             if caps & QUEUE_STATS != 0 {
-                kinds.push(("queue", "queue"));
+                kinds.push("queue");
             }
-            for (kind, _) in kinds {
+            for kind in kinds {
                 let req = super::cases::stats_request(ctx, kind).ok_or_else(|| fail("no request"))?;
                 ctx.stats(&req, &[])
                     .await
@@ -265,7 +270,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             if ports.is_empty() {
                 return Err(fail("no port described"));
             }
-            match ports.iter().find(|p| p.name.as_bytes().is_empty()) {
+            match ports.iter().find(|p| p.name.to_string_lossy().is_empty()) {
                 Some(p) => Err(fail(format!("port {} has no name", p.port_no))),
                 None => Ok(()),
             }

@@ -35,9 +35,9 @@ pub(super) const NAMED: &[Named] = &[
     ("match_all_required_ipv6", "match", "One flow matching every required field of an IPv6/TCP frame forwards it; a frame differing in one field misses", "", "§7.2.3.7", true, V13, None),
 ];
 
-/// Whether this module runs the named case.
-pub(super) fn handles(name: &str) -> bool {
-    NAMED.iter().any(|n| n.0 == name)
+/// Whether this module runs the named case in this version.
+pub(super) fn handles(name: &str, version: u8) -> bool {
+    super::catalogue::declares(NAMED, name, version)
 }
 
 fn in_port(p: u32) -> OxmField {
@@ -203,6 +203,9 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             expect_on(ctx, &probe, first, &rest, &quiet).await
         }
         "output_action_order" => {
+            if p3 == 0 {
+                return Err(unsupported("needs a third data port"));
+            }
             let new_dst = MacAddr([0x02, 0, 0, 0, 0, 0x78]);
             let mut rewritten = Probe::udp();
             rewritten.eth_dst = new_dst;
