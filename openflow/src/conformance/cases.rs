@@ -479,20 +479,7 @@ pub(super) async fn config(ctx: &Context<'_>) -> Result<SwitchConfig, CaseError>
 async fn port_ids(ctx: &Context<'_>) -> Result<Vec<u32>, CaseError> {
     Ok(match ctx.switch.features() {
         Features::V10(f) => f.ports.iter().map(|p| u32::from(p.port_no)).collect(),
-        Features::V13(_) => {
-            let req = stats_request(ctx, "port_desc").ok_or_else(|| fail("no request"))?;
-            let mut ports = Vec::new();
-            for part in ctx.stats(&req, &[]).await? {
-                if let OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
-                    body: v13::MultipartReplyBody::PortDesc(p),
-                    ..
-                })) = part
-                {
-                    ports.extend(p.iter().map(|p| p.port_no));
-                }
-            }
-            ports
-        }
+        Features::V13(_) => ctx.port_desc13().await?.iter().map(|p| p.port_no).collect(),
     })
 }
 
@@ -529,21 +516,13 @@ pub(super) async fn port_hw_addr(ctx: &Context<'_>, port: u32) -> Result<crate::
             .find(|p| u32::from(p.port_no) == port)
             .map(|p| p.hw_addr)
             .ok_or_else(|| fail("port not in features")),
-        Features::V13(_) => {
-            let req = stats_request(ctx, "port_desc").ok_or_else(|| fail("no request"))?;
-            for part in ctx.stats(&req, &[]).await? {
-                if let OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
-                    body: v13::MultipartReplyBody::PortDesc(p),
-                    ..
-                })) = part
-                {
-                    if let Some(p) = p.iter().find(|p| p.port_no == port) {
-                        return Ok(p.hw_addr);
-                    }
-                }
-            }
-            Err(fail("port not in port description"))
-        }
+        Features::V13(_) => ctx
+            .port_desc13()
+            .await?
+            .iter()
+            .find(|p| p.port_no == port)
+            .map(|p| p.hw_addr)
+            .ok_or_else(|| fail("port not in port description")),
     }
 }
 

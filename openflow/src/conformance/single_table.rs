@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use super::cases::{flow, next_flow_removed, port_hw_addr, stats_request};
+use super::cases::{flow, next_flow_removed, port_hw_addr};
 use super::catalogue::{Named, V13};
 use super::codes::{
     action, flow_mod, instruction, matching, port_mod, BAD_ACTION, BAD_INSTRUCTION, BAD_MATCH, BAD_REQUEST,
@@ -106,11 +106,18 @@ fn flow_mod_with_match(match_type: u16, oxms: &[u8], p2: u32) -> Vec<u8> {
     b
 }
 
+/// An instruction of type `ty` (4: apply-actions, 5: clear-actions) holding these actions.
+fn instruction(ty: u16, actions: &[u8]) -> Vec<u8> {
+    let mut i = ty.to_be_bytes().to_vec();
+    i.extend_from_slice(&u16::try_from(8 + actions.len()).unwrap_or(u16::MAX).to_be_bytes());
+    i.extend_from_slice(&[0; 4]);
+    i.extend_from_slice(actions);
+    i
+}
+
 /// An apply-actions instruction with one output to `port`.
 fn instruction_apply_output(port: u32) -> Vec<u8> {
-    let mut i = vec![0, 4, 0, 24, 0, 0, 0, 0];
-    i.extend_from_slice(&output_action(port, 16));
-    i
+    instruction(4, &output_action(port, 16))
 }
 
 /// An output action to `port` whose length field says `len` (16 is its real length).
@@ -225,17 +232,12 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             Ok(())
         }
         "port_desc_unique" => {
-            let req = stats_request(ctx, "port_desc").ok_or_else(|| fail("no request"))?;
-            let mut ports = Vec::new();
-            for part in ctx.stats(&req, &[]).await? {
-                if let OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
-                    body: v13::MultipartReplyBody::PortDesc(p),
-                    ..
-                })) = part
-                {
-                    ports.extend(p.iter().map(|p| (p.port_no, p.hw_addr)));
-                }
-            }
+            let ports: Vec<(u32, MacAddr)> = ctx
+                .port_desc13()
+                .await?
+                .iter()
+                .map(|p| (p.port_no, p.hw_addr))
+                .collect();
             let mut numbers: Vec<u32> = ports.iter().map(|p| p.0).collect();
             numbers.sort_unstable();
             let listed = numbers.len();
@@ -350,9 +352,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 .await
         }
         "error_action_bad_len" => {
-            let mut i = vec![0, 4, 0, 24, 0, 0, 0, 0];
-            i.extend_from_slice(&output_action(p2, 14));
-            let b = with_instructions(flow_mod_bytes(p1, p2)?, &i);
+            let b = with_instructions(flow_mod_bytes(p1, p2)?, &instruction(4, &output_action(p2, 14)));
             ctx.expect_error(Some(&b), None, BAD_ACTION, Some(action::BAD_LEN))
                 .await
         }
@@ -369,9 +369,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 .await
         }
         "error_clear_actions_len" => {
-            let mut i = vec![0, 5, 0, 24, 0, 0, 0, 0];
-            i.extend_from_slice(&output_action(p2, 16));
-            let b = with_instructions(flow_mod_bytes(p1, p2)?, &i);
+            let b = with_instructions(flow_mod_bytes(p1, p2)?, &instruction(5, &output_action(p2, 16)));
             ctx.expect_error(Some(&b), None, BAD_INSTRUCTION, Some(instruction::BAD_LEN))
                 .await
         }

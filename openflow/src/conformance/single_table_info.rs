@@ -259,14 +259,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             Ok(())
         }
         "port_desc_names" => {
-            let req = super::cases::stats_request(ctx, "port_desc").ok_or_else(|| fail("no request"))?;
-            let ports: Vec<v13::Port> = reply_bodies(ctx.stats(&req, &[]).await?)
-                .filter_map(|b| match b {
-                    v13::MultipartReplyBody::PortDesc(p) => Some(p),
-                    _ => None,
-                })
-                .flatten()
-                .collect();
+            let ports = ctx.port_desc13().await?;
             if ports.is_empty() {
                 return Err(fail("no port described"));
             }
@@ -385,13 +378,10 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         }
         "error_port_stats_bad_port" => {
             // A port number above every port the switch describes.
-            let req = super::cases::stats_request(ctx, "port_desc").ok_or_else(|| fail("no request"))?;
-            let highest = reply_bodies(ctx.stats(&req, &[]).await?)
-                .filter_map(|b| match b {
-                    v13::MultipartReplyBody::PortDesc(p) => Some(p),
-                    _ => None,
-                })
-                .flatten()
+            let highest = ctx
+                .port_desc13()
+                .await?
+                .into_iter()
                 .map(|p| p.port_no)
                 .filter(|n| *n < v13::port::port_no::MAX)
                 .max()

@@ -406,6 +406,22 @@ impl Context<'_> {
         Ok(out)
     }
 
+    /// The 1.3 port description.
+    pub(crate) async fn port_desc13(&self) -> Result<Vec<v13::Port>, CaseError> {
+        let req = mp13(v13::MultipartRequestBody::PortDesc);
+        let mut out = Vec::new();
+        for part in self.stats(&req, &[]).await? {
+            if let OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
+                body: v13::MultipartReplyBody::PortDesc(p),
+                ..
+            })) = part
+            {
+                out.extend(p);
+            }
+        }
+        Ok(out)
+    }
+
     /// Polls until `check` holds on the flow counts or the timeout passes (counters lag the data path).
     pub(crate) async fn poll_flow_counts(
         &self,
