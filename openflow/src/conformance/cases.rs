@@ -201,6 +201,8 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
                 super::flow_options::run(name, ctx).await
             } else if super::single_table::handles(name, v) {
                 super::single_table::run(name, ctx).await
+            } else if super::single_table_errors::handles(name, v) {
+                super::single_table_errors::run(name, ctx).await
             } else if super::single_table_paths::handles(name, v) {
                 super::single_table_paths::run(name, ctx).await
             } else if super::single_table_info::handles(name, v) {

@@ -6,8 +6,8 @@ use super::fields::{self, Carrier, Field};
 use super::outcome::Outcome;
 use super::probe::Probe;
 use super::{
-    flow_options, flow_table, named10, pipeline, single_table, single_table_info, single_table_paths, Body,
-    Case,
+    flow_options, flow_table, named10, pipeline, single_table, single_table_errors, single_table_info,
+    single_table_paths, Body, Case,
 };
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
@@ -665,6 +665,7 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         .chain(named10::NAMED)
         .chain(flow_options::NAMED)
         .chain(single_table::NAMED)
+        .chain(single_table_errors::NAMED)
         .chain(single_table_paths::NAMED)
         .chain(single_table_info::NAMED)
     {
@@ -910,13 +911,14 @@ mod tests {
 
     #[test]
     fn every_named_case_has_exactly_one_module_in_its_version() {
-        let tables: [(&str, &[Named]); 8] = [
+        let tables: [(&str, &[Named]); 9] = [
             ("catalogue", NAMED),
             ("flow_table", flow_table::NAMED),
             ("pipeline", pipeline::NAMED),
             ("named10", named10::NAMED),
             ("flow_options", flow_options::NAMED),
             ("single_table", single_table::NAMED),
+            ("single_table_errors", single_table_errors::NAMED),
             ("single_table_paths", single_table_paths::NAMED),
             ("single_table_info", single_table_info::NAMED),
         ];

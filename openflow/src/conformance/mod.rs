@@ -37,6 +37,7 @@ mod probe;
 mod report;
 mod runner;
 mod single_table;
+mod single_table_errors;
 mod single_table_info;
 mod single_table_paths;
 mod steps;
