@@ -12,7 +12,7 @@ use std::time::Duration;
 use super::codes::{BAD_INSTRUCTION, METER_MOD_FAILED};
 use super::fields::Carrier;
 use super::pipeline::flow_to_meter;
-use super::steps::{fail, unsupported};
+use super::steps::{fail, mp13, unsupported};
 use super::{Body, Case, CaseError, Context};
 use crate::dataplane::DataPlaneError;
 use crate::{v13, OfMessage, OFP13_VERSION};
@@ -217,10 +217,7 @@ pub(super) async fn run(m: MeterCase, ctx: &Context<'_>) -> Result<(), CaseError
 
 /// The meter statistics: every frame of the train counted as input, and the dropped ones in the band.
 async fn meter_counts(ctx: &Context<'_>, passed: usize) -> Result<(), CaseError> {
-    let req = OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
-        flags: 0,
-        body: v13::MultipartRequestBody::Meter { meter_id: METER_ID },
-    }));
+    let req = mp13(v13::MultipartRequestBody::Meter { meter_id: METER_ID });
     let dropped = (TRAIN - passed) as u64;
     let deadline = tokio::time::Instant::now() + ctx.timeout;
     loop {

@@ -228,7 +228,8 @@ pub(super) fn in_port(p: u32) -> OxmField {
     OxmField::InPort { value: p, mask: None }
 }
 
-fn out(p: u32) -> v13::Action {
+/// Output to port `p`.
+pub(super) fn out(p: u32) -> v13::Action {
     v13::Action::Output { port: p, max_len: 0 }
 }
 

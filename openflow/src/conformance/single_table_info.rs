@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::catalogue::{Named, V13};
 use super::codes::{action, instruction, request, BAD_ACTION, BAD_INSTRUCTION, BAD_REQUEST};
-use super::steps::{apply, error_code, fail, in_port_flow13, mp13};
+use super::steps::{apply, error_code, fail, in_port_flow13, mp13, reply_bodies};
 use super::{CaseError, Context};
 use crate::channel::Features;
 use crate::common::SwitchConfig;
@@ -60,17 +60,6 @@ pub(super) fn handles(name: &str, version: u8) -> bool {
     super::catalogue::declares(NAMED, name, version)
 }
 
-fn reply_bodies(parts: Vec<OfMessage>) -> impl Iterator<Item = v13::MultipartReplyBody> {
-    parts.into_iter().filter_map(|m| match m {
-        OfMessage::V13(v13::Message::MultipartReply(r)) => Some(r.body),
-        _ => None,
-    })
-}
-
-fn flow_mod(actions: Vec<v13::Action>, p1: u32) -> v13::FlowMod {
-    in_port_flow13(p1, apply(actions))
-}
-
 /// Every table's features.
 async fn table_features(ctx: &Context<'_>) -> Result<Vec<v13::TableFeatures>, CaseError> {
     let parts = ctx
@@ -83,22 +72,6 @@ async fn table_features(ctx: &Context<'_>) -> Result<Vec<v13::TableFeatures>, Ca
         })
         .flatten()
         .collect())
-}
-
-/// A port's duration in seconds.
-async fn port_duration(ctx: &Context<'_>, port: u32) -> Result<u32, CaseError> {
-    let parts = ctx
-        .stats(&mp13(v13::MultipartRequestBody::PortStats { port_no: port }), &[])
-        .await?;
-    reply_bodies(parts)
-        .filter_map(|b| match b {
-            v13::MultipartReplyBody::PortStats(s) => Some(s),
-            _ => None,
-        })
-        .flatten()
-        .find(|s| s.port_no == port)
-        .map(|s| s.duration_sec)
-        .ok_or_else(|| fail(format!("port {port} not in the port statistics")))
 }
 
 /// (flows listed, aggregate flow_count) of the suite's flows in `table`.
@@ -201,9 +174,9 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         }
         "flow_stats_table" => {
             ctx.program_ok(
-                &[OfMessage::V13(v13::Message::FlowMod(flow_mod(
-                    vec![v13::Action::Output { port: p2, max_len: 0 }],
+                &[OfMessage::V13(v13::Message::FlowMod(in_port_flow13(
                     p1,
+                    apply(vec![v13::Action::Output { port: p2, max_len: 0 }]),
                 )))],
                 &[],
             )
@@ -248,9 +221,9 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             Ok(())
         }
         "port_duration" => {
-            let first = port_duration(ctx, p1).await?;
+            let first = ctx.port_stats13(p1).await?.duration_sec;
             tokio::time::sleep(Duration::from_millis(2100)).await;
-            let later = port_duration(ctx, p1).await?;
+            let later = ctx.port_stats13(p1).await?.duration_sec;
             if later < first + 2 || later > first + 4 {
                 return Err(fail(format!(
                     "port duration {first} s, then {later} s 2.1 s later"
@@ -296,12 +269,12 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             }
         }
         "error_data_bad_action" => {
-            let fm = OfMessage::V13(v13::Message::FlowMod(flow_mod(
-                vec![v13::Action::Output {
+            let fm = OfMessage::V13(v13::Message::FlowMod(in_port_flow13(
+                p1,
+                apply(vec![v13::Action::Output {
                     port: 0x00ff_0000,
                     max_len: 0,
-                }],
-                p1,
+                }]),
             )));
             let xid: u32 = 0x7a11_00e2;
             let bytes = fm
@@ -332,19 +305,21 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             Ok(())
         }
         "error_experimenter_action" => {
-            let fm = OfMessage::V13(v13::Message::FlowMod(flow_mod(
-                // Type, length, experimenter and 8 bytes: 16, a multiple of 8 as actions must be.
-                vec![v13::Action::Experimenter {
-                    experimenter: NOBODY,
-                    data: vec![0; 8],
-                }],
+            let fm = OfMessage::V13(v13::Message::FlowMod(in_port_flow13(
                 p1,
+                apply(
+                    // Type, length, experimenter and 8 bytes: 16, a multiple of 8 as actions must be.
+                    vec![v13::Action::Experimenter {
+                        experimenter: NOBODY,
+                        data: vec![0; 8],
+                    }],
+                ),
             )));
             ctx.expect_error(None, Some(&fm), BAD_ACTION, Some(action::BAD_EXPERIMENTER))
                 .await
         }
         "error_experimenter_instruction" => {
-            let mut fm = flow_mod(Vec::new(), p1);
+            let mut fm = in_port_flow13(p1, Vec::new());
             // Type, length and experimenter: 8 bytes, as instructions must be a multiple of 8.
             fm.instructions = vec![v13::Instruction::Experimenter {
                 experimenter: NOBODY,

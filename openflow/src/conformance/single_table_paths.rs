@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use super::catalogue::{Named, V13};
 use super::codes::{request, BAD_REQUEST};
+use super::fields::{self, Field};
 use super::outcome::REASON_NO_MATCH;
-use super::probe::{Probe, L3, L4};
-use super::steps::{apply, error_code, fail, flow13, mp13, unsupported};
+use super::pipeline::{in_port, out};
+use super::probe::Probe;
+use super::steps::{apply, error_code, fail, flow13, unsupported};
 use super::{CaseError, Context};
 use crate::v13::oxm::OxmField;
 use crate::v13::port::port_no;
@@ -40,14 +42,6 @@ pub(super) fn handles(name: &str, version: u8) -> bool {
     super::catalogue::declares(NAMED, name, version)
 }
 
-fn in_port(p: u32) -> OxmField {
-    OxmField::InPort { value: p, mask: None }
-}
-
-fn out(port: u32) -> v13::Action {
-    v13::Action::Output { port, max_len: 0 }
-}
-
 fn add(priority: u16, fields: Vec<OxmField>, actions: Vec<v13::Action>) -> OfMessage {
     OfMessage::V13(v13::Message::FlowMod(flow13(
         v13::FlowModCommand::Add,
@@ -55,23 +49,6 @@ fn add(priority: u16, fields: Vec<OxmField>, actions: Vec<v13::Action>) -> OfMes
         fields,
         apply(actions),
     )))
-}
-
-/// (rx_bytes, tx_bytes) of a port.
-async fn port_bytes(ctx: &Context<'_>, port: u32) -> Result<(u64, u64), CaseError> {
-    let req = mp13(v13::MultipartRequestBody::PortStats { port_no: port });
-    for part in ctx.stats(&req, &[]).await? {
-        if let OfMessage::V13(v13::Message::MultipartReply(v13::MultipartReply {
-            body: v13::MultipartReplyBody::PortStats(s),
-            ..
-        })) = part
-        {
-            if let Some(s) = s.iter().find(|s| s.port_no == port) {
-                return Ok((s.rx_bytes, s.tx_bytes));
-            }
-        }
-    }
-    Err(fail(format!("port {port} not in the port statistics")))
 }
 
 /// The frame on the first port (settle and retry), then on each of `rest`; none on `quiet`.
@@ -95,87 +72,23 @@ async fn expect_on(
     Ok(())
 }
 
-/// The fields of `p` every 1.3 switch must match (§7.2.3.7), ingress `port` included.
-fn required_fields(p: &Probe, port: u32) -> Option<Vec<OxmField>> {
-    let mut f = vec![
-        in_port(port),
-        OxmField::EthDst {
-            value: p.eth_dst,
-            mask: None,
-        },
-        OxmField::EthSrc {
-            value: p.eth_src,
-            mask: None,
-        },
-        OxmField::EthType {
-            value: p.eth_type(),
-            mask: None,
-        },
-        OxmField::IpProto {
-            value: p.ip_proto()?,
-            mask: None,
-        },
-    ];
-    let l4 = match &p.l3 {
-        L3::Ipv4 { src, dst, l4, .. } => {
-            f.push(OxmField::Ipv4Src {
-                value: *src,
-                mask: None,
-            });
-            f.push(OxmField::Ipv4Dst {
-                value: *dst,
-                mask: None,
-            });
-            l4
-        }
-        L3::Ipv6 { src, dst, l4, .. } => {
-            f.push(OxmField::Ipv6Src {
-                value: *src,
-                mask: None,
-            });
-            f.push(OxmField::Ipv6Dst {
-                value: *dst,
-                mask: None,
-            });
-            l4
-        }
-        L3::Arp { .. } => return None,
-    };
-    match l4 {
-        L4::Udp { sport, dport } => {
-            f.push(OxmField::UdpSrc {
-                value: *sport,
-                mask: None,
-            });
-            f.push(OxmField::UdpDst {
-                value: *dport,
-                mask: None,
-            });
-        }
-        L4::Tcp { sport, dport } => {
-            f.push(OxmField::TcpSrc {
-                value: *sport,
-                mask: None,
-            });
-            f.push(OxmField::TcpDst {
-                value: *dport,
-                mask: None,
-            });
-        }
+/// The fields of `p` every 1.3 switch must match (§7.2.3.7), ingress `port` included, as the match
+/// cases write them; and the layer-4 source port field (the one the missing frame differs in).
+fn required_fields(p: &Probe, port: u32) -> Option<(Vec<OxmField>, Field)> {
+    use Field::*;
+    let l3l4 = match (p.eth_type(), p.ip_proto()?) {
+        (0x0800, 17) => [Ipv4Src, Ipv4Dst, UdpSrc, UdpDst],
+        (0x0800, 6) => [Ipv4Src, Ipv4Dst, TcpSrc, TcpDst],
+        (0x86dd, 17) => [Ipv6Src, Ipv6Dst, UdpSrc, UdpDst],
+        (0x86dd, 6) => [Ipv6Src, Ipv6Dst, TcpSrc, TcpDst],
         _ => return None,
-    }
-    Some(f)
-}
-
-/// The probe with its layer-4 source port changed.
-fn other_sport(p: &Probe) -> Probe {
-    let mut q = p.clone();
-    if let L3::Ipv4 { l4, .. } | L3::Ipv6 { l4, .. } = &mut q.l3 {
-        if let L4::Udp { sport, .. } | L4::Tcp { sport, .. } = l4 {
-            *sport ^= 1;
-        }
-    }
-    q
+    };
+    let oxms = [InPort, EthDst, EthSrc, EthType, IpProto]
+        .into_iter()
+        .chain(l3l4)
+        .map(|f| fields::oxm(f, p, port, false))
+        .collect::<Option<Vec<_>>>()?;
+    Some((oxms, l3l4[2]))
 }
 
 /// Runs one case of this module.
@@ -278,8 +191,8 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         "port_byte_counters" => {
             ctx.program_ok(&[add(100, vec![in_port(p1)], vec![out(p2)])], &[])
                 .await?;
-            let (rx0, _) = port_bytes(ctx, p1).await?;
-            let (_, tx0) = port_bytes(ctx, p2).await?;
+            let rx0 = ctx.port_stats13(p1).await?.rx_bytes;
+            let tx0 = ctx.port_stats13(p2).await?.tx_bytes;
             let n = 5u64;
             let len = probe.len() as u64;
             ctx.expect_forward(p1, &probe, p2, &probe).await?;
@@ -288,8 +201,8 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             }
             let deadline = tokio::time::Instant::now() + ctx.timeout;
             loop {
-                let (rx, _) = port_bytes(ctx, p1).await?;
-                let (_, tx) = port_bytes(ctx, p2).await?;
+                let rx = ctx.port_stats13(p1).await?.rx_bytes;
+                let tx = ctx.port_stats13(p2).await?.tx_bytes;
                 if rx >= rx0 + n * len && tx >= tx0 + n * len {
                     return Ok(());
                 }
@@ -413,13 +326,16 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             } else {
                 Probe::tcp6()
             };
-            let fields = required_fields(&base, p1).ok_or_else(|| CaseError::Unknown(name.into()))?;
+            let (fields, sport) =
+                required_fields(&base, p1).ok_or_else(|| CaseError::Unknown(name.into()))?;
             let mut msgs = vec![add(200, fields, vec![out(p2)])];
             msgs.extend(ctx.table_miss_flow());
             ctx.program_ok(&msgs, &[]).await?;
             let frame = base.build();
             ctx.expect_forward(p1, &frame, p2, &frame).await?;
-            let miss = other_sport(&base).build();
+            let miss = fields::vary(sport, &base, true)
+                .ok_or_else(|| CaseError::Unknown(name.into()))?
+                .build();
             ctx.expect_packet_in(p1, &miss, &miss, REASON_NO_MATCH, &[p2])
                 .await
         }

@@ -107,6 +107,14 @@ pub(crate) fn mp13(body: v13::MultipartRequestBody) -> OfMessage {
     }))
 }
 
+/// The bodies of the 1.3 multipart reply parts among `parts`.
+pub(crate) fn reply_bodies(parts: Vec<OfMessage>) -> impl Iterator<Item = v13::MultipartReplyBody> {
+    parts.into_iter().filter_map(|m| match m {
+        OfMessage::V13(v13::Message::MultipartReply(r)) => Some(r.body),
+        _ => None,
+    })
+}
+
 /// Deletes every flow (every table in 1.3; groups and meters too).
 pub(crate) fn clear(version: u8) -> Vec<OfMessage> {
     if version == OFP10_VERSION {
@@ -404,6 +412,21 @@ impl Context<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// One port's 1.3 statistics.
+    pub(crate) async fn port_stats13(&self, port: u32) -> Result<v13::multipart::PortStats, CaseError> {
+        let parts = self
+            .stats(&mp13(v13::MultipartRequestBody::PortStats { port_no: port }), &[])
+            .await?;
+        reply_bodies(parts)
+            .filter_map(|b| match b {
+                v13::MultipartReplyBody::PortStats(s) => Some(s),
+                _ => None,
+            })
+            .flatten()
+            .find(|s| s.port_no == port)
+            .ok_or_else(|| fail(format!("port {port} not in the port statistics")))
     }
 
     /// The 1.3 port description.
