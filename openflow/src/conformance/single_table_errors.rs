@@ -5,8 +5,8 @@
 use super::cases::port_hw_addr;
 use super::catalogue::{Named, V13};
 use super::codes::{
-    action, flow_mod, instruction, matching, port_mod, BAD_ACTION, BAD_INSTRUCTION, BAD_MATCH, BAD_REQUEST,
-    FLOW_MOD_FAILED, PORT_MOD_FAILED, QUEUE_OP_FAILED, SWITCH_CONFIG_FAILED, TABLE_MOD_FAILED,
+    action, flow_mod, instruction, matching, port_mod, request, BAD_ACTION, BAD_INSTRUCTION, BAD_MATCH,
+    BAD_REQUEST, FLOW_MOD_FAILED, PORT_MOD_FAILED, QUEUE_OP_FAILED, SWITCH_CONFIG_FAILED, TABLE_MOD_FAILED,
 };
 use super::steps::{apply, error_code, fail, in_port_flow13, mp13, COOKIE};
 use super::{CaseError, Context};
@@ -431,33 +431,24 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             ctx.expect_error(Some(&b), None, BAD_INSTRUCTION, Some(instruction::BAD_LEN))
                 .await
         }
-        "error_experimenter_multipart" => {
-            let m = mp13(v13::MultipartRequestBody::Experimenter {
-                experimenter: 0x00ab_cdef,
-                exp_type: 1,
-                data: Vec::new(),
-            });
-            ctx.expect_error(
-                None,
-                Some(&m),
-                BAD_REQUEST,
-                Some(super::codes::request::BAD_EXPERIMENTER),
-            )
-            .await
-        }
-        "error_experimenter_message" => {
-            let m = OfMessage::V13(v13::Message::Experimenter(v13::Experimenter {
-                experimenter: 0x00ab_cdef,
-                exp_type: 1,
-                data: vec![1, 2, 3, 4],
-            }));
-            ctx.expect_error(
-                None,
-                Some(&m),
-                BAD_REQUEST,
-                Some(super::codes::request::BAD_EXPERIMENTER),
-            )
-            .await
+        "error_experimenter_multipart" | "error_experimenter_message" => {
+            // An experimenter id nobody registered, in a multipart request or an experimenter message.
+            let (experimenter, exp_type) = (0x00ab_cdef, 1);
+            let m = if name == "error_experimenter_multipart" {
+                mp13(v13::MultipartRequestBody::Experimenter {
+                    experimenter,
+                    exp_type,
+                    data: Vec::new(),
+                })
+            } else {
+                OfMessage::V13(v13::Message::Experimenter(v13::Experimenter {
+                    experimenter,
+                    exp_type,
+                    data: vec![1, 2, 3, 4],
+                }))
+            };
+            ctx.expect_error(None, Some(&m), BAD_REQUEST, Some(request::BAD_EXPERIMENTER))
+                .await
         }
         "error_queue_stats_bad_port" => {
             let m = mp13(v13::MultipartRequestBody::Queue {
