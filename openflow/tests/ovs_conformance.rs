@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::ovs;
 use common::rig::Rig;
-use twister_openflow::conformance::{self, catalogue, Report, RunOptions, Runner, Verdict};
+use twister_openflow::conformance::{self, catalogue, FailMode, Report, RunOptions, Runner, Verdict};
 use twister_openflow::{v13, OfMessage, OFP10_VERSION, OFP13_VERSION};
 
 async fn run_version(version: u8, dir: &std::path::Path) -> Report {
@@ -134,6 +134,59 @@ async fn ovs_fails_packet_in_outcomes_when_packet_ins_are_withheld() {
     conformance::run("of13.match.udp_dst", &ctx)
         .await
         .expect("the output outcome does not need packet-ins");
+}
+
+/// The control-channel cases on a fail-standalone bridge (TS-026 10.120): Open vSwitch fails open to an L2
+/// learning switch once its controller has been gone for three inactivity probes. The same case fails on
+/// the fail-secure bridge it starts as (the case can fail), and passes once the bridge is standalone;
+/// the mode-neutral cases pass too and the fail-secure case is not applicable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ovs_fails_open_to_a_learning_switch_when_standalone() {
+    if !ovs::available("ovs_fails_open_to_a_learning_switch_when_standalone") {
+        return;
+    }
+    let rig = Rig::connect(OFP13_VERSION).await;
+    let mut ctx = rig.context();
+    ctx.fail_mode = FailMode::Standalone;
+    // Still fail-secure: nothing is flooded while the controller is gone.
+    ctx.failover = Duration::from_secs(18);
+    let err = conformance::run("of13.channel_fail_standalone", &ctx)
+        .await
+        .expect_err("a fail-secure bridge does not flood");
+    assert_eq!(err.verdict(), Verdict::Fail, "{err}");
+    assert!(err.to_string().contains("not flooded"), "{err}");
+    ctx.failover = Duration::from_secs(60);
+    rig.ovs
+        .vsctl(&["set-fail-mode", &rig.ovs.bridge, "standalone"])
+        .expect("set-fail-mode");
+    let cases: Vec<_> = catalogue(OFP13_VERSION)
+        .into_iter()
+        .filter(|c| c.group == "channel")
+        .collect();
+    assert_eq!(cases.len(), 5);
+    // One rerun: the known failure below costs a failover (15 s) per run.
+    let report = Runner::new(RunOptions {
+        reruns: 1,
+        evidence_dir: None,
+    })
+    .run(&ctx, &cases, |_, _| {})
+    .await;
+    for r in &report.results {
+        eprintln!("{} {} in {} ms", r.verdict.as_str(), r.id, r.duration_ms);
+        let want = match r.id.as_str() {
+            "of13.channel_fail_secure" => Verdict::Unsupported,
+            // Open vSwitch flushes every OpenFlow flow when it fails open (ofproto/fail-open.c,
+            // fail_open_run: "Flush all OpenFlow and datapath flows"), where 1.3 §6.3.6 says the existing
+            // flow entries remain when the controller connects again.
+            "of13.channel_standalone_keeps_flows" => Verdict::Fail,
+            _ => Verdict::Pass,
+        };
+        assert_eq!(r.verdict, want, "{}: {} (runs {:?})", r.id, r.message, r.runs);
+        assert!(!r.flaky, "{}", r.id);
+        if want == Verdict::Fail {
+            assert!(r.message.contains("flow is gone"), "{}", r.message);
+        }
+    }
 }
 
 /// Cases Open vSwitch fails, with the reason (docs/benchmarks.md lists them too).

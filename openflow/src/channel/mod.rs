@@ -115,6 +115,12 @@ pub enum SwitchEvent {
         /// What went wrong.
         error: String,
     },
+    /// A connection was closed as soon as it was accepted, because the controller is refusing switches
+    /// ([`SwitchDirectory::set_refusing`]).
+    Refused {
+        /// Peer address.
+        peer: SocketAddr,
+    },
     /// A switch sent a message that does not decode (the connection stays up).
     Undecodable {
         /// Its datapath id.
@@ -129,6 +135,8 @@ pub enum SwitchEvent {
 pub(crate) struct Registry {
     switches: Mutex<HashMap<u64, Switch>>,
     events: broadcast::Sender<SwitchEvent>,
+    /// While set, new connections are closed as soon as they are accepted.
+    refusing: std::sync::atomic::AtomicBool,
 }
 
 impl Registry {
@@ -164,6 +172,37 @@ impl Registry {
         }
         self.emit(SwitchEvent::Disconnected { datapath_id: dpid });
     }
+
+    /// Waits for a switch (with this datapath id, or any) that is not the connection `previous`.
+    async fn wait_for(
+        &self,
+        datapath_id: Option<u64>,
+        previous: Option<&Switch>,
+        timeout: Duration,
+    ) -> Result<Switch, ChannelError> {
+        let mut events = self.events.subscribe();
+        let find = || {
+            let map = self.lock();
+            let fresh = |s: &&Switch| previous.is_none_or(|p| !s.same_connection(p));
+            match datapath_id {
+                Some(id) => map.get(&id).filter(fresh).cloned(),
+                None => map.values().find(fresh).cloned(),
+            }
+        };
+        let waited = tokio::time::timeout(timeout, async {
+            loop {
+                if let Some(s) = find() {
+                    return Ok(s);
+                }
+                match events.recv().await {
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return Err(ChannelError::Closed),
+                }
+            }
+        })
+        .await;
+        waited.unwrap_or(Err(ChannelError::Timeout(timeout, "a switch")))
+    }
 }
 
 /// The connected switches of a [`Controller`], by datapath id. Cheap to clone.
@@ -189,6 +228,33 @@ impl SwitchDirectory {
         let mut ids: Vec<u64> = self.registry.lock().keys().copied().collect();
         ids.sort_unstable();
         ids
+    }
+
+    /// Starts or stops refusing switches: while refusing, every new connection is closed as soon as it is
+    /// accepted (before the hello), so a switch that lost its connection finds its controller gone.
+    /// Switches already connected stay connected.
+    pub fn set_refusing(&self, refusing: bool) {
+        self.registry
+            .refusing
+            .store(refusing, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// True while new connections are refused.
+    pub fn is_refusing(&self) -> bool {
+        self.registry.refusing.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Waits for the switch with this datapath id to be connected on a connection other than `previous`
+    /// (the switch coming back after its connection closed).
+    pub async fn wait_for_reconnect(
+        &self,
+        datapath_id: u64,
+        previous: &Switch,
+        timeout: Duration,
+    ) -> Result<Switch, ChannelError> {
+        self.registry
+            .wait_for(Some(datapath_id), Some(previous), timeout)
+            .await
     }
 }
 
@@ -219,6 +285,7 @@ impl Controller {
         let registry = Arc::new(Registry {
             switches: Mutex::new(HashMap::new()),
             events,
+            refusing: std::sync::atomic::AtomicBool::new(false),
         });
         let accept = vec![tokio::spawn(accept_loop(
             listener,
@@ -291,27 +358,7 @@ impl Controller {
         datapath_id: Option<u64>,
         timeout: Duration,
     ) -> Result<Switch, ChannelError> {
-        let mut events = self.events();
-        let find = || {
-            let map = self.registry.lock();
-            match datapath_id {
-                Some(id) => map.get(&id).cloned(),
-                None => map.values().next().cloned(),
-            }
-        };
-        let waited = tokio::time::timeout(timeout, async {
-            loop {
-                if let Some(s) = find() {
-                    return Ok(s);
-                }
-                match events.recv().await {
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return Err(ChannelError::Closed),
-                }
-            }
-        })
-        .await;
-        waited.unwrap_or(Err(ChannelError::Timeout(timeout, "a switch")))
+        self.registry.wait_for(datapath_id, None, timeout).await
     }
 }
 
@@ -333,6 +380,11 @@ async fn accept_loop(listener: TcpListener, config: ChannelConfig, registry: Arc
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
+        if registry.refusing.load(std::sync::atomic::Ordering::SeqCst) {
+            drop(stream);
+            registry.emit(SwitchEvent::Refused { peer });
+            continue;
+        }
         let config = config.clone();
         let registry = registry.clone();
         tokio::spawn(async move {

@@ -91,6 +91,8 @@ pub(crate) struct Shared {
     messages: broadcast::Sender<AsyncMessage>,
     config: ChannelConfig,
     recording: Mutex<Option<Vec<ControlRecord>>>,
+    /// While set, the switch's echo requests go unanswered and no keep-alive is sent.
+    muted: std::sync::atomic::AtomicBool,
 }
 
 /// A connected switch. Cheap to clone; every clone talks over the same connection.
@@ -155,6 +157,7 @@ impl Switch {
                 messages,
                 config,
                 recording: Mutex::new(None),
+                muted: std::sync::atomic::AtomicBool::new(false),
             }),
         };
         tokio::spawn(read_loop(switch.clone(), reader, buffer, registry));
@@ -199,6 +202,17 @@ impl Switch {
     /// Closes the connection.
     pub fn close(&self) {
         self.shared.closed.send_replace(true);
+    }
+
+    /// Makes the controller look dead to the switch while the connection stays open: its echo requests
+    /// are no longer answered (they are still passed to subscribers) and no keep-alive is sent. A switch
+    /// that checks its controller's liveness should then close the connection (1.3 §6.3.6).
+    pub fn mute(&self) {
+        self.shared.muted.store(true, Ordering::SeqCst);
+    }
+
+    fn is_muted(&self) -> bool {
+        self.shared.muted.load(Ordering::SeqCst)
     }
 
     /// A new transaction id.
@@ -364,7 +378,7 @@ impl Switch {
             }
             _ => None,
         };
-        if let Some(reply) = echo_reply {
+        if let Some(reply) = echo_reply.filter(|_| !self.is_muted()) {
             if let Ok(bytes) = reply.encode(xid) {
                 // A failed write shows up as a closed read soon after.
                 let _ = self.send_raw(&bytes).await;
@@ -451,6 +465,9 @@ async fn keep_alive(switch: Switch) {
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
             _ = closed.wait_for(|c| *c) => return,
+        }
+        if switch.is_muted() {
+            continue;
         }
         let probe = tokio::time::timeout(switch.shared.config.echo_timeout, switch.echo(b"keepalive")).await;
         if !matches!(probe, Ok(Ok(_))) {

@@ -378,3 +378,74 @@ async fn several_switches_by_datapath_id_and_disconnect() {
     tokio::time::timeout(WAIT, s1.closed()).await.unwrap();
     assert_eq!(c.datapath_ids(), vec![0x20]);
 }
+
+#[tokio::test]
+async fn refusing_closes_new_connections_and_a_reconnect_is_a_new_switch() {
+    let c = controller(quiet()).await;
+    let dir = c.directory();
+    let _first = FakeSwitch::handshake(c.local_addr(), &[4], 0x30).await;
+    let s1 = c.wait_for_switch(Some(0x30), WAIT).await.unwrap();
+    dir.set_refusing(true);
+    assert!(dir.is_refusing());
+    let mut events = c.events();
+    s1.close();
+    tokio::time::timeout(WAIT, s1.closed()).await.unwrap();
+    // A switch dialling in while refused is closed before any hello.
+    let mut refused = FakeSwitch::connect(c.local_addr(), 4, Some(&[4])).await;
+    assert!(tokio::time::timeout(WAIT, refused.try_recv())
+        .await
+        .unwrap()
+        .is_none());
+    let refused_event = tokio::time::timeout(WAIT, async {
+        loop {
+            if let SwitchEvent::Refused { .. } = events.recv().await.unwrap() {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(refused_event.is_ok(), "no Refused event");
+    // The closed connection does not count as the switch coming back.
+    let waited = dir
+        .wait_for_reconnect(0x30, &s1, Duration::from_millis(200))
+        .await;
+    assert!(matches!(waited, Err(ChannelError::Timeout(..))), "{waited:?}");
+    dir.set_refusing(false);
+    let _second = FakeSwitch::handshake(c.local_addr(), &[4], 0x30).await;
+    let s2 = dir.wait_for_reconnect(0x30, &s1, WAIT).await.unwrap();
+    assert!(!s2.same_connection(&s1));
+    assert!(!s2.is_closed());
+}
+
+#[tokio::test]
+async fn a_muted_switch_hears_no_echo_replies_and_no_keep_alive() {
+    let c = controller(ChannelConfig {
+        echo_interval: Duration::from_millis(50),
+        ..quiet()
+    })
+    .await;
+    let mut fake = FakeSwitch::handshake(c.local_addr(), &[4], 0x40).await;
+    let sw = c.wait_for_switch(Some(0x40), WAIT).await.unwrap();
+    sw.mute();
+    let mut sub = sw.subscribe();
+    // Anything already in flight (a keep-alive sent before the mute) is answered and drained.
+    while let Ok(Some((h, m))) = tokio::time::timeout(Duration::from_millis(150), fake.try_recv()).await {
+        if let OfMessage::V13(v13::Message::EchoRequest(e)) = m {
+            fake.send(&OfMessage::V13(v13::Message::EchoReply(e)), h.xid)
+                .await;
+        }
+    }
+    let echo = OfMessage::V13(v13::Message::EchoRequest(Echo {
+        data: b"alive?".to_vec(),
+    }));
+    fake.send(&echo, 77).await;
+    let seen = sub.expect(WAIT, |m| m.xid == 77).await.unwrap();
+    assert!(matches!(
+        seen.message,
+        OfMessage::V13(v13::Message::EchoRequest(_))
+    ));
+    // Nothing comes back: no echo reply, no keep-alive echo request.
+    let heard = tokio::time::timeout(Duration::from_millis(400), fake.try_recv()).await;
+    assert!(heard.is_err(), "a muted controller sent {heard:?}");
+    assert!(!sw.is_closed());
+}

@@ -58,7 +58,7 @@ pub(super) enum Cmd {
 
 impl Context<'_> {
     pub(super) fn v10(&self) -> bool {
-        self.switch.version() == OFP10_VERSION
+        self.switch().version() == OFP10_VERSION
     }
 
     pub(super) fn flow_msg(&self, cmd: Cmd, f: &Flow, out_port: Option<u32>) -> OfMessage {
@@ -171,7 +171,7 @@ impl Context<'_> {
     }
 
     pub(super) async fn reset(&self) -> Result<(), CaseError> {
-        self.program(&clear(self.switch.version())).await?;
+        self.program(&clear(self.switch().version())).await?;
         Ok(())
     }
 
@@ -184,13 +184,13 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
     let generated = matches!(case.body, Body::Match { .. } | Body::Action { .. });
     if generated {
         // The generated cases program their flows at once and wait the settle time after that.
-        ctx.errors_before_barrier(&clear(ctx.switch.version())).await?;
+        ctx.errors_before_barrier(&clear(ctx.switch().version())).await?;
     } else {
         ctx.reset().await?;
     }
     let result = match &case.body {
         Body::Named(name) => {
-            let v = ctx.switch.version();
+            let v = ctx.switch().version();
             if super::flow_table::handles(name, v) {
                 super::flow_table::run(name, ctx).await
             } else if super::pipeline::handles(name, v) {
@@ -207,6 +207,8 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
                 super::single_table_paths::run(name, ctx).await
             } else if super::single_table_info::handles(name, v) {
                 super::single_table_info::run(name, ctx).await
+            } else if super::channel_failure::handles(name, v) {
+                super::channel_failure::run(name, ctx).await
             } else {
                 named(name, ctx).await
             }
@@ -251,8 +253,8 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
     };
     // Leave the switch clean for the next case; a failure here does not change the verdict. No settle
     // time: the next case's own reset waits it.
-    if !ctx.switch.is_closed() {
-        let _ = ctx.errors_before_barrier(&clear(ctx.switch.version())).await;
+    if !ctx.switch().is_closed() {
+        let _ = ctx.errors_before_barrier(&clear(ctx.switch().version())).await;
     }
     result
 }
@@ -470,7 +472,7 @@ pub(super) async fn flow_removed(sub: &mut Subscription, wait: Duration) -> Resu
 
 pub(super) async fn config(ctx: &Context<'_>) -> Result<SwitchConfig, CaseError> {
     let req = ctx.msg(v10::Message::GetConfigRequest, v13::Message::GetConfigRequest);
-    match ctx.switch.request(&req).await? {
+    match ctx.switch().request(&req).await? {
         OfMessage::V10(v10::Message::GetConfigReply(c)) | OfMessage::V13(v13::Message::GetConfigReply(c)) => {
             Ok(c)
         }
@@ -479,7 +481,7 @@ pub(super) async fn config(ctx: &Context<'_>) -> Result<SwitchConfig, CaseError>
 }
 
 async fn port_ids(ctx: &Context<'_>) -> Result<Vec<u32>, CaseError> {
-    Ok(match ctx.switch.features() {
+    Ok(match ctx.switch().features() {
         Features::V10(f) => f.ports.iter().map(|p| u32::from(p.port_no)).collect(),
         Features::V13(_) => ctx.port_desc13().await?.iter().map(|p| p.port_no).collect(),
     })
@@ -511,7 +513,7 @@ pub(super) fn port_mod(
 }
 
 pub(super) async fn port_hw_addr(ctx: &Context<'_>, port: u32) -> Result<crate::MacAddr, CaseError> {
-    match ctx.switch.features() {
+    match ctx.switch().features() {
         Features::V10(f) => f
             .ports
             .iter()
@@ -676,7 +678,7 @@ pub(super) fn role(role: v13::ControllerRole, generation_id: u64) -> OfMessage {
 
 #[allow(clippy::too_many_lines)]
 async fn named(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
-    let sw = ctx.switch;
+    let sw = &ctx.switch();
     let (p1, p2) = (ctx.port(0), ctx.port(1));
     let probe = Probe::udp().build();
     let v10 = ctx.v10();

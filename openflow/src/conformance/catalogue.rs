@@ -6,8 +6,8 @@ use super::fields::{self, Carrier, Field};
 use super::outcome::Outcome;
 use super::probe::Probe;
 use super::{
-    flow_options, flow_table, named10, pipeline, single_table, single_table_errors, single_table_info,
-    single_table_paths, Body, Case,
+    channel_failure, flow_options, flow_table, named10, pipeline, single_table, single_table_errors,
+    single_table_info, single_table_paths, Body, Case,
 };
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
@@ -668,6 +668,7 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         .chain(single_table_errors::NAMED)
         .chain(single_table_paths::NAMED)
         .chain(single_table_info::NAMED)
+        .chain(channel_failure::NAMED)
     {
         if versions & bit == 0 {
             continue;
@@ -911,7 +912,7 @@ mod tests {
 
     #[test]
     fn every_named_case_has_exactly_one_module_in_its_version() {
-        let tables: [(&str, &[Named]); 9] = [
+        let tables: [(&str, &[Named]); 10] = [
             ("catalogue", NAMED),
             ("flow_table", flow_table::NAMED),
             ("pipeline", pipeline::NAMED),
@@ -921,6 +922,7 @@ mod tests {
             ("single_table_errors", single_table_errors::NAMED),
             ("single_table_paths", single_table_paths::NAMED),
             ("single_table_info", single_table_info::NAMED),
+            ("channel_failure", channel_failure::NAMED),
         ];
         for version in [OFP10_VERSION, OFP13_VERSION] {
             for case in catalogue(version) {

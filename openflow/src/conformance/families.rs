@@ -392,12 +392,12 @@ async fn echo(n: usize, ctx: &Context<'_>) -> Result<(), CaseError> {
     // A payload that is not all one byte, so a reply that is cut or shifted differs.
     let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
     let echo = Echo { data: data.clone() };
-    let req = if ctx.switch.version() == OFP13_VERSION {
+    let req = if ctx.switch().version() == OFP13_VERSION {
         OfMessage::V13(v13::Message::EchoRequest(echo))
     } else {
         OfMessage::V10(v10::Message::EchoRequest(echo))
     };
-    let got = match ctx.switch.request(&req).await? {
+    let got = match ctx.switch().request(&req).await? {
         OfMessage::V10(v10::Message::EchoReply(e)) | OfMessage::V13(v13::Message::EchoReply(e)) => e.data,
         other => return Err(fail(format!("reply of type {}", other.msg_type()))),
     };
@@ -419,7 +419,7 @@ async fn echo(n: usize, ctx: &Context<'_>) -> Result<(), CaseError> {
 
 async fn packet_out(a: ActionCase, ctx: &Context<'_>) -> Result<(), CaseError> {
     let (p1, p2) = (ctx.port(0), ctx.port(1));
-    let (msg, expected) = if ctx.switch.version() == OFP13_VERSION {
+    let (msg, expected) = if ctx.switch().version() == OFP13_VERSION {
         let (input, mut actions, out) = a.plan13(p1).ok_or_else(|| CaseError::Unknown(a.name()))?;
         actions.push(v13::Action::Output { port: p2, max_len: 0 });
         let po = v13::PacketOut {
@@ -504,7 +504,7 @@ async fn table_feature(prop: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
                 .ok_or_else(|| missing(prop))?;
             let has = |t: u16| ids.iter().any(|i| i.instruction_type == t);
             // GOTO_TABLE (1) is required only where there is a next table.
-            let needs_goto = ctx.switch.features().n_tables() > 1;
+            let needs_goto = ctx.switch().features().n_tables() > 1;
             if has(3) && (has(1) || !needs_goto) {
                 Ok(())
             } else {
@@ -519,7 +519,7 @@ async fn table_feature(prop: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
                     _ => None,
                 })
                 .ok_or_else(|| missing(prop))?;
-            if ctx.switch.features().n_tables() <= 1 || ids.contains(&1) {
+            if ctx.switch().features().n_tables() <= 1 || ids.contains(&1) {
                 Ok(())
             } else {
                 Err(format!("next tables {ids:?} of table 0 lack table 1"))

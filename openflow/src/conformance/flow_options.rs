@@ -128,7 +128,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             f.idle = 2;
             f.flags = SEND_FLOW_REM;
             ctx.program_ok(&[ctx.add(&f)], &[]).await?;
-            let mut sub = ctx.switch.subscribe();
+            let mut sub = ctx.switch().subscribe();
             // Twice the idle timeout, a frame every 400 ms.
             keep_sending(ctx, &probe, Duration::from_millis(400), Duration::from_secs(4)).await?;
             if let Some(r) = next_flow_removed(&mut sub, Duration::from_millis(10)).await {
@@ -151,7 +151,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             let mut f = flow(100, Some(p1), vec![p2]);
             f.hard = 2;
             f.flags = SEND_FLOW_REM;
-            let mut sub = ctx.switch.subscribe();
+            let mut sub = ctx.switch().subscribe();
             ctx.program_ok(&[ctx.add(&f)], &[]).await?;
             let dp = ctx.dataplane;
             for _ in 0..3 {
@@ -363,7 +363,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         "role_stale_slave" => {
             let gen = now_micros();
             match ctx
-                .switch
+                .switch()
                 .request(&role(v13::ControllerRole::Master, gen))
                 .await?
             {
@@ -374,7 +374,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             let result = ctx
                 .expect_error(Some(&stale), None, ROLE_REQUEST_FAILED, Some(0))
                 .await;
-            ctx.switch.request(&role(v13::ControllerRole::Equal, 0)).await?;
+            ctx.switch().request(&role(v13::ControllerRole::Equal, 0)).await?;
             result
         }
         other => Err(CaseError::Unknown(other.to_string())),

@@ -425,7 +425,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 f.flags = SEND_FLOW_REM;
             }
             ctx.program_ok(&[ctx.add(&f)], &[]).await?;
-            let mut sub = ctx.switch.subscribe();
+            let mut sub = ctx.switch().subscribe();
             ctx.reset().await?;
             if name == "no_flow_removed_without_flag" {
                 return match removed(&mut sub, ctx.quiet).await {
@@ -445,7 +445,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             }
         }
         "barrier_order" => {
-            let sw = ctx.switch;
+            let sw = &ctx.switch();
             sw.send(&ctx.add(&fwd)).await?;
             sw.send(&ctx.flow_msg(Cmd::Delete, &flow(0, None, vec![]), None))
                 .await?;

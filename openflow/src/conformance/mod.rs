@@ -21,6 +21,7 @@
 mod actions;
 mod cases;
 mod catalogue;
+mod channel_failure;
 mod codes;
 mod evidence;
 mod families;
@@ -31,6 +32,7 @@ mod flow_table;
 mod match_action;
 mod meters;
 mod named10;
+mod outage;
 mod outcome;
 mod pipeline;
 mod probe;
@@ -47,11 +49,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::channel::{ChannelError, Switch};
+use crate::channel::{ChannelError, ControlRecord, Switch, SwitchDirectory};
 use crate::dataplane::{DataPlane, DataPlaneError};
 
 pub use catalogue::{catalogue, groups};
 pub use evidence::write_evidence;
+pub use outage::FailMode;
 pub use report::{CaseResult, Report};
 pub use runner::{RunOptions, Runner};
 
@@ -184,8 +187,8 @@ impl CaseError {
 /// What a case runs against, and the timing policy.
 #[derive(Debug)]
 pub struct Context<'a> {
-    /// The switch under test, connected in the case's version.
-    pub switch: &'a Switch,
+    /// The switch under test, connected in the case's version; replaced when the switch reconnects.
+    switch: std::sync::Mutex<Switch>,
     /// Raw sockets on the switch's data ports.
     pub dataplane: &'a DataPlane,
     /// Data port numbers the cases may use (at least two; the first is the ingress; group cases use a third).
@@ -200,16 +203,30 @@ pub struct Context<'a> {
     pub attempts: u32,
     /// How long "no frame" is watched for.
     pub quiet: Duration,
+    /// The controller's switches: lets the control-channel cases close the channel, refuse the switch for
+    /// a while and take its next connection. None: those cases are unsupported.
+    pub directory: Option<SwitchDirectory>,
+    /// The mode the switch is configured to enter when it loses its controller (1.3 §6.3.6): which of the
+    /// fail-secure and fail-standalone cases apply.
+    pub fail_mode: FailMode,
+    /// How long the switch may take to notice a dead controller, or to fail over to standalone, and to
+    /// come back once it is let in again.
+    pub failover: Duration,
     /// When the switch last acknowledged a change to its tables (a barrier reply), for the settle time.
     changed: std::sync::Mutex<Option<tokio::time::Instant>>,
+    /// Whether the control channel is being recorded (carried over to a reconnected switch).
+    recording: std::sync::atomic::AtomicBool,
+    /// What was recorded on connections that closed during the case.
+    carried: std::sync::Mutex<Vec<ControlRecord>>,
 }
 
 impl<'a> Context<'a> {
     /// A context with the default timing: settle 40 ms, 4 forwarding attempts of 400 ms, 300 ms quiet
-    /// time, 3 s for asynchronous messages.
-    pub fn new(switch: &'a Switch, dataplane: &'a DataPlane, ports: Vec<u32>) -> Context<'a> {
+    /// time, 3 s for asynchronous messages, 60 s failover; the switch configured fail-secure and no
+    /// directory (set [`Context::directory`] to run the control-channel cases).
+    pub fn new(switch: &Switch, dataplane: &'a DataPlane, ports: Vec<u32>) -> Context<'a> {
         Context {
-            switch,
+            switch: std::sync::Mutex::new(switch.clone()),
             dataplane,
             ports,
             timeout: Duration::from_secs(3),
@@ -217,8 +234,34 @@ impl<'a> Context<'a> {
             step: Duration::from_millis(400),
             attempts: 4,
             quiet: Duration::from_millis(300),
+            directory: None,
+            fail_mode: FailMode::Secure,
+            failover: Duration::from_secs(60),
             changed: std::sync::Mutex::new(None),
+            recording: std::sync::atomic::AtomicBool::new(false),
+            carried: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// The switch under test (its current connection).
+    pub fn switch(&self) -> Switch {
+        self.switch.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Starts recording the control channel, the connections the switch makes during the case included.
+    pub fn start_recording(&self) {
+        self.recording.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.carried.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.switch().start_recording();
+    }
+
+    /// Stops recording and returns the control-channel messages of every connection since
+    /// [`Context::start_recording`].
+    pub fn take_recording(&self) -> Vec<ControlRecord> {
+        self.recording.store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut all = std::mem::take(&mut *self.carried.lock().unwrap_or_else(|e| e.into_inner()));
+        all.extend(self.switch().take_recording());
+        all
     }
 }
 
@@ -230,10 +273,12 @@ pub fn keep_frame(frame: &[u8]) -> bool {
 
 /// Runs one case once.
 pub async fn run_case(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError> {
-    if ctx.switch.version() != case.version {
+    // A case before this one may have left the switch refused or disconnected: take it back first.
+    ctx.restore_channel().await?;
+    if ctx.switch().version() != case.version {
         return Err(CaseError::WrongVersion {
             needs: case.version,
-            speaks: ctx.switch.version(),
+            speaks: ctx.switch().version(),
         });
     }
     if ctx.ports.len() < 2 {
@@ -241,7 +286,10 @@ pub async fn run_case(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError> {
             "the suite needs at least two data ports".into(),
         ));
     }
-    cases::run(case, ctx).await
+    let result = cases::run(case, ctx).await;
+    // A case that closed the channel or refused the switch lets it back in before its verdict stands.
+    let restored = ctx.restore_channel().await;
+    result.and(restored)
 }
 
 /// Runs the catalogue case with this id once.

@@ -174,7 +174,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 max_len: 40,
             };
             ctx.program_ok(&[add(in_port(q1), vec![act])], &[]).await?;
-            let mut sub = ctx.switch.subscribe();
+            let mut sub = ctx.switch().subscribe();
             tokio::task::block_in_place(|| ctx.dataplane.send(p1, &probe))?;
             let pi = packet_in_full(&mut sub, ctx, &probe).await?;
             check_packet_in(&pi, 1, q1, &probe, 40)
@@ -212,12 +212,12 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             Ok(())
         }
         "packet_out_controller" => {
-            let mut sub = ctx.switch.subscribe();
+            let mut sub = ctx.switch().subscribe();
             let act = v10::Action::Output {
                 port: port_no::CONTROLLER,
                 max_len: 0xffff,
             };
-            ctx.switch.send(&packet_out(q1, vec![act], &probe)).await?;
+            ctx.switch().send(&packet_out(q1, vec![act], &probe)).await?;
             let pi = packet_in_full(&mut sub, ctx, &probe).await?;
             if pi.data == probe {
                 Ok(())
@@ -243,7 +243,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             with_port_config(ctx, p1, NO_PACKET_IN, || async {
                 // The datapath may still hold the miss path of an earlier identical frame for a moment.
                 tokio::time::sleep(ctx.quiet).await;
-                let mut sub = ctx.switch.subscribe();
+                let mut sub = ctx.switch().subscribe();
                 tokio::task::block_in_place(|| ctx.dataplane.send(p1, &probe))?;
                 match sub
                     .expect(ctx.quiet + ctx.settle, |m| {
@@ -253,7 +253,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 {
                     Ok(_) => {
                         let config = match ctx
-                            .switch
+                            .switch()
                             .request(&OfMessage::V10(v10::Message::FeaturesRequest))
                             .await?
                         {
@@ -284,7 +284,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         "port_mod_config_features" => {
             with_port_config(ctx, p3, NO_FLOOD, || async {
                 match ctx
-                    .switch
+                    .switch()
                     .request(&OfMessage::V10(v10::Message::FeaturesRequest))
                     .await?
                 {
@@ -405,7 +405,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             let msg = OfMessage::V10(v10::Message::QueueGetConfigRequest(v10::QueueGetConfigRequest {
                 port: q1,
             }));
-            match ctx.switch.request(&msg).await? {
+            match ctx.switch().request(&msg).await? {
                 OfMessage::V10(v10::Message::QueueGetConfigReply(r))
                     if r.port == q1 && r.queues.is_empty() =>
                 {
@@ -441,7 +441,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 miss_send_len: 64,
             };
             ctx.program_ok(&[set_config(want)], &[]).await?;
-            let mut sub = ctx.switch.subscribe();
+            let mut sub = ctx.switch().subscribe();
             let sent = tokio::task::block_in_place(|| ctx.dataplane.send(p1, &probe));
             let pi = packet_in_full(&mut sub, ctx, &probe).await;
             ctx.program(&[set_config(before)]).await?;

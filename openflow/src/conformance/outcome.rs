@@ -140,7 +140,7 @@ impl Context<'_> {
         let cut = (self.v10() && reason == REASON_NO_MATCH).then_some(DEFAULT_MISS_SEND_LEN);
         let mut last = fail("no packet-in carrying the frame");
         for _ in 0..self.attempts.max(1) {
-            let mut sub = self.switch.subscribe();
+            let mut sub = self.switch().subscribe();
             tokio::task::block_in_place(|| {
                 dp.drain();
                 dp.send(ingress, frame)

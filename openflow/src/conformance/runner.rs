@@ -67,7 +67,7 @@ impl Runner {
             let t0 = Instant::now();
             let recording = self.options.evidence_dir.is_some();
             if recording {
-                ctx.switch.start_recording();
+                ctx.start_recording();
                 ctx.dataplane.start_recording();
             }
             let mut runs = Vec::new();
@@ -98,7 +98,7 @@ impl Runner {
             result.flaky = runs.iter().any(|v| *v != runs[0]);
             result.runs = runs;
             if let (true, Some(dir)) = (recording, &self.options.evidence_dir) {
-                let control = ctx.switch.take_recording();
+                let control = ctx.take_recording();
                 let frames = ctx.dataplane.take_recording();
                 let name = format!("{}.pcapng", case.id);
                 match super::write_evidence(&dir.join(&name), &control, &frames) {
@@ -116,8 +116,8 @@ impl Runner {
             results.push(result);
         }
         Report {
-            version: ctx.switch.version(),
-            datapath_id: format!("{:016x}", ctx.switch.datapath_id()),
+            version: ctx.switch().version(),
+            datapath_id: format!("{:016x}", ctx.switch().datapath_id()),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             results,
         }

@@ -60,7 +60,7 @@ fn long_frame(len: usize) -> Vec<u8> {
 /// Runs one case of this module.
 pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
     let (p1, p2) = (ctx.port(0), ctx.port(1));
-    let sw = ctx.switch;
+    let sw = &ctx.switch();
     match name {
         "features_xid" => {
             let mut sub = sw.subscribe();

@@ -321,7 +321,7 @@ fn with_instructions(mut fm: Vec<u8>, instructions: &[u8]) -> Vec<u8> {
 /// Runs one case of this module.
 pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
     let (p1, p2) = (ctx.port(0), ctx.port(1));
-    let sw = ctx.switch;
+    let sw = &ctx.switch();
     match name {
         "error_data_prefix" => {
             // An unknown message type with a 100-byte body.

@@ -104,7 +104,7 @@ async fn listed_in(ctx: &Context<'_>, table: u8) -> Result<(usize, u32), CaseErr
 /// Runs one case of this module.
 pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
     let (p1, p2) = (ctx.port(0), ctx.port(1));
-    let sw = ctx.switch;
+    let sw = &ctx.switch();
     let features = match sw.features() {
         Features::V13(f) => *f,
         Features::V10(_) => return Err(fail("not a 1.3 connection")),

@@ -222,7 +222,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 .collect();
             // One flow in table 1 too, where the switch has it: "all tables" must reach it.
             let two_tables =
-                matches!(ctx.switch.features(), crate::channel::Features::V13(f) if f.n_tables > 1);
+                matches!(ctx.switch().features(), crate::channel::Features::V13(f) if f.n_tables > 1);
             if two_tables {
                 let mut fm = flow13(
                     v13::FlowModCommand::Add,

@@ -182,12 +182,12 @@ impl Context<'_> {
         &self,
         msgs: &[OfMessage],
     ) -> Result<Vec<OfMessage>, CaseError> {
-        let mut sub = self.switch.subscribe();
+        let mut sub = self.switch().subscribe();
         let mut xids = Vec::new();
         for m in msgs {
-            xids.push(self.switch.send(m).await?);
+            xids.push(self.switch().send(m).await?);
         }
-        self.switch.barrier().await?;
+        self.switch().barrier().await?;
         if !msgs.is_empty() {
             *self.changed.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
         }
@@ -250,21 +250,21 @@ impl Context<'_> {
         msg_bytes: Option<&[u8]>,
         msg: Option<&OfMessage>,
     ) -> Result<(u16, u16), CaseError> {
-        let mut sub = self.switch.subscribe();
+        let mut sub = self.switch().subscribe();
         let xid = 0x5eed_0000 | (rand_low() & 0xffff);
         if let Some(b) = msg_bytes {
             let mut b = b.to_vec();
             if let Some(x) = b.get_mut(4..8) {
                 x.copy_from_slice(&xid.to_be_bytes());
             }
-            self.switch.send_raw(&b).await?;
+            self.switch().send_raw(&b).await?;
         } else if let Some(m) = msg {
-            self.switch.send_with_xid(m, xid).await?;
+            self.switch().send_with_xid(m, xid).await?;
         }
         // A switch answers a message before the barrier that follows it (1.3 §6.2), so the error is queued
         // once the barrier reply is in: no timeout to wait when the message is wrongly accepted.
         // A switch that closes the connection after its error still answered: look before giving up.
-        let barrier = self.switch.barrier().await;
+        let barrier = self.switch().barrier().await;
         while let Some(m) = sub.try_recv() {
             if m.xid == xid && is_error(&m.message) {
                 return Ok(error_code(&m.message).unwrap_or_default());
@@ -335,7 +335,7 @@ impl Context<'_> {
         req: &OfMessage,
         unsupported_types: &[u16],
     ) -> Result<Vec<OfMessage>, CaseError> {
-        match self.switch.multipart(req).await {
+        match self.switch().multipart(req).await {
             Ok(parts) => Ok(parts),
             Err(ChannelError::Rejected(m)) => {
                 let (t, c) = error_code(&m).unwrap_or_default();
@@ -352,7 +352,7 @@ impl Context<'_> {
     /// Packet and byte counts of the suite's flows (cookie [`COOKIE`]) in the flow statistics.
     pub(crate) async fn flow_counts(&self) -> Result<Vec<(u16, u64, u64)>, CaseError> {
         let mut out = Vec::new();
-        if self.switch.version() == OFP10_VERSION {
+        if self.switch().version() == OFP10_VERSION {
             let req = OfMessage::V10(v10::Message::StatsRequest(v10::StatsRequest {
                 flags: 0,
                 body: v10::StatsRequestBody::Flow(v10::stats::FlowStatsRequest {

@@ -16,7 +16,7 @@ pub struct Rig {
     /// The connected switch.
     pub switch: Switch,
     /// Kept so the listener lives as long as the switch.
-    _controller: Controller,
+    controller: Controller,
     /// The Open vSwitch instance.
     pub ovs: Ovs,
 }
@@ -40,13 +40,16 @@ impl Rig {
         Rig {
             dataplane,
             switch,
-            _controller: controller,
+            controller,
             ovs,
         }
     }
 
-    /// A conformance context on ports 1, 2 and 3.
+    /// A conformance context on ports 1, 2 and 3, able to take the channel down (the bridge is
+    /// fail-secure unless a test sets it otherwise).
     pub fn context(&self) -> Context<'_> {
-        Context::new(&self.switch, &self.dataplane, vec![1, 2, 3])
+        let mut ctx = Context::new(&self.switch, &self.dataplane, vec![1, 2, 3]);
+        ctx.directory = Some(self.controller.directory());
+        ctx
     }
 }

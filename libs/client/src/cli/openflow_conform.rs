@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use twister_openflow::conformance::{self, catalogue, Case, Context, Report, RunOptions, Runner, Verdict};
+use twister_openflow::conformance::{
+    self, catalogue, Case, Context, FailMode, Report, RunOptions, Runner, Verdict,
+};
 use twister_openflow::dataplane::DataPlane;
 use twister_openflow::{OFP10_VERSION, OFP13_VERSION};
 
@@ -43,6 +45,14 @@ pub struct ConformArgs {
     /// List the selected cases and exit.
     #[arg(long)]
     pub list: bool,
+    /// What the switch is configured to do without a controller (secure or standalone): the
+    /// control-channel group runs the cases of this failure mode.
+    #[arg(long, default_value = "secure")]
+    pub fail_mode: FailMode,
+    /// Seconds the switch may take to notice a silent controller, to fail over to standalone, and to
+    /// connect again (the control-channel group).
+    #[arg(long, default_value_t = 60)]
+    pub failover: u64,
 }
 
 fn version(of: &str) -> Result<u8, Failure> {
@@ -117,7 +127,11 @@ async fn conform(args: &ConformArgs, version: u8, cases: &[Case]) -> Result<Repo
     let mut dp = DataPlane::open(ports.iter().map(|(n, i)| (*n, i.as_str())))
         .map_err(|e| Failure::other(format!("data plane: {e}")))?;
     dp.set_filter(conformance::keep_frame);
-    let ctx = Context::new(&switch, &dp, ports.iter().map(|(n, _)| *n).collect());
+    let mut ctx = Context::new(&switch, &dp, ports.iter().map(|(n, _)| *n).collect());
+    // The control-channel cases close the channel and take the switch's next connection.
+    ctx.directory = Some(controller.directory());
+    ctx.fail_mode = args.fail_mode;
+    ctx.failover = Duration::from_secs(args.failover);
     let evidence_dir = args.report_dir.as_ref().map(|d| d.join("evidence"));
     let runner = Runner::new(RunOptions {
         reruns: args.reruns,
