@@ -32,6 +32,13 @@ fn conform_runs_against_ovs_and_writes_reports() {
             "openflow", "conform", "--of", "1.3", "--listen", &addr, "--ports", &ports,
         ])
         .args(["--group", "basic", "--case", "of13.match.ipv4_src"])
+        // A case that takes the channel down and carries on with the switch's next connection.
+        .args([
+            "--case",
+            "of13.channel_flows_survive_reconnect",
+            "--fail-mode",
+            "secure",
+        ])
         .arg("--report-dir")
         .arg(dir.path())
         .stdout(Stdio::piped())
@@ -44,12 +51,12 @@ fn conform_runs_against_ovs_and_writes_reports() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
-    // The cases of group basic plus the one named.
+    // The cases of group basic plus the two named.
     let n = twister_openflow::conformance::catalogue(twister_openflow::OFP13_VERSION)
         .iter()
         .filter(|c| c.group == "basic")
         .count()
-        + 1;
+        + 2;
     assert!(n > 10, "group basic has {n} cases");
     assert!(stdout.contains(&format!("{n} cases: {n} pass")), "{stdout}");
     assert!(stderr.contains(&format!("[{n:>3}/{n}]")), "{stderr}");
@@ -78,6 +85,16 @@ fn conform_runs_against_ovs_and_writes_reports() {
         .output()
         .expect("twister runs");
     assert_eq!(bad.status.code(), Some(2));
+    let bad = Command::new(env!("CARGO_BIN_EXE_twister"))
+        .args(["openflow", "conform", "--list", "--fail-mode", "open"])
+        .output()
+        .expect("twister runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("secure or standalone"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
     let list = Command::new(env!("CARGO_BIN_EXE_twister"))
         .args(["openflow", "conform", "--of", "1.0", "--list", "--group", "stats"])
         .output()
