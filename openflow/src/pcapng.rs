@@ -130,6 +130,8 @@ impl<W: Write> PcapngWriter<W> {
 
 /// Addresses of the synthetic control connection: the switch at 10.0.0.2:40000, the controller at
 /// 10.0.0.1:6653.
+/// The longest payload of one synthetic TCP segment.
+const SEGMENT_MAX: usize = 32 * 1024;
 const SWITCH_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const CONTROLLER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const SWITCH_PORT: u16 = 40000;
@@ -218,6 +220,19 @@ impl ControlStream {
         vec![syn, syn_ack, ack]
     }
 
+    /// Data segments (PSH, ACK) carrying `payload` in the given direction, at most 32 KiB each, so that
+    /// a record longer than an IPv4 packet can hold (several messages sent at once) still makes valid
+    /// packets; readers reassemble the stream.
+    pub fn segments(&mut self, from_switch: bool, payload: &[u8]) -> Vec<Vec<u8>> {
+        if payload.is_empty() {
+            return vec![self.segment(from_switch, payload)];
+        }
+        payload
+            .chunks(SEGMENT_MAX)
+            .map(|chunk| self.segment(from_switch, chunk))
+            .collect()
+    }
+
     /// One data segment (PSH, ACK) carrying `payload` (one or more whole OpenFlow messages) in the given
     /// direction.
     pub fn segment(&mut self, from_switch: bool, payload: &[u8]) -> Vec<u8> {
@@ -245,6 +260,15 @@ mod tests {
         for f in s.open() {
             w.write_packet(i, UNIX_EPOCH, &f).expect("vec");
         }
+        // A record longer than one IPv4 packet holds is cut into segments whose lengths add up.
+        let long = vec![0xffu8; 100 * 1024];
+        let segs = s.segments(true, &long);
+        assert_eq!(segs.len(), 4);
+        let carried: usize = segs
+            .iter()
+            .map(|f| usize::from(u16::from_be_bytes([f[16], f[17]])) - 20 - 20)
+            .sum();
+        assert_eq!(carried, long.len());
         let seg = s.segment(false, &[4, 0, 0, 8, 0, 0, 0, 9]);
         w.write_packet_with_comment(i, SystemTime::now(), &seg, Some("hello"))
             .expect("vec");

@@ -286,9 +286,19 @@ impl Switch {
     /// Sends a request and collects every part of its reply (multipart replies until the MORE flag clears)
     /// within the configured request timeout. An error reply ends the collection and is the last element.
     pub async fn request_parts(&self, msg: &OfMessage) -> Result<Vec<OfMessage>, ChannelError> {
-        self.check_version(msg)?;
+        self.request_split(std::slice::from_ref(msg)).await
+    }
+
+    /// Sends a request that spans several messages under one xid (a multipart request too long for one
+    /// message: every part but the last carries REQ_MORE, which the caller sets) and collects every part of
+    /// the reply, as [`Switch::request_parts`]. An error answer to any part ends the collection.
+    pub async fn request_split(&self, msgs: &[OfMessage]) -> Result<Vec<OfMessage>, ChannelError> {
         let bytes_xid = self.next_xid();
-        let bytes = msg.encode(bytes_xid)?;
+        let mut bytes = Vec::new();
+        for msg in msgs {
+            self.check_version(msg)?;
+            bytes.extend(msg.encode(bytes_xid)?);
+        }
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.pending).insert(
             bytes_xid,

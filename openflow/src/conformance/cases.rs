@@ -209,6 +209,8 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
                 super::single_table_info::run(name, ctx).await
             } else if super::channel_failure::handles(name, v) {
                 super::channel_failure::run(name, ctx).await
+            } else if super::table_config::handles(name, v) {
+                super::table_config::run(name, ctx).await
             } else {
                 named(name, ctx).await
             }

@@ -7,7 +7,7 @@ use super::outcome::Outcome;
 use super::probe::Probe;
 use super::{
     channel_failure, flow_options, flow_table, named10, pipeline, single_table, single_table_errors,
-    single_table_info, single_table_paths, Body, Case,
+    single_table_info, single_table_paths, table_config, Body, Case,
 };
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
@@ -669,6 +669,7 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         .chain(single_table_paths::NAMED)
         .chain(single_table_info::NAMED)
         .chain(channel_failure::NAMED)
+        .chain(table_config::NAMED)
     {
         if versions & bit == 0 {
             continue;
@@ -912,7 +913,7 @@ mod tests {
 
     #[test]
     fn every_named_case_has_exactly_one_module_in_its_version() {
-        let tables: [(&str, &[Named]); 10] = [
+        let tables: [(&str, &[Named]); 11] = [
             ("catalogue", NAMED),
             ("flow_table", flow_table::NAMED),
             ("pipeline", pipeline::NAMED),
@@ -923,6 +924,7 @@ mod tests {
             ("single_table_paths", single_table_paths::NAMED),
             ("single_table_info", single_table_info::NAMED),
             ("channel_failure", channel_failure::NAMED),
+            ("table_config", table_config::NAMED),
         ];
         for version in [OFP10_VERSION, OFP13_VERSION] {
             for case in catalogue(version) {

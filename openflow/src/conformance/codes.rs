@@ -21,6 +21,8 @@ pub(crate) const QUEUE_OP_FAILED: u16 = 9;
 pub(crate) const SWITCH_CONFIG_FAILED: u16 = 10;
 /// `OFPET_METER_MOD_FAILED`.
 pub(crate) const METER_MOD_FAILED: u16 = 12;
+/// `OFPET_TABLE_FEATURES_FAILED`.
+pub(crate) const TABLE_FEATURES_FAILED: u16 = 13;
 
 /// `OFPBRC_*` codes of BAD_REQUEST.
 pub(crate) mod request {
@@ -28,6 +30,8 @@ pub(crate) mod request {
     pub(crate) const BAD_EXPERIMENTER: u16 = 3;
     /// Unknown experimenter type.
     pub(crate) const BAD_EXP_TYPE: u16 = 4;
+    /// Wrong length for the type.
+    pub(crate) const BAD_LEN: u16 = 6;
     /// Wrong port.
     pub(crate) const BAD_PORT: u16 = 11;
 }

@@ -43,8 +43,9 @@ pub fn write_evidence(path: &Path, control: &[ControlRecord], frames: &[FrameRec
         };
         if take_control {
             if let Some(c) = c {
-                let seg = stream.segment(c.from_switch, &c.bytes);
-                w.write_packet(ctl, c.at, &seg)?;
+                for seg in stream.segments(c.from_switch, &c.bytes) {
+                    w.write_packet(ctl, c.at, &seg)?;
+                }
             }
             ci += 1;
         } else {

@@ -43,6 +43,7 @@ mod single_table_errors;
 mod single_table_info;
 mod single_table_paths;
 mod steps;
+mod table_config;
 mod ts026;
 
 use std::time::Duration;

@@ -25,14 +25,15 @@ pub const MIN_FRAME: usize = 60;
 
 /// The Internet checksum (RFC 1071) of these bytes.
 pub fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
+    // 64 bits: no overflow however long the input (a u32 overflows past 64 KiB of 0xff bytes).
+    let mut sum: u64 = 0;
     for pair in bytes.chunks(2) {
         let word = match pair {
             [a, b] => u16::from_be_bytes([*a, *b]),
             [a] => u16::from_be_bytes([*a, 0]),
             _ => 0,
         };
-        sum += u32::from(word);
+        sum += u64::from(word);
     }
     while sum > 0xffff {
         sum = (sum & 0xffff) + (sum >> 16);
@@ -232,6 +233,8 @@ mod tests {
             &[],
         );
         assert_eq!(checksum(&ip), 0, "a header with its checksum sums to zero");
+        // Ones everywhere sum to 0xffff in ones' complement whatever the length (past 64 KiB too).
+        assert_eq!(checksum(&vec![0xff; 1 << 20]), 0);
         let src = Ipv4Addr::new(192, 168, 0, 1);
         let dst = Ipv4Addr::new(192, 168, 0, 2);
         let u = udp(src, dst, 1000, 2000, b"abc");
