@@ -328,14 +328,12 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             let mut bytes = vec![4, 0x60, 0, 0, 0, 0, 0, 0];
             bytes.extend((0..100u8).map(|i| i.wrapping_mul(7)));
             set_len(&mut bytes);
-            let mut sub = sw.subscribe();
             let xid: u32 = 0x7a11_0002;
             put(&mut bytes, 4, &xid.to_be_bytes());
-            sw.send_raw(&bytes).await?;
-            let got = sub
-                .expect(ctx.timeout, |m| m.xid == xid && error_code(&m.message).is_some())
-                .await
-                .map_err(|_| fail("no error message came back"))?;
+            let got = ctx
+                .answered_before_barrier(&bytes, |m| m.xid == xid && error_code(&m.message).is_some())
+                .await?
+                .ok_or_else(|| fail("no error message came back (the barrier reply came first)"))?;
             let OfMessage::V13(v13::Message::Error(e)) = got.message else {
                 return Err(fail("not a 1.3 error"));
             };

@@ -61,7 +61,7 @@ pub(super) fn handles(name: &str, version: u8) -> bool {
 }
 
 /// Every table's features.
-async fn table_features(ctx: &Context<'_>) -> Result<Vec<v13::TableFeatures>, CaseError> {
+pub(super) async fn table_features(ctx: &Context<'_>) -> Result<Vec<v13::TableFeatures>, CaseError> {
     let parts = ctx
         .stats(&mp13(v13::MultipartRequestBody::TableFeatures(Vec::new())), &[])
         .await?;
@@ -256,12 +256,12 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         }
         "error_xid" => {
             let xid: u32 = 0x7a11_00e1;
-            let mut sub = sw.subscribe();
-            sw.send_raw(&[4, 0x61, 0, 8, 0x7a, 0x11, 0x00, 0xe1]).await?;
-            let got = sub
-                .expect(ctx.timeout, |m| error_code(&m.message).is_some())
-                .await
-                .map_err(|_| fail("no error message came back"))?;
+            let got = ctx
+                .answered_before_barrier(&[4, 0x61, 0, 8, 0x7a, 0x11, 0x00, 0xe1], |m| {
+                    error_code(&m.message).is_some()
+                })
+                .await?
+                .ok_or_else(|| fail("no error message came back (the barrier reply came first)"))?;
             if got.xid == xid {
                 Ok(())
             } else {
@@ -280,12 +280,10 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             let bytes = fm
                 .encode(xid)
                 .map_err(|e| CaseError::Unknown(format!("flow-mod not encoded: {e}")))?;
-            let mut sub = sw.subscribe();
-            sw.send_raw(&bytes).await?;
-            let got = sub
-                .expect(ctx.timeout, |m| m.xid == xid && error_code(&m.message).is_some())
-                .await
-                .map_err(|_| fail("no error for a flow-mod to a port that does not exist"))?;
+            let got = ctx
+                .answered_before_barrier(&bytes, |m| m.xid == xid && error_code(&m.message).is_some())
+                .await?
+                .ok_or_else(|| fail("no error for a flow-mod to a port that does not exist (the barrier reply came first)"))?;
             let OfMessage::V13(v13::Message::Error(e)) = got.message else {
                 return Err(fail("not a 1.3 error"));
             };

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{CaseError, Context};
-use crate::channel::{is_error, ChannelError};
+use crate::channel::{is_error, AsyncMessage, ChannelError};
 use crate::dataplane::DataPlaneError;
 use crate::{v10, v13, OfMessage, OFP10_VERSION};
 
@@ -250,28 +250,50 @@ impl Context<'_> {
         msg_bytes: Option<&[u8]>,
         msg: Option<&OfMessage>,
     ) -> Result<(u16, u16), CaseError> {
-        let mut sub = self.switch().subscribe();
         let xid = 0x5eed_0000 | (rand_low() & 0xffff);
-        if let Some(b) = msg_bytes {
-            let mut b = b.to_vec();
-            if let Some(x) = b.get_mut(4..8) {
-                x.copy_from_slice(&xid.to_be_bytes());
+        let bytes = match (msg_bytes, msg) {
+            (Some(b), _) => {
+                let mut b = b.to_vec();
+                if let Some(x) = b.get_mut(4..8) {
+                    x.copy_from_slice(&xid.to_be_bytes());
+                }
+                b
             }
-            self.switch().send_raw(&b).await?;
-        } else if let Some(m) = msg {
-            self.switch().send_with_xid(m, xid).await?;
+            (None, Some(m)) => m
+                .encode(xid)
+                .map_err(|e| CaseError::Unknown(format!("message not encoded: {e}")))?,
+            (None, None) => Vec::new(),
+        };
+        let answer = self
+            .answered_before_barrier(&bytes, |m| m.xid == xid && is_error(&m.message))
+            .await?;
+        answer
+            .map(|m| error_code(&m.message).unwrap_or_default())
+            .ok_or_else(|| fail("no error message came back (the barrier reply came first)"))
+    }
+
+    /// Sends the raw bytes and then a barrier, and returns the first asynchronous message `want` picks
+    /// among those that came before the barrier reply; none when it picked none. A switch answers a
+    /// message before the barrier that follows it (1.3 §6.2), so no timeout is waited when it wrongly
+    /// stays silent; a switch that closes the connection after its answer still answered.
+    pub(crate) async fn answered_before_barrier(
+        &self,
+        bytes: &[u8],
+        mut want: impl FnMut(&AsyncMessage) -> bool,
+    ) -> Result<Option<AsyncMessage>, CaseError> {
+        let sw = self.switch();
+        let mut sub = sw.subscribe();
+        if !bytes.is_empty() {
+            sw.send_raw(bytes).await?;
         }
-        // A switch answers a message before the barrier that follows it (1.3 §6.2), so the error is queued
-        // once the barrier reply is in: no timeout to wait when the message is wrongly accepted.
-        // A switch that closes the connection after its error still answered: look before giving up.
-        let barrier = self.switch().barrier().await;
+        let barrier = sw.barrier().await;
         while let Some(m) = sub.try_recv() {
-            if m.xid == xid && is_error(&m.message) {
-                return Ok(error_code(&m.message).unwrap_or_default());
+            if want(&m) {
+                return Ok(Some(m));
             }
         }
         barrier?;
-        Err(fail("no error message came back (the barrier reply came first)"))
+        Ok(None)
     }
 
     /// Settle and retry: sends `frame` into `ingress` and waits for `expected` on `egress`, re-sending up to
