@@ -161,7 +161,8 @@ async fn ovs_fails_open_to_a_learning_switch_when_standalone() {
         .expect("set-fail-mode");
     let cases: Vec<_> = catalogue(OFP13_VERSION)
         .into_iter()
-        .filter(|c| c.group == "channel")
+        // The failure modes; the handshake cases do not depend on the mode.
+        .filter(|c| c.group == "channel" && !c.id.contains("hello"))
         .collect();
     assert_eq!(cases.len(), 5);
     // One rerun: the known failure below costs a failover (15 s) per run.
@@ -183,7 +184,7 @@ async fn ovs_fails_open_to_a_learning_switch_when_standalone() {
         };
         assert_eq!(r.verdict, want, "{}: {} (runs {:?})", r.id, r.message, r.runs);
         assert!(!r.flaky, "{}", r.id);
-        if want == Verdict::Fail {
+        if r.id == "of13.channel_standalone_keeps_flows" {
             assert!(r.message.contains("flow is gone"), "{}", r.message);
         }
     }
@@ -207,6 +208,10 @@ const KNOWN_OVS_FAILURES: &[&str] = &[
     // NXBRC_UNENCODABLE_ERROR (an experimenter error, exp_type 10): the error its table-features check
     // raises has no OpenFlow 1.3 encoding, where 1.3 asks TABLE_FEATURES_FAILED.
     "of13.table_features_set_without_match",
+    // A hello of version 0: OVS's vconn (vcs_recv_hello) cannot decode the message type of an unknown
+    // version, logs "received message while expecting hello" and drops the connection; it sends
+    // HELLO_FAILED/INCOMPATIBLE only for a hello it decodes that shares no version with it.
+    "of13.channel_hello_version_0",
     // OVS 3.1 shows NO_PACKET_IN in the port's config but still sends packet-ins for unmatched frames
     // from the port: with the default table-miss mode its miss lookup (rule_dpif_lookup_from_table)
     // sends a miss to any controller below 1.3 without reading the port's config; it honours the bit only

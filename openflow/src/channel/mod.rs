@@ -49,6 +49,27 @@ pub(crate) type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
 /// A switch connection's write side (plain TCP or TLS).
 pub(crate) type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
 
+/// A byte stream to a switch (plain TCP, or TLS when the channel is configured for it).
+pub trait RawStream: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> RawStream for T {}
+
+/// A switch's connection handed over before any OpenFlow message was exchanged
+/// ([`SwitchDirectory::take_next_connection`]): the taker speaks OpenFlow on it itself.
+pub struct RawConnection {
+    /// The connection (after the TLS handshake, when TLS is configured).
+    pub stream: Box<dyn RawStream>,
+    /// The switch's address.
+    pub peer: SocketAddr,
+}
+
+impl std::fmt::Debug for RawConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawConnection")
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Settings of the controller channel.
 #[derive(Debug, Clone)]
 pub struct ChannelConfig {
@@ -137,6 +158,8 @@ pub(crate) struct Registry {
     events: broadcast::Sender<SwitchEvent>,
     /// While set, new connections are closed as soon as they are accepted.
     refusing: std::sync::atomic::AtomicBool,
+    /// Who takes the next connection raw, if anyone.
+    handover: Mutex<Option<tokio::sync::oneshot::Sender<RawConnection>>>,
 }
 
 impl Registry {
@@ -244,6 +267,26 @@ impl SwitchDirectory {
         self.registry.refusing.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Takes the next connection any switch makes, before any OpenFlow message (after TLS, when
+    /// configured), instead of letting the controller handshake on it; even while refusing. For tests of a
+    /// switch's own side of the handshake.
+    pub async fn take_next_connection(&self, timeout: Duration) -> Result<RawConnection, ChannelError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        *self.registry.handover.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(_)) => Err(ChannelError::Closed),
+            Err(_) => {
+                self.registry
+                    .handover
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take();
+                Err(ChannelError::Timeout(timeout, "a connection"))
+            }
+        }
+    }
+
     /// Waits for the switch with this datapath id to be connected on a connection other than `previous`
     /// (the switch coming back after its connection closed).
     pub async fn wait_for_reconnect(
@@ -286,6 +329,7 @@ impl Controller {
             switches: Mutex::new(HashMap::new()),
             events,
             refusing: std::sync::atomic::AtomicBool::new(false),
+            handover: Mutex::new(None),
         });
         let accept = vec![tokio::spawn(accept_loop(
             listener,
@@ -380,6 +424,22 @@ async fn accept_loop(listener: TcpListener, config: ChannelConfig, registry: Arc
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
+        let taker = registry.handover.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(taker) = taker {
+            let tls = config.tls.clone();
+            tokio::spawn(async move {
+                let stream: Box<dyn RawStream> = match tls {
+                    None => Box::new(stream),
+                    Some(tls) => match tokio_rustls::TlsAcceptor::from(tls).accept(stream).await {
+                        Ok(s) => Box::new(s),
+                        Err(_) => return,
+                    },
+                };
+                // The taker may have given up: the connection then just closes.
+                let _ = taker.send(RawConnection { stream, peer });
+            });
+            continue;
+        }
         if registry.refusing.load(std::sync::atomic::Ordering::SeqCst) {
             drop(stream);
             registry.emit(SwitchEvent::Refused { peer });

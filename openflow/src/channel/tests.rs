@@ -449,3 +449,36 @@ async fn a_muted_switch_hears_no_echo_replies_and_no_keep_alive() {
     assert!(heard.is_err(), "a muted controller sent {heard:?}");
     assert!(!sw.is_closed());
 }
+
+#[tokio::test]
+async fn the_next_connection_can_be_taken_raw_even_while_refusing() {
+    let c = controller(quiet()).await;
+    let dir = c.directory();
+    dir.set_refusing(true);
+    let addr = c.local_addr();
+    let taker = tokio::spawn(async move { dir.take_next_connection(WAIT).await });
+    // Give the taker time to register before the switch dials.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut fake = FakeSwitch::connect(addr, 4, Some(&[4])).await;
+    let mut raw = taker.await.unwrap().unwrap();
+    // The controller said nothing: the first bytes on the connection are the fake switch's hello, and
+    // what the taker writes reaches the switch unchanged.
+    let mut head = [0u8; 8];
+    raw.stream.read_exact(&mut head).await.unwrap();
+    assert_eq!((head[0], head[1]), (4, 0));
+    let echo = OfMessage::V13(v13::Message::EchoRequest(Echo { data: vec![1, 2] }));
+    raw.stream.write_all(&echo.encode(9).unwrap()).await.unwrap();
+    let (h, m) = fake.recv().await;
+    assert_eq!(h.xid, 9);
+    assert!(matches!(m, OfMessage::V13(v13::Message::EchoRequest(_))));
+    assert!(c.datapath_ids().is_empty(), "no switch was registered");
+    // Nobody waits any more: the next connection is refused again.
+    let dir = c.directory();
+    let timed_out = dir.take_next_connection(Duration::from_millis(50)).await;
+    assert!(matches!(timed_out, Err(ChannelError::Timeout(..))));
+    let mut refused = FakeSwitch::connect(addr, 4, Some(&[4])).await;
+    assert!(tokio::time::timeout(WAIT, refused.try_recv())
+        .await
+        .unwrap()
+        .is_none());
+}

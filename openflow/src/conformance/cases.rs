@@ -211,6 +211,8 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
                 super::channel_failure::run(name, ctx).await
             } else if super::table_config::handles(name, v) {
                 super::table_config::run(name, ctx).await
+            } else if super::channel_handshake::handles(name, v) {
+                super::channel_handshake::run(name, ctx).await
             } else {
                 named(name, ctx).await
             }

@@ -6,8 +6,8 @@ use super::fields::{self, Carrier, Field};
 use super::outcome::Outcome;
 use super::probe::Probe;
 use super::{
-    channel_failure, flow_options, flow_table, named10, pipeline, single_table, single_table_errors,
-    single_table_info, single_table_paths, table_config, Body, Case,
+    channel_failure, channel_handshake, flow_options, flow_table, named10, pipeline, single_table,
+    single_table_errors, single_table_info, single_table_paths, table_config, Body, Case,
 };
 use crate::{OFP10_VERSION, OFP13_VERSION};
 
@@ -670,6 +670,7 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         .chain(single_table_info::NAMED)
         .chain(channel_failure::NAMED)
         .chain(table_config::NAMED)
+        .chain(channel_handshake::NAMED)
     {
         if versions & bit == 0 {
             continue;
@@ -913,7 +914,7 @@ mod tests {
 
     #[test]
     fn every_named_case_has_exactly_one_module_in_its_version() {
-        let tables: [(&str, &[Named]); 11] = [
+        let tables: [(&str, &[Named]); 12] = [
             ("catalogue", NAMED),
             ("flow_table", flow_table::NAMED),
             ("pipeline", pipeline::NAMED),
@@ -925,6 +926,7 @@ mod tests {
             ("single_table_info", single_table_info::NAMED),
             ("channel_failure", channel_failure::NAMED),
             ("table_config", table_config::NAMED),
+            ("channel_handshake", channel_handshake::NAMED),
         ];
         for version in [OFP10_VERSION, OFP13_VERSION] {
             for case in catalogue(version) {

@@ -22,6 +22,7 @@ mod actions;
 mod cases;
 mod catalogue;
 mod channel_failure;
+mod channel_handshake;
 mod codes;
 mod evidence;
 mod families;
