@@ -616,35 +616,57 @@ fn set_plan(name: &str) -> Option<(Probe, Vec<v10::Action>, Probe)> {
             with(&udp, &|q| q.eth_dst = mac(b)),
         )
     };
-    let (_, pcp) = vlan.vlan?;
+    let (vlan_id, pcp) = vlan.vlan?;
+    let vid = |vid: u16| {
+        (
+            vlan.clone(),
+            vec![A::SetVlanVid { vlan_vid: vid }],
+            with(&vlan, &|q| q.vlan = Some((vid, pcp))),
+        )
+    };
+    let vpcp = |p: u8| {
+        (
+            vlan.clone(),
+            vec![A::SetVlanPcp { vlan_pcp: p }],
+            with(&vlan, &|q| q.vlan = Some((vlan_id, p))),
+        )
+    };
+    let nw_src = |a: Ipv4Addr| {
+        (
+            udp.clone(),
+            vec![A::SetNwSrc { nw_addr: a }],
+            with(&udp, &|q| set_ip(q, Some(a), None)),
+        )
+    };
+    let nw_dst = |a: Ipv4Addr| {
+        (
+            udp.clone(),
+            vec![A::SetNwDst { nw_addr: a }],
+            with(&udp, &|q| set_ip(q, None, Some(a))),
+        )
+    };
+    let nw_tos = |tos: u8| {
+        (
+            udp.clone(),
+            vec![A::SetNwTos { nw_tos: tos }],
+            with(&udp, &|q| set_tos(q, tos)),
+        )
+    };
     Some(match name {
         "set_dl_src_02_11_22_33_44_55" => dl_src([2, 0x11, 0x22, 0x33, 0x44, 0x55]),
         "set_dl_src_00_00_5e_00_53_01" => dl_src([0, 0, 0x5e, 0, 0x53, 1]),
         "set_dl_dst_broadcast" => dl_dst([0xff; 6]),
         "set_dl_dst_02_aa_bb_cc_dd_ee" => dl_dst([2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee]),
-        "set_vlan_vid_1" | "set_vlan_vid_4094" => {
-            let vid = if name.ends_with("_1") { 1 } else { 4094 };
-            (
-                vlan.clone(),
-                vec![A::SetVlanVid { vlan_vid: vid }],
-                with(&vlan, &|q| q.vlan = Some((vid, pcp))),
-            )
-        }
+        "set_vlan_vid_1" => vid(1),
+        "set_vlan_vid_4094" => vid(4094),
         // 1.0 §5.2.4: on a frame without a tag, a tag is added (priority 0 / VLAN id 0).
         "set_vlan_vid_untagged" => (
             udp.clone(),
             vec![A::SetVlanVid { vlan_vid: 300 }],
             with(&udp, &|q| q.vlan = Some((300, 0))),
         ),
-        "set_vlan_pcp_0" | "set_vlan_pcp_7" => {
-            let p = if name.ends_with("_0") { 0 } else { 7 };
-            let vid = vlan.vlan?.0;
-            (
-                vlan.clone(),
-                vec![A::SetVlanPcp { vlan_pcp: p }],
-                with(&vlan, &|q| q.vlan = Some((vid, p))),
-            )
-        }
+        "set_vlan_pcp_0" => vpcp(0),
+        "set_vlan_pcp_7" => vpcp(7),
         "set_vlan_pcp_untagged" => (
             udp.clone(),
             vec![A::SetVlanPcp { vlan_pcp: 5 }],
@@ -652,38 +674,13 @@ fn set_plan(name: &str) -> Option<(Probe, Vec<v10::Action>, Probe)> {
         ),
         "strip_vlan" => (vlan.clone(), vec![A::StripVlan], udp.clone()),
         "strip_vlan_untagged" => (udp.clone(), vec![A::StripVlan], udp.clone()),
-        "set_nw_src_10_1_2_3" | "set_nw_src_203_0_113_254" => {
-            let a = if name.contains("10_1") {
-                ip(10, 1, 2, 3)
-            } else {
-                ip(203, 0, 113, 254)
-            };
-            (
-                udp.clone(),
-                vec![A::SetNwSrc { nw_addr: a }],
-                with(&udp, &|q| set_ip(q, Some(a), None)),
-            )
-        }
-        "set_nw_dst_10_9_8_7" | "set_nw_dst_203_0_113_1" => {
-            let a = if name.contains("10_9") {
-                ip(10, 9, 8, 7)
-            } else {
-                ip(203, 0, 113, 1)
-            };
-            (
-                udp.clone(),
-                vec![A::SetNwDst { nw_addr: a }],
-                with(&udp, &|q| set_ip(q, None, Some(a))),
-            )
-        }
-        "set_nw_tos_0" | "set_nw_tos_184" | "set_nw_tos_252" => {
-            let tos: u8 = name.rsplit('_').next()?.parse().ok()?;
-            (
-                udp.clone(),
-                vec![A::SetNwTos { nw_tos: tos }],
-                with(&udp, &|q| set_tos(q, tos)),
-            )
-        }
+        "set_nw_src_10_1_2_3" => nw_src(ip(10, 1, 2, 3)),
+        "set_nw_src_203_0_113_254" => nw_src(ip(203, 0, 113, 254)),
+        "set_nw_dst_10_9_8_7" => nw_dst(ip(10, 9, 8, 7)),
+        "set_nw_dst_203_0_113_1" => nw_dst(ip(203, 0, 113, 1)),
+        "set_nw_tos_0" => nw_tos(0),
+        "set_nw_tos_184" => nw_tos(184),
+        "set_nw_tos_252" => nw_tos(252),
         "set_tp_src_udp_1" => tp(&udp, true, 1),
         "set_tp_src_udp_65535" => tp(&udp, true, 65535),
         "set_tp_dst_udp_1" => tp(&udp, false, 1),
