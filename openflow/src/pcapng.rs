@@ -128,10 +128,10 @@ impl<W: Write> PcapngWriter<W> {
     }
 }
 
-/// Addresses of the synthetic control connection: the switch at 10.0.0.2:40000, the controller at
-/// 10.0.0.1:6653.
 /// The longest payload of one synthetic TCP segment.
 const SEGMENT_MAX: usize = 32 * 1024;
+/// Addresses of the synthetic control connection: the switch at 10.0.0.2:40000, the controller at
+/// 10.0.0.1:6653.
 const SWITCH_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 const CONTROLLER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const SWITCH_PORT: u16 = 40000;

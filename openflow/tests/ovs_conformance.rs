@@ -30,6 +30,7 @@ async fn run_version(version: u8, dir: &std::path::Path) -> Report {
     let runner = Runner::new(RunOptions {
         reruns: 2,
         evidence_dir: Some(dir.to_path_buf()),
+        ..RunOptions::default()
     });
     let report = runner
         .run(&ctx, &cases, |_, r| {
@@ -169,6 +170,7 @@ async fn ovs_fails_open_to_a_learning_switch_when_standalone() {
     let report = Runner::new(RunOptions {
         reruns: 1,
         evidence_dir: None,
+        ..RunOptions::default()
     })
     .run(&ctx, &cases, |_, _| {})
     .await;

@@ -90,6 +90,7 @@ async fn check_version(version: u8) {
     Runner::new(RunOptions {
         reruns: 0,
         evidence_dir: None,
+        ..RunOptions::default()
     })
     .run(&ctx, &cases, |_, _| {})
     .await;

@@ -45,6 +45,9 @@ pub enum ChannelError {
     /// The TLS handshake failed, or the TLS settings cannot be used.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The call cannot be served as made (no message to send, a connection already being taken).
+    #[error("{0}")]
+    Usage(&'static str),
     /// The message does not fit the negotiated version.
     #[error("message of version {message} on a connection of version {connection}")]
     WrongVersion {

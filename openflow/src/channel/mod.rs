@@ -159,7 +159,9 @@ pub(crate) struct Registry {
     /// While set, new connections are closed as soon as they are accepted.
     refusing: std::sync::atomic::AtomicBool,
     /// Who takes the next connection raw, if anyone.
-    handover: Mutex<Option<tokio::sync::oneshot::Sender<RawConnection>>>,
+    handover: Mutex<Option<tokio::sync::oneshot::Sender<Result<RawConnection, ChannelError>>>>,
+    /// While set, new connections record their messages from the start ([`Switch::start_recording`]).
+    record_new: std::sync::atomic::AtomicBool,
 }
 
 impl Registry {
@@ -253,9 +255,9 @@ impl SwitchDirectory {
         ids
     }
 
-    /// Starts or stops refusing switches: while refusing, every new connection is closed as soon as it is
-    /// accepted (before the hello), so a switch that lost its connection finds its controller gone.
-    /// Switches already connected stay connected.
+    /// Starts or stops refusing switches: while refusing, every new connection (of any switch) is closed
+    /// as soon as it is accepted (before the hello), so a switch that lost its connection finds its
+    /// controller gone. Switches already connected stay connected.
     pub fn set_refusing(&self, refusing: bool) {
         self.registry
             .refusing
@@ -270,21 +272,33 @@ impl SwitchDirectory {
     /// Takes the next connection any switch makes, before any OpenFlow message (after TLS, when
     /// configured), instead of letting the controller handshake on it; even while refusing. For tests of a
     /// switch's own side of the handshake.
+    /// One taker at a time; a taker that gives up (timeout, or its future dropped) leaves the next
+    /// connection to the controller again.
     pub async fn take_next_connection(&self, timeout: Duration) -> Result<RawConnection, ChannelError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        *self.registry.handover.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(_)) => Err(ChannelError::Closed),
-            Err(_) => {
-                self.registry
-                    .handover
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take();
-                Err(ChannelError::Timeout(timeout, "a connection"))
+        {
+            let mut slot = self.registry.handover.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.as_ref().is_some_and(|t| !t.is_closed()) {
+                return Err(ChannelError::Usage(
+                    "another caller is already taking the next connection",
+                ));
             }
+            *slot = Some(tx);
         }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(_)) => Err(ChannelError::Closed),
+            // The dropped receiver marks the slot closed: the accept loop skips it.
+            Err(_) => Err(ChannelError::Timeout(timeout, "a connection")),
+        }
+    }
+
+    /// Makes every new connection record its messages from its first one (until turned off), so that
+    /// nothing a switch sends right after it connects is missing from a case's evidence.
+    pub fn record_new_connections(&self, on: bool) {
+        self.registry
+            .record_new
+            .store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Waits for the switch with this datapath id to be connected on a connection other than `previous`
@@ -330,6 +344,7 @@ impl Controller {
             events,
             refusing: std::sync::atomic::AtomicBool::new(false),
             handover: Mutex::new(None),
+            record_new: std::sync::atomic::AtomicBool::new(false),
         });
         let accept = vec![tokio::spawn(accept_loop(
             listener,
@@ -424,19 +439,34 @@ async fn accept_loop(listener: TcpListener, config: ChannelConfig, registry: Arc
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let taker = registry.handover.lock().unwrap_or_else(|e| e.into_inner()).take();
+        // A taker that gave up left a closed sender: the connection goes on as usual.
+        let taker = registry
+            .handover
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .filter(|t| !t.is_closed());
         if let Some(taker) = taker {
-            let tls = config.tls.clone();
+            let (tls, timeout) = (config.tls.clone(), config.handshake_timeout);
             tokio::spawn(async move {
-                let stream: Box<dyn RawStream> = match tls {
-                    None => Box::new(stream),
-                    Some(tls) => match tokio_rustls::TlsAcceptor::from(tls).accept(stream).await {
-                        Ok(s) => Box::new(s),
-                        Err(_) => return,
-                    },
+                let _ = stream.set_nodelay(true);
+                let stream: Result<Box<dyn RawStream>, ChannelError> = match tls {
+                    None => Ok(Box::new(stream)),
+                    Some(tls) => {
+                        let accepted = tokio::time::timeout(
+                            timeout,
+                            tokio_rustls::TlsAcceptor::from(tls).accept(stream),
+                        )
+                        .await;
+                        match accepted {
+                            Ok(Ok(s)) => Ok(Box::new(s) as Box<dyn RawStream>),
+                            Ok(Err(e)) => Err(ChannelError::Tls(e.to_string())),
+                            Err(_) => Err(ChannelError::Timeout(timeout, "the TLS handshake")),
+                        }
+                    }
                 };
                 // The taker may have given up: the connection then just closes.
-                let _ = taker.send(RawConnection { stream, peer });
+                let _ = taker.send(stream.map(|stream| RawConnection { stream, peer }));
             });
             continue;
         }

@@ -93,7 +93,13 @@ pub(crate) struct Shared {
     recording: Mutex<Option<Vec<ControlRecord>>>,
     /// While set, the switch's echo requests go unanswered and no keep-alive is sent.
     muted: std::sync::atomic::AtomicBool,
+    /// A receiver of the asynchronous messages from the connection's start, for a while
+    /// ([`Switch::subscribe_from_start`]).
+    early: Mutex<Option<broadcast::Receiver<AsyncMessage>>>,
 }
+
+/// How long a new connection keeps its asynchronous messages for [`Switch::subscribe_from_start`].
+const EARLY_WINDOW: Duration = Duration::from_secs(10);
 
 /// A connected switch. Cheap to clone; every clone talks over the same connection.
 #[derive(Clone)]
@@ -144,7 +150,8 @@ impl Switch {
             next_xid,
         } = done;
         let (closed, _) = watch::channel(false);
-        let (messages, _) = broadcast::channel(config.event_capacity);
+        let (messages, early) = broadcast::channel(config.event_capacity);
+        let record_from_start = registry.record_new.load(Ordering::SeqCst);
         let switch = Switch {
             shared: Arc::new(Shared {
                 version,
@@ -156,10 +163,19 @@ impl Switch {
                 closed,
                 messages,
                 config,
-                recording: Mutex::new(None),
+                recording: Mutex::new(record_from_start.then(Vec::new)),
                 muted: std::sync::atomic::AtomicBool::new(false),
+                early: Mutex::new(Some(early)),
             }),
         };
+        // The early receiver holds up to event_capacity messages: let it go after a while.
+        let weak = Arc::downgrade(&switch.shared);
+        tokio::spawn(async move {
+            tokio::time::sleep(EARLY_WINDOW).await;
+            if let Some(shared) = weak.upgrade() {
+                lock(&shared.early).take();
+            }
+        });
         tokio::spawn(read_loop(switch.clone(), reader, buffer, registry));
         if !switch.shared.config.echo_interval.is_zero() {
             tokio::spawn(keep_alive(switch.clone()));
@@ -211,7 +227,8 @@ impl Switch {
         self.shared.muted.store(true, Ordering::SeqCst);
     }
 
-    fn is_muted(&self) -> bool {
+    /// True once [`Switch::mute`] was called on this connection.
+    pub fn is_muted(&self) -> bool {
         self.shared.muted.load(Ordering::SeqCst)
     }
 
@@ -235,6 +252,21 @@ impl Switch {
             });
         }
         Ok(())
+    }
+
+    /// The asynchronous messages of this switch from the start of the connection (within its first
+    /// 10 s, and once; later calls, or calls after that, get [`Switch::subscribe`]'s messages from now on).
+    /// For a check of what a switch sent as soon as it connected.
+    pub fn subscribe_from_start(&self) -> Subscription {
+        match lock(&self.shared.early).take() {
+            Some(rx) => Subscription { rx },
+            None => self.subscribe(),
+        }
+    }
+
+    /// True while the connection records its messages.
+    pub fn is_recording(&self) -> bool {
+        lock(&self.shared.recording).is_some()
     }
 
     /// Starts keeping every message sent and received (keep-alive echoes included), dropping any earlier
@@ -293,6 +325,9 @@ impl Switch {
     /// message: every part but the last carries REQ_MORE, which the caller sets) and collects every part of
     /// the reply, as [`Switch::request_parts`]. An error answer to any part ends the collection.
     pub async fn request_split(&self, msgs: &[OfMessage]) -> Result<Vec<OfMessage>, ChannelError> {
+        if msgs.is_empty() {
+            return Err(ChannelError::Usage("a request needs at least one message"));
+        }
         let bytes_xid = self.next_xid();
         let mut bytes = Vec::new();
         for msg in msgs {
@@ -388,8 +423,11 @@ impl Switch {
             }
             _ => None,
         };
-        if let Some(reply) = echo_reply.filter(|_| !self.is_muted()) {
-            if let Ok(bytes) = reply.encode(xid) {
+        if let Some(reply) = echo_reply {
+            if self.is_muted() {
+                // Unanswered, but seen by subscribers (and never taken for the reply to a request).
+                let _ = self.shared.messages.send(AsyncMessage { xid, message: msg });
+            } else if let Ok(bytes) = reply.encode(xid) {
                 // A failed write shows up as a closed read soon after.
                 let _ = self.send_raw(&bytes).await;
             }

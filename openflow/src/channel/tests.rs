@@ -457,8 +457,15 @@ async fn the_next_connection_can_be_taken_raw_even_while_refusing() {
     dir.set_refusing(true);
     let addr = c.local_addr();
     let taker = tokio::spawn(async move { dir.take_next_connection(WAIT).await });
-    // Give the taker time to register before the switch dials.
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The switch dials once the taker is registered.
+    let registry = c.registry.clone();
+    let registered = tokio::time::timeout(WAIT, async move {
+        while registry.handover.lock().unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(registered.is_ok(), "the taker never registered");
     let mut fake = FakeSwitch::connect(addr, 4, Some(&[4])).await;
     let mut raw = taker.await.unwrap().unwrap();
     // The controller said nothing: the first bytes on the connection are the fake switch's hello, and
@@ -481,4 +488,35 @@ async fn the_next_connection_can_be_taken_raw_even_while_refusing() {
         .await
         .unwrap()
         .is_none());
+}
+
+#[tokio::test]
+async fn what_a_switch_sends_right_after_connecting_can_be_read_from_the_start() {
+    let c = controller(quiet()).await;
+    c.directory().record_new_connections(true);
+    let mut fake = FakeSwitch::handshake(c.local_addr(), &[4], 0x50).await;
+    // Sent at once, before anyone subscribed: an unsolicited message, broadcast to subscribers.
+    let early = OfMessage::V13(v13::Message::EchoReply(Echo { data: b"early".to_vec() }));
+    fake.send(&early, 56).await;
+    let sw = c.wait_for_switch(Some(0x50), WAIT).await.unwrap();
+    // The recording started with the connection: wait until the read loop has taken the message in.
+    assert!(sw.is_recording());
+    let seen = tokio::time::timeout(WAIT, async {
+        loop {
+            let n = sw.take_recording().len();
+            sw.start_recording();
+            if n > 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(seen.is_ok(), "the early message was not recorded");
+    assert!(sw.subscribe().try_recv().is_none(), "a fresh subscription sees nothing of the past");
+    let mut from_start = sw.subscribe_from_start();
+    let got = from_start.try_recv().expect("the early message");
+    assert_eq!(got.xid, 56);
+    // Had once.
+    assert!(sw.subscribe_from_start().try_recv().is_none());
 }

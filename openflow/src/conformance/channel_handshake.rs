@@ -34,14 +34,16 @@ pub(super) fn handles(name: &str, version: u8) -> bool {
 /// The xid of the case's own messages.
 const XID: u32 = 0x7a11_0a70;
 
-/// A connection the case speaks OpenFlow on by hand.
-struct Raw {
+/// A connection the case speaks OpenFlow on by hand (its messages kept as the case's evidence).
+struct Raw<'c, 'a> {
     conn: RawConnection,
     buffer: MessageBuffer,
+    ctx: &'c Context<'a>,
 }
 
-impl Raw {
+impl Raw<'_, '_> {
     async fn send(&mut self, bytes: &[u8]) -> Result<(), CaseError> {
+        self.ctx.record_raw(false, bytes);
         self.conn
             .stream
             .write_all(bytes)
@@ -49,19 +51,30 @@ impl Raw {
             .map_err(|e| CaseError::Channel(ChannelError::Io(e)))
     }
 
-    /// The next whole message within `wait`; none when the switch closed the connection.
-    async fn next(&mut self, wait: Duration) -> Result<Option<Vec<u8>>, CaseError> {
-        let deadline = Instant::now() + wait;
+    /// Sends `msg` with the case's xid.
+    async fn send_msg(&mut self, msg: &OfMessage) -> Result<(), CaseError> {
+        let bytes = msg
+            .encode(XID)
+            .map_err(|e| CaseError::Unknown(format!("message not encoded: {e}")))?;
+        self.send(&bytes).await
+    }
+
+    /// The next whole message by `deadline`; none when the switch closed the connection; `what` names
+    /// the wait in the failure when nothing came.
+    async fn next(&mut self, deadline: Instant, what: &str) -> Result<Option<Vec<u8>>, CaseError> {
         let mut chunk = [0u8; 4096];
         loop {
             match self.buffer.next_message() {
-                Ok(Some(m)) => return Ok(Some(m)),
+                Ok(Some(m)) => {
+                    self.ctx.record_raw(true, &m);
+                    return Ok(Some(m));
+                }
                 Ok(None) => {}
                 Err(e) => return Err(fail(format!("the switch sent a malformed message: {e}"))),
             }
             let read = tokio::time::timeout_at(deadline, self.conn.stream.read(&mut chunk))
                 .await
-                .map_err(|_| fail(format!("the switch sent nothing more within {wait:?}")))?;
+                .map_err(|_| fail(format!("the switch sent no {what} in time")))?;
             match read {
                 Ok(0) | Err(_) => return Ok(None),
                 Ok(n) => self.buffer.push(chunk.get(..n).unwrap_or_default()),
@@ -69,13 +82,22 @@ impl Raw {
         }
     }
 
-    /// The next message of this type within `wait`, skipping others (the switch's own echo requests).
+    /// The next message of this type within `wait`, skipping others (the switch's own echo requests); an
+    /// error the switch sends instead ends the wait with it.
     async fn expect(&mut self, msg_type: u8, wait: Duration) -> Result<Vec<u8>, CaseError> {
         let deadline = Instant::now() + wait;
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.next(left).await? {
+            let what = format!("message of type {msg_type} within {wait:?}");
+            match self.next(deadline, &what).await? {
                 Some(m) if m.get(1) == Some(&msg_type) => return Ok(m),
+                Some(m) if m.get(1) == Some(&1) => {
+                    let field = |at: usize| m.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+                    return Err(fail(format!(
+                        "the switch answered with error type {:?} code {:?} instead of a message of type {msg_type}",
+                        field(8),
+                        field(10)
+                    )));
+                }
                 Some(_) => {}
                 None => {
                     return Err(fail(format!(
@@ -88,7 +110,7 @@ impl Raw {
 }
 
 /// Closes the channel and takes the switch's next connection raw, with its hello read.
-async fn fresh_connection(ctx: &Context<'_>) -> Result<(Raw, Vec<u8>), CaseError> {
+async fn fresh_connection<'c, 'a>(ctx: &'c Context<'a>) -> Result<(Raw<'c, 'a>, Vec<u8>), CaseError> {
     let directory = ctx.directory.clone().ok_or_else(|| {
         unsupported("the suite was given no controller directory, so it cannot take the channel down")
     })?;
@@ -100,9 +122,10 @@ async fn fresh_connection(ctx: &Context<'_>) -> Result<(Raw, Vec<u8>), CaseError
     let mut raw = Raw {
         conn,
         buffer: MessageBuffer::new(),
+        ctx,
     };
     let hello = raw
-        .next(ctx.timeout)
+        .next(Instant::now() + ctx.timeout, "hello on its new connection")
         .await?
         .ok_or_else(|| fail("the switch closed its new connection without a hello"))?;
     if hello.get(1) != Some(&0) {
@@ -115,14 +138,11 @@ async fn fresh_connection(ctx: &Context<'_>) -> Result<(Raw, Vec<u8>), CaseError
 }
 
 /// Sends a version-4 echo request and expects a version-4 echo reply with its xid and payload.
-async fn echo_in_13(ctx: &Context<'_>, raw: &mut Raw) -> Result<(), CaseError> {
+async fn echo_in_13(ctx: &Context<'_>, raw: &mut Raw<'_, '_>) -> Result<(), CaseError> {
     let echo = OfMessage::V13(v13::Message::EchoRequest(Echo {
         data: b"twister".to_vec(),
     }));
-    let bytes = echo
-        .encode(XID)
-        .map_err(|e| CaseError::Unknown(format!("echo not encoded: {e}")))?;
-    raw.send(&bytes).await?;
+    raw.send_msg(&echo).await?;
     let reply = raw.expect(3, ctx.timeout).await?;
     let version = reply.first().copied().unwrap_or_default();
     let xid = reply
@@ -146,11 +166,8 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
     let result = match name {
         "channel_hello_version_field" => {
             let (mut raw, _) = fresh_connection(ctx).await?;
-            let hello = OfMessage::V13(v13::Message::Hello(Hello::default()));
-            let bytes = hello
-                .encode(XID)
-                .map_err(|e| CaseError::Unknown(format!("hello not encoded: {e}")))?;
-            raw.send(&bytes).await?;
+            raw.send_msg(&OfMessage::V13(v13::Message::Hello(Hello::default())))
+                .await?;
             echo_in_13(ctx, &mut raw).await
         }
         "channel_hello_bitmap" => {
@@ -167,11 +184,10 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 }
                 None => return Err(fail("the switch's hello carries no version bitmap")),
             }
-            let hello = OfMessage::V10(v10::Message::Hello(Hello::with_versions(&[1, 4])));
-            let bytes = hello
-                .encode(XID)
-                .map_err(|e| CaseError::Unknown(format!("hello not encoded: {e}")))?;
-            raw.send(&bytes).await?;
+            raw.send_msg(&OfMessage::V10(v10::Message::Hello(Hello::with_versions(&[
+                1, 4,
+            ]))))
+            .await?;
             echo_in_13(ctx, &mut raw).await
         }
         "channel_hello_version_0" => {
@@ -190,7 +206,8 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
         }
         other => Err(CaseError::Unknown(other.to_string())),
     };
-    // The raw connection is gone with the case; the switch comes back on the controller.
-    ctx.reconnect().await?;
-    result
+    // The raw connection is gone with the case; the switch comes back on the controller. The case's
+    // own verdict comes first.
+    let back = ctx.reconnect().await;
+    result.and(back.map(|_| ()))
 }

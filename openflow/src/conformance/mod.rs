@@ -167,6 +167,10 @@ pub enum CaseError {
     /// The switch does not support the feature, in a way the specification allows.
     #[error("{0}")]
     Unsupported(String),
+    /// The harness could not run the case (says nothing about the switch): the switch did not come back
+    /// after an earlier case took its channel down, say.
+    #[error("{0}")]
+    Harness(String),
 }
 
 impl CaseError {
@@ -220,6 +224,8 @@ pub struct Context<'a> {
     recording: std::sync::atomic::AtomicBool,
     /// What was recorded on connections that closed during the case.
     carried: std::sync::Mutex<Vec<ControlRecord>>,
+    /// Set when the switch did not come back after a case took its channel down.
+    channel_lost: std::sync::atomic::AtomicBool,
 }
 
 impl<'a> Context<'a> {
@@ -242,6 +248,7 @@ impl<'a> Context<'a> {
             changed: std::sync::Mutex::new(None),
             recording: std::sync::atomic::AtomicBool::new(false),
             carried: std::sync::Mutex::new(Vec::new()),
+            channel_lost: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -254,6 +261,9 @@ impl<'a> Context<'a> {
     pub fn start_recording(&self) {
         self.recording.store(true, std::sync::atomic::Ordering::SeqCst);
         self.carried.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        if let Some(d) = &self.directory {
+            d.record_new_connections(true);
+        }
         self.switch().start_recording();
     }
 
@@ -261,9 +271,28 @@ impl<'a> Context<'a> {
     /// [`Context::start_recording`].
     pub fn take_recording(&self) -> Vec<ControlRecord> {
         self.recording.store(false, std::sync::atomic::Ordering::SeqCst);
+        if let Some(d) = &self.directory {
+            d.record_new_connections(false);
+        }
         let mut all = std::mem::take(&mut *self.carried.lock().unwrap_or_else(|e| e.into_inner()));
         all.extend(self.switch().take_recording());
+        // Several connections (and raw exchanges) in time order.
+        all.sort_by_key(|r| r.at);
         all
+    }
+
+    /// Keeps bytes a case exchanged by hand on a raw connection, when the channel is being recorded.
+    pub(crate) fn record_raw(&self, from_switch: bool, bytes: &[u8]) {
+        if self.recording.load(std::sync::atomic::Ordering::SeqCst) {
+            self.carried
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(ControlRecord {
+                    at: std::time::SystemTime::now(),
+                    from_switch,
+                    bytes: bytes.to_vec(),
+                });
+        }
     }
 }
 

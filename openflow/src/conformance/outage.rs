@@ -86,7 +86,7 @@ impl Context<'_> {
         sw.close();
         tokio::time::timeout(self.timeout, sw.closed())
             .await
-            .map_err(|_| CaseError::Failed("the channel did not close".into()))
+            .map_err(|_| CaseError::Harness("the harness could not close the channel".into()))
     }
 
     /// Lets the switch in again and, when its connection has closed, waits for the next one, which becomes
@@ -125,19 +125,54 @@ impl Context<'_> {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .extend(old.take_recording());
-            next.start_recording();
+            // A connection made while recording records from its first message: keep that.
+            if !next.is_recording() {
+                next.start_recording();
+            }
         }
         *self.switch.lock().unwrap_or_else(|e| e.into_inner()) = next;
     }
 
-    /// Takes the switch back after a case: stops refusing it and, when its connection closed (a case took
-    /// the channel down, or the switch dropped it), waits for the next one. Without a directory there is
-    /// nothing to do.
+    /// Takes the switch back after a case: stops refusing it, closes a connection a case muted, and,
+    /// when the connection closed (a case took the channel down, or the switch dropped it), waits for the
+    /// next one. A switch that does not come back makes this case and the following ones errors (of the
+    /// harness, not the switch's verdicts); later cases only look whether it came back meanwhile instead
+    /// of waiting again. Without a directory there is nothing to do.
     pub(crate) async fn restore_channel(&self) -> Result<(), CaseError> {
-        if self.directory.is_none() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let Some(directory) = &self.directory else {
+            return Ok(());
+        };
+        directory.set_refusing(false);
+        let current = self.switch();
+        if current.is_muted() && !current.is_closed() {
+            current.close();
+            let _ = tokio::time::timeout(self.timeout, current.closed()).await;
+        }
+        if !current.is_closed() {
+            self.channel_lost.store(false, SeqCst);
             return Ok(());
         }
-        self.reconnect().await.map(|_| ())
+        if self.channel_lost.load(SeqCst) {
+            return match directory
+                .switch(current.datapath_id())
+                .filter(|s| !s.same_connection(&current))
+            {
+                Some(next) => {
+                    self.adopt(&current, next);
+                    self.channel_lost.store(false, SeqCst);
+                    Ok(())
+                }
+                None => Err(CaseError::Harness(
+                    "not run: the switch has not connected again since an earlier case took its channel down"
+                        .into(),
+                )),
+            };
+        }
+        self.reconnect().await.map(|_| ()).map_err(|e| {
+            self.channel_lost.store(true, SeqCst);
+            CaseError::Harness(format!("the channel could not be restored: {e}"))
+        })
     }
 }
 

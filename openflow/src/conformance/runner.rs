@@ -15,6 +15,9 @@ pub struct RunOptions {
     pub reruns: u32,
     /// Where to write one pcapng per case (`<id>.pcapng`); none: no evidence.
     pub evidence_dir: Option<PathBuf>,
+    /// Pause before each rerun, so that a switch that lagged (a software switch revalidating its fast
+    /// path under load) is given time before the case is judged again.
+    pub rerun_pause: std::time::Duration,
 }
 
 impl Default for RunOptions {
@@ -22,6 +25,7 @@ impl Default for RunOptions {
         RunOptions {
             reruns: 2,
             evidence_dir: None,
+            rerun_pause: std::time::Duration::from_secs(1),
         }
     }
 }
@@ -74,6 +78,9 @@ impl Runner {
             let mut first_message = String::new();
             let mut messages = Vec::new();
             for attempt in 0..=self.options.reruns {
+                if attempt > 0 {
+                    tokio::time::sleep(self.options.rerun_pause).await;
+                }
                 let (verdict, message) = match run_case(case, ctx).await {
                     Ok(()) => (Verdict::Pass, String::new()),
                     Err(e) => (e.verdict(), e.to_string()),

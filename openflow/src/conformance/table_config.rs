@@ -44,7 +44,7 @@ fn set_request(tables: &[v13::TableFeatures]) -> Result<Vec<OfMessage>, CaseErro
             body: v13::MultipartRequestBody::TableFeatures(vec![t.clone()]),
         }))
         .encode(0)
-        .map_err(|e| CaseError::Failed(format!("table {} does not encode: {e}", t.table_id)))?;
+        .map_err(|e| CaseError::Harness(format!("table {} does not encode: {e}", t.table_id)))?;
         let len = one.len();
         if size + len > PART_BYTES && parts.last().is_some_and(|p| !p.is_empty()) {
             parts.push(Vec::new());
@@ -132,34 +132,6 @@ fn is_miss(p: &TableFeatureProp) -> bool {
     )
 }
 
-/// The regular property a *_MISS property mirrors, if `table` has it.
-fn regular_of<'t>(miss: &TableFeatureProp, table: &'t v13::TableFeatures) -> Option<&'t TableFeatureProp> {
-    table.properties.iter().find(|p| {
-        matches!(
-            (miss, p),
-            (
-                TableFeatureProp::InstructionsMiss(_),
-                TableFeatureProp::Instructions(_)
-            ) | (
-                TableFeatureProp::NextTablesMiss(_),
-                TableFeatureProp::NextTables(_)
-            ) | (
-                TableFeatureProp::WriteActionsMiss(_),
-                TableFeatureProp::WriteActions(_)
-            ) | (
-                TableFeatureProp::ApplyActionsMiss(_),
-                TableFeatureProp::ApplyActions(_)
-            ) | (
-                TableFeatureProp::WriteSetfieldMiss(_),
-                TableFeatureProp::WriteSetfield(_)
-            ) | (
-                TableFeatureProp::ApplySetfieldMiss(_),
-                TableFeatureProp::ApplySetfield(_)
-            )
-        )
-    })
-}
-
 /// Whether a *_MISS property lists what its regular property lists.
 fn same_list(miss: &TableFeatureProp, regular: &TableFeatureProp) -> bool {
     use TableFeatureProp as P;
@@ -170,6 +142,18 @@ fn same_list(miss: &TableFeatureProp, regular: &TableFeatureProp) -> bool {
         (P::WriteSetfieldMiss(a), P::WriteSetfield(b)) | (P::ApplySetfieldMiss(a), P::ApplySetfield(b)) => {
             a == b
         }
+        (
+            P::ExperimenterMiss {
+                experimenter: e1,
+                exp_type: t1,
+                data: d1,
+            },
+            P::Experimenter {
+                experimenter: e2,
+                exp_type: t2,
+                data: d2,
+            },
+        ) => (e1, t1, d1) == (e2, t2, d2),
         _ => false,
     }
 }
@@ -195,17 +179,18 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             if let Answer::Error(t, c) = set(ctx, &changed).await? {
                 return Err(refused(t, c));
             }
-            let now = table_features(ctx).await?;
-            let result = match now.iter().find(|t| t.table_id == first_id) {
+            // Read back, then put the original back whatever the reading gave.
+            let now = table_features(ctx).await;
+            restore(ctx, &original).await?;
+            let now = now?;
+            match now.iter().find(|t| t.table_id == first_id) {
                 Some(t) if t.name.to_string() == new_name => Ok(()),
                 Some(t) => Err(fail(format!(
                     "the switch accepted the new name {new_name:?} for table {first_id} but lists {:?}",
                     t.name.to_string()
                 ))),
                 None => Err(fail(format!("table {first_id} is gone after renaming it"))),
-            };
-            restore(ctx, &original).await?;
-            result
+            }
         }
         "table_features_set_omit_miss" => {
             for t in &mut changed {
@@ -214,11 +199,13 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             if let Answer::Error(t, c) = set(ctx, &changed).await? {
                 return Err(refused(t, c));
             }
-            let now = table_features(ctx).await?;
+            let now = table_features(ctx).await;
+            restore(ctx, &original).await?;
+            let now = now?;
             let mut result = Ok(());
             'tables: for t in &now {
                 for p in t.properties.iter().filter(|p| is_miss(p)) {
-                    let same = regular_of(p, t).is_some_and(|r| same_list(p, r));
+                    let same = t.properties.iter().any(|r| same_list(p, r));
                     if !same {
                         result = Err(fail(format!(
                             "table {} was set without *_MISS properties but lists a table-miss capability that differs from the regular one ({p:?})",
@@ -228,7 +215,6 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                     }
                 }
             }
-            restore(ctx, &original).await?;
             result
         }
         "table_features_set_without_match" => {
@@ -257,9 +243,12 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             match set(ctx, &changed).await? {
                 Answer::Error(_, _) => Ok(()),
                 Answer::Applied => {
-                    let now = table_features(ctx).await?;
-                    let after = now.iter().find(|t| t.table_id == first_id).map(|t| t.max_entries);
+                    let now = table_features(ctx).await;
                     restore(ctx, &original).await?;
+                    let after = now?
+                        .iter()
+                        .find(|t| t.table_id == first_id)
+                        .map(|t| t.max_entries);
                     match after {
                         Some(m) if m == before => Ok(()),
                         Some(m) => Err(fail(format!(

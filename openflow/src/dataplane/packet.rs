@@ -25,7 +25,7 @@ pub const MIN_FRAME: usize = 60;
 
 /// The Internet checksum (RFC 1071) of these bytes.
 pub fn checksum(bytes: &[u8]) -> u16 {
-    // 64 bits: no overflow however long the input (a u32 overflows past 64 KiB of 0xff bytes).
+    // 64 bits: no overflow however long the input (a u32 overflows past about 128 KiB of 0xff bytes).
     let mut sum: u64 = 0;
     for pair in bytes.chunks(2) {
         let word = match pair {

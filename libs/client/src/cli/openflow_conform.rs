@@ -136,6 +136,7 @@ async fn conform(args: &ConformArgs, version: u8, cases: &[Case]) -> Result<Repo
     let runner = Runner::new(RunOptions {
         reruns: args.reruns,
         evidence_dir,
+        ..RunOptions::default()
     });
     let tty = std::io::stderr().is_terminal();
     let total = cases.len();
