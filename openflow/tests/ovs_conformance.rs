@@ -44,6 +44,19 @@ async fn run_version(version: u8, dir: &std::path::Path) -> Report {
         report.summary(),
         report.duration_ms
     );
+    // An unexpected verdict comes with what Open vSwitch logged meanwhile.
+    let unexpected = report.results.iter().any(|r| {
+        (matches!(r.verdict, Verdict::Fail | Verdict::Error) || r.flaky)
+            && !KNOWN_OVS_FAILURES.contains(&r.id.as_str())
+    });
+    if unexpected {
+        let log = rig.ovs.log();
+        let tail: Vec<&str> = log.lines().rev().take(80).collect();
+        eprintln!("ovs-vswitchd log, last lines:");
+        for line in tail.iter().rev() {
+            eprintln!("  {line}");
+        }
+    }
     report
 }
 

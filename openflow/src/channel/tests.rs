@@ -496,7 +496,9 @@ async fn what_a_switch_sends_right_after_connecting_can_be_read_from_the_start()
     c.directory().record_new_connections(true);
     let mut fake = FakeSwitch::handshake(c.local_addr(), &[4], 0x50).await;
     // Sent at once, before anyone subscribed: an unsolicited message, broadcast to subscribers.
-    let early = OfMessage::V13(v13::Message::EchoReply(Echo { data: b"early".to_vec() }));
+    let early = OfMessage::V13(v13::Message::EchoReply(Echo {
+        data: b"early".to_vec(),
+    }));
     fake.send(&early, 56).await;
     let sw = c.wait_for_switch(Some(0x50), WAIT).await.unwrap();
     // The recording started with the connection: wait until the read loop has taken the message in.
@@ -513,7 +515,10 @@ async fn what_a_switch_sends_right_after_connecting_can_be_read_from_the_start()
     })
     .await;
     assert!(seen.is_ok(), "the early message was not recorded");
-    assert!(sw.subscribe().try_recv().is_none(), "a fresh subscription sees nothing of the past");
+    assert!(
+        sw.subscribe().try_recv().is_none(),
+        "a fresh subscription sees nothing of the past"
+    );
     let mut from_start = sw.subscribe_from_start();
     let got = from_start.try_recv().expect("the early message");
     assert_eq!(got.xid, 56);

@@ -892,6 +892,17 @@ pub fn catalogue(version: u8) -> Vec<Case> {
     if !v13 {
         out.extend(super::families10::cases(version, prefix));
     }
+    // Last: the cases that take the control channel down or reconfigure the switch's tables, so that
+    // whatever they leave behind in the switch (reconnects, a revalidated fast path) cannot touch the
+    // others.
+    let (disruptive, rest): (Vec<Case>, Vec<Case>) = out.into_iter().partition(|c| {
+        matches!(c.body, Body::Named(name)
+            if channel_failure::handles(name, version)
+                || channel_handshake::handles(name, version)
+                || table_config::handles(name, version))
+    });
+    let mut out = rest;
+    out.extend(disruptive);
     if v13 {
         for c in out.iter_mut().filter(|c| c.ts026.is_none()) {
             c.ts026 = super::ts026::number(&c.id);
