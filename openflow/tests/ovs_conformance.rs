@@ -69,10 +69,21 @@ async fn run_and_check(version: u8) {
     if !filtered {
         assert_eq!(report.results.len(), catalogue(version).len());
     }
+    // A flaky pass (its runs disagree: Open vSwitch's fast path rarely stalls on one flow for some
+    // seconds) is reported, not failed; the verdicts must hold.
+    for r in report
+        .results
+        .iter()
+        .filter(|r| r.flaky && r.verdict == Verdict::Pass)
+    {
+        eprintln!("flaky pass {} (runs {:?}): {}", r.id, r.runs, r.message);
+    }
     let bad: Vec<String> = report
         .results
         .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Error) || r.flaky)
+        .filter(|r| {
+            matches!(r.verdict, Verdict::Fail | Verdict::Error) || (r.flaky && r.verdict != Verdict::Pass)
+        })
         .filter(|r| !KNOWN_OVS_FAILURES.contains(&r.id.as_str()))
         .map(|r| {
             format!(
@@ -183,6 +194,7 @@ async fn ovs_fails_open_to_a_learning_switch_when_standalone() {
     let report = Runner::new(RunOptions {
         reruns: 1,
         evidence_dir: None,
+        late_rerun: false,
         ..RunOptions::default()
     })
     .run(&ctx, &cases, |_, _| {})
