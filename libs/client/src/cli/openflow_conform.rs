@@ -182,6 +182,14 @@ async fn conform(args: &ConformArgs, version: u8, cases: &[Case]) -> Result<Repo
     if tty {
         eprintln!();
     }
+    // Cases that failed above but passed when run again after the last case.
+    for r in report
+        .results
+        .iter()
+        .filter(|r| r.flaky && r.verdict == Verdict::Pass && r.runs.len() > args.reruns as usize + 1)
+    {
+        eprintln!("pass {} (flaky, runs {:?}): {}", r.id, r.runs, r.message);
+    }
     Ok(report)
 }
 
