@@ -234,7 +234,7 @@ impl ControlStream {
     }
 
     /// One data segment (PSH, ACK) carrying `payload` (one or more whole OpenFlow messages) in the given
-    /// direction.
+    /// direction; the payload must fit one IPv4 packet ([`ControlStream::segments`] takes any length).
     pub fn segment(&mut self, from_switch: bool, payload: &[u8]) -> Vec<u8> {
         let f = self.frame(from_switch, 0x18, payload);
         let n = u32::try_from(payload.len()).unwrap_or(0);

@@ -195,7 +195,6 @@ async fn ovs_fails_open_to_a_learning_switch_when_standalone() {
         reruns: 1,
         evidence_dir: None,
         late_rerun: false,
-        ..RunOptions::default()
     })
     .run(&ctx, &cases, |_, _| {})
     .await;

@@ -449,22 +449,9 @@ async fn accept_loop(listener: TcpListener, config: ChannelConfig, registry: Arc
         if let Some(taker) = taker {
             let (tls, timeout) = (config.tls.clone(), config.handshake_timeout);
             tokio::spawn(async move {
-                let _ = stream.set_nodelay(true);
-                let stream: Result<Box<dyn RawStream>, ChannelError> = match tls {
-                    None => Ok(Box::new(stream)),
-                    Some(tls) => {
-                        let accepted = tokio::time::timeout(
-                            timeout,
-                            tokio_rustls::TlsAcceptor::from(tls).accept(stream),
-                        )
-                        .await;
-                        match accepted {
-                            Ok(Ok(s)) => Ok(Box::new(s) as Box<dyn RawStream>),
-                            Ok(Err(e)) => Err(ChannelError::Tls(e.to_string())),
-                            Err(_) => Err(ChannelError::Timeout(timeout, "the TLS handshake")),
-                        }
-                    }
-                };
+                let stream = tokio::time::timeout(timeout, secure(stream, tls))
+                    .await
+                    .unwrap_or(Err(ChannelError::Timeout(timeout, "the TLS handshake")));
                 // The taker may have given up: the connection then just closes.
                 let _ = taker.send(stream.map(|stream| RawConnection { stream, peer }));
             });
@@ -503,17 +490,25 @@ async fn connect(
     config: ChannelConfig,
     registry: Arc<Registry>,
 ) -> Result<Switch, ChannelError> {
+    let stream = secure(stream, config.tls.clone()).await?;
+    handshake(stream, peer, config, registry).await
+}
+
+/// The switch's byte stream: TCP_NODELAY set, and TLS accepted when the channel is configured for it.
+async fn secure(
+    stream: tokio::net::TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Result<Box<dyn RawStream>, ChannelError> {
     stream.set_nodelay(true)?;
-    match config.tls.clone() {
-        None => handshake(stream, peer, config, registry).await,
-        Some(tls) => {
-            let stream = tokio_rustls::TlsAcceptor::from(tls)
+    Ok(match tls {
+        None => Box::new(stream),
+        Some(tls) => Box::new(
+            tokio_rustls::TlsAcceptor::from(tls)
                 .accept(stream)
                 .await
-                .map_err(|e| ChannelError::Tls(e.to_string()))?;
-            handshake(stream, peer, config, registry).await
-        }
-    }
+                .map_err(|e| ChannelError::Tls(e.to_string()))?,
+        ),
+    })
 }
 
 /// Reads the next whole message from the stream into the buffer.

@@ -58,7 +58,7 @@ pub(super) enum Cmd {
 
 impl Context<'_> {
     pub(super) fn v10(&self) -> bool {
-        self.switch().version() == OFP10_VERSION
+        self.version() == OFP10_VERSION
     }
 
     pub(super) fn flow_msg(&self, cmd: Cmd, f: &Flow, out_port: Option<u32>) -> OfMessage {
@@ -171,7 +171,7 @@ impl Context<'_> {
     }
 
     pub(super) async fn reset(&self) -> Result<(), CaseError> {
-        self.program(&clear(self.switch().version())).await?;
+        self.program(&clear(self.version())).await?;
         Ok(())
     }
 
@@ -184,13 +184,13 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
     let generated = matches!(case.body, Body::Match { .. } | Body::Action { .. });
     if generated {
         // The generated cases program their flows at once and wait the settle time after that.
-        ctx.errors_before_barrier(&clear(ctx.switch().version())).await?;
+        ctx.errors_before_barrier(&clear(ctx.version())).await?;
     } else {
         ctx.reset().await?;
     }
     let result = match &case.body {
         Body::Named(name) => {
-            let v = ctx.switch().version();
+            let v = ctx.version();
             if super::flow_table::handles(name, v) {
                 super::flow_table::run(name, ctx).await
             } else if super::pipeline::handles(name, v) {
@@ -258,7 +258,7 @@ pub(super) async fn run(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError>
     // Leave the switch clean for the next case; a failure here does not change the verdict. No settle
     // time: the next case's own reset waits it.
     if !ctx.switch().is_closed() {
-        let _ = ctx.errors_before_barrier(&clear(ctx.switch().version())).await;
+        let _ = ctx.errors_before_barrier(&clear(ctx.version())).await;
     }
     result
 }

@@ -657,35 +657,35 @@ pub fn catalogue(version: u8) -> Vec<Case> {
         _ => return Vec::new(),
     };
     let v13 = version == OFP13_VERSION;
-    let mut out = Vec::new();
-    for (name, group, title, s10, s13, required, versions, ts026) in NAMED
-        .iter()
-        .chain(flow_table::NAMED)
-        .chain(pipeline::NAMED)
-        .chain(named10::NAMED)
-        .chain(flow_options::NAMED)
-        .chain(single_table::NAMED)
-        .chain(single_table_errors::NAMED)
-        .chain(single_table_paths::NAMED)
-        .chain(single_table_info::NAMED)
-        .chain(channel_failure::NAMED)
-        .chain(table_config::NAMED)
-        .chain(channel_handshake::NAMED)
-    {
-        if versions & bit == 0 {
-            continue;
-        }
-        out.push(Case {
-            id: format!("{prefix}.{name}"),
-            group,
-            title: (*title).to_string(),
-            section: if v13 { s13 } else { s10 },
-            ts026: *ts026,
-            required: *required,
-            version,
-            body: Body::Named(name),
-        });
-    }
+    // The hand-written cases of these tables that this version has.
+    let named = |tables: &[&'static [Named]]| -> Vec<Case> {
+        tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .filter(|n| n.6 & bit != 0)
+            .map(|(name, group, title, s10, s13, required, _, ts026)| Case {
+                id: format!("{prefix}.{name}"),
+                group,
+                title: (*title).to_string(),
+                section: if v13 { s13 } else { s10 },
+                ts026: *ts026,
+                required: *required,
+                version,
+                body: Body::Named(name),
+            })
+            .collect()
+    };
+    let mut out = named(&[
+        NAMED,
+        flow_table::NAMED,
+        pipeline::NAMED,
+        named10::NAMED,
+        flow_options::NAMED,
+        single_table::NAMED,
+        single_table_errors::NAMED,
+        single_table_paths::NAMED,
+        single_table_info::NAMED,
+    ]);
     // The group types again on IPv6 and ARP frames (the Ryu tester runs its group tests on IPv4, IPv6 and
     // ARP).
     let group_types: Vec<Case> = out
@@ -895,14 +895,11 @@ pub fn catalogue(version: u8) -> Vec<Case> {
     // Last: the cases that take the control channel down or reconfigure the switch's tables, so that
     // whatever they leave behind in the switch (reconnects, a revalidated fast path) cannot touch the
     // others.
-    let (disruptive, rest): (Vec<Case>, Vec<Case>) = out.into_iter().partition(|c| {
-        matches!(c.body, Body::Named(name)
-            if channel_failure::handles(name, version)
-                || channel_handshake::handles(name, version)
-                || table_config::handles(name, version))
-    });
-    let mut out = rest;
-    out.extend(disruptive);
+    out.extend(named(&[
+        channel_failure::NAMED,
+        table_config::NAMED,
+        channel_handshake::NAMED,
+    ]));
     if v13 {
         for c in out.iter_mut().filter(|c| c.ts026.is_none()) {
             c.ts026 = super::ts026::number(&c.id);

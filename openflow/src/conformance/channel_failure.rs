@@ -85,7 +85,7 @@ async fn our_flows(ctx: &Context<'_>) -> Result<Vec<v13::multipart::FlowStats>, 
         .collect())
 }
 
-/// Sends `frame` into `ingress` every half second until nothing comes out of `egress`, by `deadline`.
+/// Sends `frame` into `ingress` again (after a 200 ms pause) until nothing comes out of `egress`, by `deadline`.
 async fn until_not_forwarded(
     ctx: &Context<'_>,
     ingress: u32,

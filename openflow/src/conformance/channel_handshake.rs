@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
 use super::catalogue::{Named, V13};
-use super::steps::{fail, unsupported};
+use super::steps::fail;
 use super::{CaseError, Context};
 use crate::channel::{ChannelError, RawConnection};
 use crate::common::Echo;
@@ -111,9 +111,7 @@ impl Raw<'_, '_> {
 
 /// Closes the channel and takes the switch's next connection raw, with its hello read.
 async fn fresh_connection<'c, 'a>(ctx: &'c Context<'a>) -> Result<(Raw<'c, 'a>, Vec<u8>), CaseError> {
-    let directory = ctx.directory.clone().ok_or_else(|| {
-        unsupported("the suite was given no controller directory, so it cannot take the channel down")
-    })?;
+    let directory = ctx.channel_directory()?;
     ctx.drop_channel().await?;
     let conn = directory
         .take_next_connection(ctx.failover)

@@ -392,7 +392,7 @@ async fn echo(n: usize, ctx: &Context<'_>) -> Result<(), CaseError> {
     // A payload that is not all one byte, so a reply that is cut or shifted differs.
     let data: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
     let echo = Echo { data: data.clone() };
-    let req = if ctx.switch().version() == OFP13_VERSION {
+    let req = if ctx.version() == OFP13_VERSION {
         OfMessage::V13(v13::Message::EchoRequest(echo))
     } else {
         OfMessage::V10(v10::Message::EchoRequest(echo))
@@ -419,7 +419,7 @@ async fn echo(n: usize, ctx: &Context<'_>) -> Result<(), CaseError> {
 
 async fn packet_out(a: ActionCase, ctx: &Context<'_>) -> Result<(), CaseError> {
     let (p1, p2) = (ctx.port(0), ctx.port(1));
-    let (msg, expected) = if ctx.switch().version() == OFP13_VERSION {
+    let (msg, expected) = if ctx.version() == OFP13_VERSION {
         let (input, mut actions, out) = a.plan13(p1).ok_or_else(|| CaseError::Unknown(a.name()))?;
         actions.push(v13::Action::Output { port: p2, max_len: 0 });
         let po = v13::PacketOut {

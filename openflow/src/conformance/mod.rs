@@ -195,6 +195,8 @@ impl CaseError {
 pub struct Context<'a> {
     /// The switch under test, connected in the case's version; replaced when the switch reconnects.
     switch: std::sync::Mutex<Switch>,
+    /// The negotiated version (a reconnect keeps it).
+    version: u8,
     /// Raw sockets on the switch's data ports.
     pub dataplane: &'a DataPlane,
     /// Data port numbers the cases may use (at least two; the first is the ingress; group cases use a third).
@@ -220,10 +222,9 @@ pub struct Context<'a> {
     pub failover: Duration,
     /// When the switch last acknowledged a change to its tables (a barrier reply), for the settle time.
     changed: std::sync::Mutex<Option<tokio::time::Instant>>,
-    /// Whether the control channel is being recorded (carried over to a reconnected switch).
-    recording: std::sync::atomic::AtomicBool,
-    /// What was recorded on connections that closed during the case.
-    carried: std::sync::Mutex<Vec<ControlRecord>>,
+    /// While the control channel is recorded: what was recorded on connections that closed during the
+    /// case, and the raw exchanges (None: not recording).
+    carried: std::sync::Mutex<Option<Vec<ControlRecord>>>,
     /// Set when the switch did not come back after a case took its channel down.
     channel_lost: std::sync::atomic::AtomicBool,
 }
@@ -235,6 +236,7 @@ impl<'a> Context<'a> {
     pub fn new(switch: &Switch, dataplane: &'a DataPlane, ports: Vec<u32>) -> Context<'a> {
         Context {
             switch: std::sync::Mutex::new(switch.clone()),
+            version: switch.version(),
             dataplane,
             ports,
             timeout: Duration::from_secs(3),
@@ -246,10 +248,14 @@ impl<'a> Context<'a> {
             fail_mode: FailMode::Secure,
             failover: Duration::from_secs(60),
             changed: std::sync::Mutex::new(None),
-            recording: std::sync::atomic::AtomicBool::new(false),
-            carried: std::sync::Mutex::new(Vec::new()),
+            carried: std::sync::Mutex::new(None),
             channel_lost: std::sync::atomic::AtomicBool::new(false),
         }
+    }
+
+    /// The negotiated OpenFlow version (wire number).
+    pub fn version(&self) -> u8 {
+        self.version
     }
 
     /// The switch under test (its current connection).
@@ -259,8 +265,7 @@ impl<'a> Context<'a> {
 
     /// Starts recording the control channel, the connections the switch makes during the case included.
     pub fn start_recording(&self) {
-        self.recording.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.carried.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        *self.carried() = Some(Vec::new());
         if let Some(d) = &self.directory {
             d.record_new_connections(true);
         }
@@ -270,11 +275,10 @@ impl<'a> Context<'a> {
     /// Stops recording and returns the control-channel messages of every connection since
     /// [`Context::start_recording`].
     pub fn take_recording(&self) -> Vec<ControlRecord> {
-        self.recording.store(false, std::sync::atomic::Ordering::SeqCst);
         if let Some(d) = &self.directory {
             d.record_new_connections(false);
         }
-        let mut all = std::mem::take(&mut *self.carried.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut all = self.carried().take().unwrap_or_default();
         all.extend(self.switch().take_recording());
         // Several connections (and raw exchanges) in time order.
         all.sort_by_key(|r| r.at);
@@ -283,16 +287,17 @@ impl<'a> Context<'a> {
 
     /// Keeps bytes a case exchanged by hand on a raw connection, when the channel is being recorded.
     pub(crate) fn record_raw(&self, from_switch: bool, bytes: &[u8]) {
-        if self.recording.load(std::sync::atomic::Ordering::SeqCst) {
-            self.carried
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(ControlRecord {
-                    at: std::time::SystemTime::now(),
-                    from_switch,
-                    bytes: bytes.to_vec(),
-                });
+        if let Some(records) = self.carried().as_mut() {
+            records.push(ControlRecord {
+                at: std::time::SystemTime::now(),
+                from_switch,
+                bytes: bytes.to_vec(),
+            });
         }
+    }
+
+    fn carried(&self) -> std::sync::MutexGuard<'_, Option<Vec<ControlRecord>>> {
+        self.carried.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -306,10 +311,10 @@ pub fn keep_frame(frame: &[u8]) -> bool {
 pub async fn run_case(case: &Case, ctx: &Context<'_>) -> Result<(), CaseError> {
     // A case before this one may have left the switch refused or disconnected: take it back first.
     ctx.restore_channel().await?;
-    if ctx.switch().version() != case.version {
+    if ctx.version() != case.version {
         return Err(CaseError::WrongVersion {
             needs: case.version,
-            speaks: ctx.switch().version(),
+            speaks: ctx.version(),
         });
     }
     if ctx.ports.len() < 2 {

@@ -54,7 +54,8 @@ impl FromStr for FailMode {
 }
 
 impl Context<'_> {
-    fn directory(&self) -> Result<&SwitchDirectory, CaseError> {
+    /// The controller's switches; unsupported without them (no way to take the channel down).
+    pub(crate) fn channel_directory(&self) -> Result<&SwitchDirectory, CaseError> {
         self.directory.as_ref().ok_or_else(|| {
             unsupported("the suite was given no controller directory, so it cannot take the channel down")
         })
@@ -74,7 +75,7 @@ impl Context<'_> {
     /// Refuses the switch's new connections (until [`Context::reconnect`]), so that once its channel
     /// closes it finds no controller.
     pub(crate) fn refuse_switch(&self) -> Result<(), CaseError> {
-        self.directory()?.set_refusing(true);
+        self.channel_directory()?.set_refusing(true);
         Ok(())
     }
 
@@ -92,7 +93,7 @@ impl Context<'_> {
     /// Lets the switch in again and, when its connection has closed, waits for the next one, which becomes
     /// the case's switch.
     pub(crate) async fn reconnect(&self) -> Result<Switch, CaseError> {
-        let directory = self.directory()?;
+        let directory = self.channel_directory()?;
         directory.set_refusing(false);
         let old = self.switch();
         if !old.is_closed() {
@@ -120,11 +121,8 @@ impl Context<'_> {
 
     /// Makes `next` the case's switch, carrying the recording over from `old`.
     fn adopt(&self, old: &Switch, next: Switch) {
-        if self.recording.load(std::sync::atomic::Ordering::SeqCst) {
-            self.carried
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(old.take_recording());
+        if let Some(records) = self.carried().as_mut() {
+            records.extend(old.take_recording());
             // A connection made while recording records from its first message: keep that.
             if !next.is_recording() {
                 next.start_recording();

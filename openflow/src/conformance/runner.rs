@@ -15,8 +15,6 @@ pub struct RunOptions {
     pub reruns: u32,
     /// Where to write one pcapng per case (`<id>.pcapng`); none: no evidence.
     pub evidence_dir: Option<PathBuf>,
-    /// Pause before each rerun (none by default).
-    pub rerun_pause: std::time::Duration,
     /// Run each case that failed or erred once more after the last case. A pass then makes its verdict
     /// pass, flagged flaky (its runs disagree), with the earlier failure kept in the message: a switch
     /// that stalled for some seconds on one flow (Open vSwitch's fast path does, rarely) is told apart
@@ -29,7 +27,6 @@ impl Default for RunOptions {
         RunOptions {
             reruns: 2,
             evidence_dir: None,
-            rerun_pause: std::time::Duration::ZERO,
             late_rerun: true,
         }
     }
@@ -83,9 +80,6 @@ impl Runner {
             let mut first_message = String::new();
             let mut messages = Vec::new();
             for attempt in 0..=self.options.reruns {
-                if attempt > 0 {
-                    tokio::time::sleep(self.options.rerun_pause).await;
-                }
                 let (verdict, message) = match run_case(case, ctx).await {
                     Ok(()) => (Verdict::Pass, String::new()),
                     Err(e) => (e.verdict(), e.to_string()),
@@ -153,7 +147,7 @@ impl Runner {
             }
         }
         Report {
-            version: ctx.switch().version(),
+            version: ctx.version(),
             datapath_id: format!("{:016x}", ctx.switch().datapath_id()),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             results,

@@ -60,20 +60,6 @@ pub(super) fn handles(name: &str, version: u8) -> bool {
     super::catalogue::declares(NAMED, name, version)
 }
 
-/// Every table's features.
-pub(super) async fn table_features(ctx: &Context<'_>) -> Result<Vec<v13::TableFeatures>, CaseError> {
-    let parts = ctx
-        .stats(&mp13(v13::MultipartRequestBody::TableFeatures(Vec::new())), &[])
-        .await?;
-    Ok(reply_bodies(parts)
-        .filter_map(|b| match b {
-            v13::MultipartReplyBody::TableFeatures(t) => Some(t),
-            _ => None,
-        })
-        .flatten()
-        .collect())
-}
-
 /// (flows listed, aggregate flow_count) of the suite's flows in `table`.
 async fn listed_in(ctx: &Context<'_>, table: u8) -> Result<(usize, u32), CaseError> {
     let fsr = v13::multipart::FlowStatsRequest {
@@ -198,7 +184,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             }
         }
         "table_features_ids" => {
-            let ids: Vec<u8> = table_features(ctx).await?.iter().map(|t| t.table_id).collect();
+            let ids: Vec<u8> = ctx.table_features13().await?.iter().map(|t| t.table_id).collect();
             match ids.windows(2).find(|w| w[0] >= w[1]) {
                 Some(w) => Err(fail(format!("table {} listed after table {}", w[1], w[0]))),
                 None if ids.is_empty() => Err(fail("no table listed")),
@@ -206,7 +192,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             }
         }
         "table_features_metadata" => {
-            for t in table_features(ctx).await? {
+            for t in ctx.table_features13().await? {
                 let offers = t.properties.iter().any(|p| {
                     matches!(p, v13::TableFeatureProp::Instructions(ids)
                         if ids.iter().any(|i| i.instruction_type == WRITE_METADATA))

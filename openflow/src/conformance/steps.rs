@@ -182,12 +182,13 @@ impl Context<'_> {
         &self,
         msgs: &[OfMessage],
     ) -> Result<Vec<OfMessage>, CaseError> {
-        let mut sub = self.switch().subscribe();
+        let sw = self.switch();
+        let mut sub = sw.subscribe();
         let mut xids = Vec::new();
         for m in msgs {
-            xids.push(self.switch().send(m).await?);
+            xids.push(sw.send(m).await?);
         }
-        self.switch().barrier().await?;
+        sw.barrier().await?;
         if !msgs.is_empty() {
             *self.changed.lock().unwrap_or_else(|e| e.into_inner()) = Some(tokio::time::Instant::now());
         }
@@ -374,7 +375,7 @@ impl Context<'_> {
     /// Packet and byte counts of the suite's flows (cookie [`COOKIE`]) in the flow statistics.
     pub(crate) async fn flow_counts(&self) -> Result<Vec<(u16, u64, u64)>, CaseError> {
         let mut out = Vec::new();
-        if self.switch().version() == OFP10_VERSION {
+        if self.version() == OFP10_VERSION {
             let req = OfMessage::V10(v10::Message::StatsRequest(v10::StatsRequest {
                 flags: 0,
                 body: v10::StatsRequestBody::Flow(v10::stats::FlowStatsRequest {
@@ -449,6 +450,20 @@ impl Context<'_> {
             .flatten()
             .find(|s| s.port_no == port)
             .ok_or_else(|| fail(format!("port {port} not in the port statistics")))
+    }
+
+    /// Every table's 1.3 features.
+    pub(crate) async fn table_features13(&self) -> Result<Vec<v13::TableFeatures>, CaseError> {
+        let parts = self
+            .stats(&mp13(v13::MultipartRequestBody::TableFeatures(Vec::new())), &[])
+            .await?;
+        Ok(reply_bodies(parts)
+            .filter_map(|b| match b {
+                v13::MultipartReplyBody::TableFeatures(t) => Some(t),
+                _ => None,
+            })
+            .flatten()
+            .collect())
     }
 
     /// The 1.3 port description.

@@ -9,11 +9,12 @@
 
 use super::catalogue::{Named, V13};
 use super::codes::{request, BAD_REQUEST, TABLE_FEATURES_FAILED};
-use super::single_table_info::table_features;
 use super::steps::{error_code, fail, unsupported};
 use super::{CaseError, Context};
 use crate::channel::is_error;
+use crate::v13::multipart::MULTIPART_MORE;
 use crate::v13::table_features::TableFeatureProp;
+use crate::wire::Writer;
 use crate::{v13, FixedStr, OfMessage};
 
 /// (name, group, title, 1.0 section, 1.3 section, required, versions, TS-026 number)
@@ -29,43 +30,37 @@ pub(super) fn handles(name: &str, version: u8) -> bool {
     super::catalogue::declares(NAMED, name, version)
 }
 
-/// `OFPMPF_REQ_MORE`.
-const REQ_MORE: u16 = 1;
 /// The most table-features bytes in one request message (well under the 64 KiB message limit).
 const PART_BYTES: usize = 32 * 1024;
 
-/// A table-features set request for `tables`, in as many messages as it takes.
-fn set_request(tables: &[v13::TableFeatures]) -> Result<Vec<OfMessage>, CaseError> {
-    let mut parts: Vec<Vec<v13::TableFeatures>> = vec![Vec::new()];
+/// A table-features set request for `tables`, in as many messages as it takes (REQ_MORE on all but the
+/// last).
+fn set_request(tables: &[v13::TableFeatures]) -> Vec<OfMessage> {
+    let mut parts: Vec<Vec<v13::TableFeatures>> = Vec::new();
     let mut size = 0;
     for t in tables {
-        let one = OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
-            flags: 0,
-            body: v13::MultipartRequestBody::TableFeatures(vec![t.clone()]),
-        }))
-        .encode(0)
-        .map_err(|e| CaseError::Harness(format!("table {} does not encode: {e}", t.table_id)))?;
-        let len = one.len();
-        if size + len > PART_BYTES && parts.last().is_some_and(|p| !p.is_empty()) {
+        let mut w = Writer::new();
+        t.encode(&mut w);
+        if parts.is_empty() || size + w.len() > PART_BYTES {
             parts.push(Vec::new());
             size = 0;
         }
-        size += len;
+        size += w.len();
         if let Some(p) = parts.last_mut() {
             p.push(t.clone());
         }
     }
     let n = parts.len();
-    Ok(parts
+    parts
         .into_iter()
         .enumerate()
         .map(|(i, body)| {
             OfMessage::V13(v13::Message::MultipartRequest(v13::MultipartRequest {
-                flags: if i + 1 < n { REQ_MORE } else { 0 },
+                flags: if i + 1 < n { MULTIPART_MORE } else { 0 },
                 body: v13::MultipartRequestBody::TableFeatures(body),
             }))
         })
-        .collect())
+        .collect()
 }
 
 /// What the switch did with a set request.
@@ -79,7 +74,7 @@ enum Answer {
 /// Sends the set request for `tables`; then a barrier, so that the errors for later parts are out of the way.
 async fn set(ctx: &Context<'_>, tables: &[v13::TableFeatures]) -> Result<Answer, CaseError> {
     let sw = ctx.switch();
-    let parts = sw.request_split(&set_request(tables)?).await?;
+    let parts = sw.request_split(&set_request(tables)).await?;
     sw.barrier().await?;
     Ok(match parts.iter().find(|m| is_error(m)) {
         Some(e) => {
@@ -160,7 +155,7 @@ fn same_list(miss: &TableFeatureProp, regular: &TableFeatureProp) -> bool {
 
 /// Runs the named case.
 pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> {
-    let original = table_features(ctx).await?;
+    let original = ctx.table_features13().await?;
     let Some(first) = original.first() else {
         return Err(fail("the switch lists no table features"));
     };
@@ -180,7 +175,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
                 return Err(refused(t, c));
             }
             // Read back, then put the original back whatever the reading gave.
-            let now = table_features(ctx).await;
+            let now = ctx.table_features13().await;
             restore(ctx, &original).await?;
             let now = now?;
             match now.iter().find(|t| t.table_id == first_id) {
@@ -199,7 +194,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             if let Answer::Error(t, c) = set(ctx, &changed).await? {
                 return Err(refused(t, c));
             }
-            let now = table_features(ctx).await;
+            let now = ctx.table_features13().await;
             restore(ctx, &original).await?;
             let now = now?;
             let mut result = Ok(());
@@ -243,7 +238,7 @@ pub(super) async fn run(name: &str, ctx: &Context<'_>) -> Result<(), CaseError> 
             match set(ctx, &changed).await? {
                 Answer::Error(_, _) => Ok(()),
                 Answer::Applied => {
-                    let now = table_features(ctx).await;
+                    let now = ctx.table_features13().await;
                     restore(ctx, &original).await?;
                     let after = now?
                         .iter()

@@ -141,6 +141,8 @@ async fn conform(args: &ConformArgs, version: u8, cases: &[Case]) -> Result<Repo
     let tty = std::io::stderr().is_terminal();
     let total = cases.len();
     let mut tally = [0usize; 4];
+    // The cases shown as not passing: a later run after the last case may still pass them.
+    let mut shown = Vec::new();
     let report = runner
         .run(&ctx, cases, |i, r| {
             let slot = match r.verdict {
@@ -151,6 +153,9 @@ async fn conform(args: &ConformArgs, version: u8, cases: &[Case]) -> Result<Repo
             };
             tally[slot] += 1;
             let mut err = std::io::stderr().lock();
+            if r.verdict != Verdict::Pass {
+                shown.push(i);
+            }
             if r.verdict != Verdict::Pass || r.flaky {
                 let flaky = if r.flaky { " (flaky)" } else { "" };
                 let clear = if tty { "\r\x1b[K" } else { "" };
@@ -182,11 +187,11 @@ async fn conform(args: &ConformArgs, version: u8, cases: &[Case]) -> Result<Repo
     if tty {
         eprintln!();
     }
-    // Cases that failed above but passed when run again after the last case.
-    for r in report
-        .results
+    // Cases shown above as not passing that passed when run again after the last case.
+    for r in shown
         .iter()
-        .filter(|r| r.flaky && r.verdict == Verdict::Pass && r.runs.len() > args.reruns as usize + 1)
+        .filter_map(|i| report.results.get(*i))
+        .filter(|r| r.verdict == Verdict::Pass)
     {
         eprintln!("pass {} (flaky, runs {:?}): {}", r.id, r.runs, r.message);
     }
